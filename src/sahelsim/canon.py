@@ -1,0 +1,101 @@
+"""Canonical names, identifiers and grid arithmetic (NumPy only).
+
+Conventions (see ``docs/data.md``):
+
+* ``priogrid_gid``: PRIO-GRID cell id, ``gid = row * 720 + col + 1`` with
+  ``row = floor((lat + 90) / 0.5)`` and ``col = floor((lon + 180) / 0.5)``.
+* ``month_id``: VIEWS month index, 1 = January 1980.
+* Countries: ISO 3166-1 alpha-3 plus Gleditsch-Ward numeric ids (``gwno``).
+* ``type_of_violence``: UCDP, 1 state-based, 2 non-state, 3 one-sided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+CELL_DEG = 0.5
+NCOLS = 720
+NROWS = 360
+
+
+@dataclass(frozen=True)
+class Country:
+    iso3: str
+    gwno: int
+    name: str
+    core: bool  # one of the three AES states
+
+
+#: Countries the project knows about: the AES core and their neighbours / data-region peers.
+COUNTRIES: tuple[Country, ...] = (
+    Country("MLI", 432, "Mali", True),
+    Country("BFA", 439, "Burkina Faso", True),
+    Country("NER", 436, "Niger", True),
+    Country("BEN", 434, "Benin", False),
+    Country("TGO", 461, "Togo", False),
+    Country("GHA", 452, "Ghana", False),
+    Country("CIV", 437, "Cote d'Ivoire", False),
+    Country("NGA", 475, "Nigeria", False),
+    Country("MRT", 435, "Mauritania", False),
+    Country("DZA", 615, "Algeria", False),
+    Country("TCD", 483, "Chad", False),
+    Country("SEN", 433, "Senegal", False),
+    Country("GIN", 438, "Guinea", False),
+)
+CORE_ISO3: tuple[str, ...] = tuple(c.iso3 for c in COUNTRIES if c.core)
+ISO3_TO_GW: dict[str, int] = {c.iso3: c.gwno for c in COUNTRIES}
+GW_TO_ISO3: dict[int, str] = {c.gwno: c.iso3 for c in COUNTRIES}
+ISO3_TO_NAME: dict[str, str] = {c.iso3: c.name for c in COUNTRIES}
+#: Bounding box (lon_min, lat_min, lon_max, lat_max) of the study region (AES + neighbours).
+#: Events further than ``REGION_MARGIN_DEG`` outside it are "far outside the region".
+REGION_BBOX: tuple[float, float, float, float] = (-17.6, 4.0, 16.1, 25.1)
+REGION_MARGIN_DEG = 5.0
+
+#: UCDP type_of_violence codes.
+TYPE_OF_VIOLENCE = {1: "state-based", 2: "non-state", 3: "one-sided"}
+
+#: ISO 3166-1 numeric (used by ACLED's ``iso`` column) to ISO3 for the region.
+ISONUM_TO_ISO3 = {
+    466: "MLI", 854: "BFA", 562: "NER", 204: "BEN", 768: "TGO", 288: "GHA", 384: "CIV",
+    566: "NGA", 478: "MRT", 12: "DZA", 148: "TCD", 686: "SEN", 324: "GIN",
+}
+
+
+def month_id(year, month):
+    """VIEWS month id (1 = January 1980); works on scalars and arrays."""
+    return (np.asarray(year) - 1980) * 12 + np.asarray(month)
+
+
+def month_id_to_year_month(mid):
+    """Inverse of :func:`month_id`: returns ``(year, month)``."""
+    mid = np.asarray(mid)
+    return 1980 + (mid - 1) // 12, (mid - 1) % 12 + 1
+
+
+def priogrid_gid(lat, lon):
+    """PRIO-GRID gid of the 0.5° cell containing (lat, lon). Scalars or arrays."""
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    row = np.floor((lat + 90.0) / CELL_DEG).astype(np.int64)
+    col = np.floor((lon + 180.0) / CELL_DEG).astype(np.int64)
+    row = np.clip(row, 0, NROWS - 1)
+    col = np.clip(col, 0, NCOLS - 1)
+    return row * NCOLS + col + 1
+
+
+def gid_to_row_col(gid):
+    """``(row, col)`` of a gid, both counted from 0 at (-90, -180)."""
+    g = np.asarray(gid, dtype=np.int64) - 1
+    return g // NCOLS, g % NCOLS
+
+
+def gid_centroid(gid):
+    """``(lat, lon)`` of the centre of a cell."""
+    row, col = gid_to_row_col(gid)
+    return -90.0 + (row + 0.5) * CELL_DEG, -180.0 + (col + 0.5) * CELL_DEG
+
+
+def gid_from_row_col(row, col):
+    return np.asarray(row, dtype=np.int64) * NCOLS + np.asarray(col, dtype=np.int64) + 1

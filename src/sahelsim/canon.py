@@ -58,8 +58,19 @@ TYPE_OF_VIOLENCE = {1: "state-based", 2: "non-state", 3: "one-sided"}
 
 #: ISO 3166-1 numeric (used by ACLED's ``iso`` column) to ISO3 for the region.
 ISONUM_TO_ISO3 = {
-    466: "MLI", 854: "BFA", 562: "NER", 204: "BEN", 768: "TGO", 288: "GHA", 384: "CIV",
-    566: "NGA", 478: "MRT", 12: "DZA", 148: "TCD", 686: "SEN", 324: "GIN",
+    466: "MLI",
+    854: "BFA",
+    562: "NER",
+    204: "BEN",
+    768: "TGO",
+    288: "GHA",
+    384: "CIV",
+    566: "NGA",
+    478: "MRT",
+    12: "DZA",
+    148: "TCD",
+    686: "SEN",
+    324: "GIN",
 }
 
 
@@ -99,3 +110,23 @@ def gid_centroid(gid):
 
 def gid_from_row_col(row, col):
     return np.asarray(row, dtype=np.int64) * NCOLS + np.asarray(col, dtype=np.int64) + 1
+
+
+#: Approximate bounding boxes (lon_min, lat_min, lon_max, lat_max) per country; an event more
+#: than ``BBOX_MARGIN_DEG`` outside its country's box is quarantined as mis-located.
+COUNTRY_BBOX: dict[str, tuple[float, float, float, float]] = {
+    "MLI": (-12.3, 10.1, 4.3, 25.0),
+    "BFA": (-5.6, 9.4, 2.4, 15.1),
+    "NER": (0.1, 11.7, 16.0, 23.5),
+    "BEN": (0.7, 6.1, 3.9, 12.5),
+    "TGO": (-0.2, 6.0, 1.9, 11.2),
+    "GHA": (-3.3, 4.7, 1.3, 11.2),
+    "CIV": (-8.6, 4.3, -2.5, 10.8),
+    "NGA": (2.6, 4.2, 14.7, 13.9),
+    "MRT": (-17.1, 14.7, -4.8, 27.3),
+    "DZA": (-8.7, 18.9, 12.0, 37.1),
+    "TCD": (13.4, 7.4, 24.0, 23.5),
+    "SEN": (-17.6, 12.3, -11.3, 16.7),
+    "GIN": (-15.1, 7.2, -7.6, 12.7),
+}
+BBOX_MARGIN_DEG = 1.0

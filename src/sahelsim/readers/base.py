@@ -198,8 +198,10 @@ def read_small_csv(
             continue
         rows.append(rec)
         lines.append(line)
-    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(
-        {h: pd.Series([], dtype=object) for h in header}
+    frame = (
+        pd.DataFrame(rows, columns=header, dtype=object)
+        if rows
+        else pd.DataFrame({h: pd.Series([], dtype=object) for h in header})
     )
     frame["_line"] = np.asarray(lines, dtype=np.int64)
     return frame, rejects, rows_read

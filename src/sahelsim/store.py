@@ -283,6 +283,19 @@ class Store:
             on_staged=on_staged,
         )
 
+    # -- derived tables --------------------------------------------------------------------
+    def replace_cells(self, cells: pd.DataFrame) -> None:
+        """Replace the study grid (derived data, not a source file)."""
+        cols = list(SCHEMAS["cells"])
+        with self.transaction() as con:
+            con.execute("DELETE FROM cells")
+            con.register("_cells", cells[cols])
+            collist = ", ".join(f'"{c}"' for c in cols)
+            con.execute(
+                f"INSERT INTO cells (file_id, {collist}) SELECT NULL, {collist} FROM _cells"
+            )
+            con.unregister("_cells")
+
     # -- actors ----------------------------------------------------------------------------
     def set_actor_names(self, frame: pd.DataFrame) -> None:
         """Replace the raw-name → model-actor table (from :mod:`sahelsim.actors`)."""

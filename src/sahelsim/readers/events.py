@@ -481,7 +481,7 @@ def _structural_rejects(
             continue
         seen.add(int(line))
         etype = str(etype)
-        if "UNICODE" in etype.upper():
+        if "UNICODE" in etype.upper() or "ENCODING" in etype.upper():
             raise InputFormatError(
                 file,
                 f"not valid {encoding} (invalid byte sequence); re-save as UTF-8 or pass"

@@ -1,0 +1,51 @@
+# sahelsim: two commands on a fresh machine — `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+SHARED := $(abspath ../shared/data)
+OUT    ?= out
+
+# Use the staged open data next to the checkout when it exists; otherwise the user cache.
+ifneq ($(wildcard $(SHARED)),)
+export SAHELSIM_DATA ?= $(SHARED)
+endif
+
+.PHONY: run test lint format bench clean venv
+
+$(VENV)/.installed-run: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	touch $(VENV)/.installed-run $@
+
+venv: $(VENV)/.installed-run
+
+## make run: create .venv, install, ingest the default data, write the indicator tables to out/
+run: $(VENV)/.installed-run
+	$(VENV)/bin/sahelsim run --out $(OUT)
+
+## make test: create .venv, install [dev], run the whole test suite
+test: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check src tests benchmarks
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format src tests benchmarks
+
+bench: $(VENV)/.installed-dev
+	$(PY) benchmarks/ingest.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -1,0 +1,427 @@
+"""Command-line interface. The only place that configures logging and draws progress bars."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .config import resolve_data_dir
+from .errors import SahelsimError
+
+console = Console()
+err_console = Console(stderr=True)
+log = logging.getLogger("sahelsim.cli")
+
+DEFAULT_OUT = Path("out")
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING - 10 * verbosity
+    logging.basicConfig(
+        level=max(level, logging.DEBUG),
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+        force=True,
+    )
+
+
+def _store_path(args: argparse.Namespace) -> Path:
+    if getattr(args, "store", None):
+        return Path(args.store)
+    return Path(getattr(args, "out", None) or DEFAULT_OUT) / "sahelsim.duckdb"
+
+
+class _Bar:
+    """Adapts a Rich progress bar to the library's ``progress(label, done, total)`` callback."""
+
+    def __init__(self, progress: Progress, label: str) -> None:
+        self.p = progress
+        self.task = progress.add_task(label, total=None)
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        self.p.update(self.task, description=label, completed=done, total=total)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+# -- data ----------------------------------------------------------------------------------
+def cmd_data_ingest(args: argparse.Namespace) -> int:
+    from .ingest import ingest_all
+    from .store import Store
+
+    data_dir = resolve_data_dir(args.data_dir)
+    with Store(_store_path(args)) as st:
+        if args.file:
+            rep = st.ingest_events(
+                Path(args.file), fmt=args.format, source=args.source, encoding=args.encoding
+            )
+            reports = [rep]
+        else:
+            with _progress() as p:
+                reports = ingest_all(data_dir, st, progress=_Bar(p, "ingest"))
+        _print_reports(reports)
+    return 0
+
+
+def _print_reports(reports: Sequence[Any]) -> None:
+    t = Table(title="Ingest")
+    for c in ("source", "file", "read", "accepted", "quarantined", "filtered", "merged", "status"):
+        t.add_column(c, justify="right" if c not in ("source", "file", "status") else "left")
+    for r in reports:
+        t.add_row(
+            r.source, Path(r.file).name, f"{r.rows_read:,}", f"{r.rows_accepted:,}",
+            f"{r.rows_quarantined:,}", f"{r.rows_filtered:,}", f"{r.rows_merged:,}",
+            "unchanged (already ingested)" if r.skipped else "loaded",
+        )  # fmt: skip
+    console.print(t)
+
+
+def _provenance(folder: Path) -> tuple[str, str]:
+    """(title, license) from a folder's PROVENANCE.md or DOWNLOAD.json."""
+    prov = folder / "PROVENANCE.md"
+    title, lic = "", ""
+    if prov.exists():
+        for line in prov.read_text(encoding="utf-8").splitlines():
+            if line.startswith("# ") and not title:
+                title = line[2:].strip()
+            if "**License**" in line and not lic:
+                lic = line.split(":", 1)[-1].strip().strip("*").strip()
+    dl = folder / "DOWNLOAD.json"
+    if dl.exists() and not lic:
+        try:
+            meta = json.loads(dl.read_text(encoding="utf-8"))
+            lic = str(meta.get("license", ""))
+            title = title or str(meta.get("url", ""))
+        except json.JSONDecodeError:
+            pass
+    return title, lic
+
+
+def cmd_data_status(args: argparse.Namespace) -> int:
+    from .ingest import present_sources
+    from .store import Store
+
+    data_dir = resolve_data_dir(args.data_dir)
+    console.print(f"data directory: [bold]{data_dir}[/]  (exists: {data_dir.exists()})")
+    store_path = _store_path(args)
+    ledger = None
+    unmatched: list[str] = []
+    if store_path.exists():
+        with Store(store_path, read_only=True) as st:
+            ledger = st.ledger()
+            an = st.table("actor_names")
+            unmatched = sorted(an.loc[an["actor"] == "unmatched", "raw_name"].astype(str))
+    t = Table(title="Sources", show_lines=False)
+    for c in ("source", "files", "provenance", "license", "read", "accepted", "quarantined",
+              "filtered"):  # fmt: skip
+        t.add_column(c, overflow="fold")
+    for spec, files in present_sources(data_dir):
+        if files:
+            title, lic = _provenance(files[0].parent)
+        else:
+            title, lic = "absent (sahelsim data download " + spec.name + ")", spec.license
+        counts = ["", "", "", ""]
+        if ledger is not None and len(ledger):
+            sub = ledger[(ledger["source"] == spec.name) & (~ledger["superseded"])]
+            if len(sub):
+                counts = [f"{int(sub[c].sum()):,}" for c in ("rows_read", "rows_accepted",
+                          "rows_quarantined", "rows_filtered")]  # fmt: skip
+        t.add_row(spec.name, ", ".join(f.name for f in files[:3]) or "-", title[:70],
+                  lic or spec.license, *counts)  # fmt: skip
+    console.print(t)
+    if ledger is None:
+        console.print(f"store {store_path} not created yet: run `sahelsim data ingest`")
+    else:
+        console.print(f"store: {store_path}; {len(ledger)} file(s) in the ledger")
+        if unmatched:
+            console.print(
+                f"[yellow]{len(unmatched)} actor name(s) match no model actor[/] (kept, classed"
+                " 'unmatched'):"
+            )
+            for n in unmatched:
+                console.print(f"  - {n}")
+        else:
+            console.print("every actor name in the store maps to a model actor")
+    return 0
+
+
+def cmd_data_list(args: argparse.Namespace) -> int:
+    from .download import list_sources
+
+    t = Table(title="Downloadable sources")
+    for c in ("name", "title", "license", "url"):
+        t.add_column(c, overflow="fold")
+    for s in list_sources():
+        t.add_row(s.name, s.title, s.license, s.url)
+    console.print(t)
+    return 0
+
+
+def cmd_data_download(args: argparse.Namespace) -> int:
+    from .download import download
+
+    data_dir = resolve_data_dir(args.data_dir)
+    with _progress() as p:
+        task = p.add_task(f"download {args.name}", total=None)
+
+        def cb(done: int, total: int | None) -> None:
+            p.update(task, completed=done, total=total)
+
+        path = download(args.name, data_dir, force=args.force, url=args.url, progress=cb)
+    console.print(f"{args.name}: {path}")
+    return 0
+
+
+def cmd_data_quarantine(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    with Store(_store_path(args), read_only=True) as st:
+        q = st.quarantine(args.source)
+    t = Table(title=f"Quarantine ({len(q)} rows)")
+    for c in ("source", "file", "line", "field", "reason"):
+        t.add_column(c, overflow="fold")
+    for r in q.head(args.limit).itertuples():
+        t.add_row(str(r.source), Path(str(r.source_file)).name, str(r.line), str(r.field),
+                  str(r.reason))  # fmt: skip
+    console.print(t)
+    return 0
+
+
+# -- indicators ----------------------------------------------------------------------------
+def _write_tables(tables: dict[str, Any], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in tables.items():
+        for ext in ("csv", "parquet"):
+            p = out / f"{name}.{ext}"
+            if ext == "csv":
+                df.to_csv(p, index=False)
+            else:
+                df.to_parquet(p, index=False)
+            written.append(p)
+    return written
+
+
+def run_indicators(args: argparse.Namespace) -> dict[str, Any]:
+    from . import indicators as ind
+    from .canon import CORE_ISO3
+    from .ingest import ingest_all
+    from .store import Store
+    from .timeline import compare_around, load_timeline
+
+    data_dir = resolve_data_dir(args.data_dir)
+    out = Path(args.out)
+    with Store(_store_path(args)) as st:
+        with _progress() as p:
+            bar = _Bar(p, "ingest")
+            reports = ingest_all(data_dir, st, progress=bar)
+            bar("grid", 0, 1)
+            _ensure_grid(st, data_dir)
+            bar("indicators", 1, 2)
+            res = ind.compute(st)
+            tables = res.tables()
+            tl = load_timeline()
+            cy = res.country_year
+            ba = compare_around(cy[cy["iso3"].isin(CORE_ISO3)], timeline=tl, window=3)
+            tables["before_after"] = ba
+            tables["timeline"] = tl
+            bar("write", 2, 2)
+        paths = _write_tables(tables, out / "indicators")
+    return {"reports": reports, "indicators": res, "tables": tables, "paths": paths}
+
+
+def _ensure_grid(st: Any, data_dir: Path) -> None:
+    """Build the PRIO-GRID study grid into the store (once per store)."""
+    if st.count("cells"):
+        return
+    from .grid import build_grid
+
+    try:
+        grid = build_grid(data_dir)
+    except FileNotFoundError as exc:
+        log.warning("grid not built: %s", exc)
+        return
+    st.replace_cells(grid.cells)
+
+
+def _print_country_year(cy: Any, years: int = 8) -> None:
+    from .canon import CORE_ISO3
+
+    last = int(cy["year"].max())
+    sub = cy[cy["iso3"].isin(CORE_ISO3) & (cy["year"] > last - years)]
+    t = Table(
+        title=f"UCDP deaths in organized violence, best estimates ({last - years + 1}-{last})"
+    )
+    cols = ["iso3", "year", "deaths_state_based", "deaths_non_state", "deaths_one_sided",
+            "deaths_total", "civilians_killed_by_government", "civilians_killed_by_nonstate",
+            "deaths_per_100k", "idps"]  # fmt: skip
+    for c in cols:
+        t.add_column(c.replace("_", " "), justify="left" if c == "iso3" else "right")
+    for r in sub[cols].itertuples(index=False):
+        vals = []
+        for c, v in zip(cols, r, strict=True):
+            if c in ("iso3", "year"):
+                vals.append(str(v))
+            elif v != v:  # NaN
+                vals.append("-")
+            elif c == "deaths_per_100k":
+                vals.append(f"{v:.1f}")
+            else:
+                vals.append(f"{v:,.0f}")
+        t.add_row(*vals)
+    console.print(t)
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    res = run_indicators(args)
+    _print_reports(res["reports"])
+    _print_country_year(res["indicators"].country_year)
+    ba = res["tables"]["before_after"]
+    if len(ba):
+        _print_before_after(ba)
+    console.print(f"wrote {len(res['paths'])} files under {Path(args.out) / 'indicators'}"
+                  f" in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    return 0
+
+
+def _print_before_after(ba: Any) -> None:
+    keep = ba[ba["measure"] == "deaths_total"] if "measure" in ba else ba
+    t = Table(title="Before/after institutional events (UCDP deaths, 3 years each side)")
+    cols = [c for c in ("event_id", "iso3", "measure", "rate_before", "rate_after", "rate_ratio",
+                        "rr_low_overdispersed", "rr_high_overdispersed") if c in keep]  # fmt: skip
+    for c in cols:
+        t.add_column(c.replace("_", " "))
+    for r in keep[cols].head(30).itertuples(index=False):
+        t.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in r])
+    console.print(t)
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from .timeline import load_timeline
+
+    tl = load_timeline()
+    t = Table(title="Institutional timeline")
+    for c in ("date", "iso3", "kind", "label", "source"):
+        t.add_column(c, overflow="fold")
+    for r in tl.itertuples():
+        t.add_row(str(r.date)[:10], str(r.iso3), str(r.kind), str(r.label), str(r.source))
+    console.print(t)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job: ingest the default data and write the indicator tables."""
+    return cmd_indicators(args)
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    import importlib.metadata as md
+    import platform
+
+    console.print(f"sahelsim {__version__}; Python {platform.python_version()} on"
+                  f" {platform.platform()}")  # fmt: skip
+    for pkg in ("numpy", "scipy", "pandas", "pyarrow", "duckdb", "shapely", "rich", "pydantic"):
+        try:
+            console.print(f"  {pkg} {md.version(pkg)}")
+        except md.PackageNotFoundError:
+            console.print(f"  {pkg} not installed")
+    console.print(f"  data dir: {resolve_data_dir(None)}")
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sahelsim", description=__doc__)
+    p.add_argument("-v", "--verbose", action="count", default=1, help="more log output")
+    p.add_argument("-q", "--quiet", action="store_true", help="warnings only")
+    p.add_argument("--version", action="version", version=f"sahelsim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--data-dir", help="data directory (default: $SAHELSIM_DATA or cache)")
+        sp.add_argument("--store", help="DuckDB store (default: OUT/sahelsim.duckdb)")
+        sp.add_argument("--out", default=str(DEFAULT_OUT), help="output directory")
+
+    data = sub.add_parser("data", help="download, ingest and inspect sources")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    s = dsub.add_parser("status", help="every source with provenance and counts")
+    common(s)
+    s.set_defaults(func=cmd_data_status)
+    s = dsub.add_parser("list", help="downloadable sources")
+    s.set_defaults(func=cmd_data_list)
+    s = dsub.add_parser("download", help="download a source into the data directory")
+    s.add_argument("name")
+    s.add_argument("--data-dir")
+    s.add_argument("--force", action="store_true")
+    s.add_argument("--url", help="override the origin URL (mirror)")
+    s.set_defaults(func=cmd_data_download)
+    s = dsub.add_parser("ingest", help="load the data directory (or one event file) into the store")
+    common(s)
+    s.add_argument("--file", help="one event file (GED CSV/zip, API JSON folder, ACLED CSV)")
+    s.add_argument("--format", default="ged_csv", choices=["ged_csv", "ged_json", "acled_csv"])
+    s.add_argument("--source", help="source name for --file (default from the format)")
+    s.add_argument("--encoding", default="utf-8")
+    s.set_defaults(func=cmd_data_ingest)
+    s = dsub.add_parser("quarantine", help="rows rejected at ingest, with reasons")
+    common(s)
+    s.add_argument("--source")
+    s.add_argument("--limit", type=int, default=50)
+    s.set_defaults(func=cmd_data_quarantine)
+
+    s = sub.add_parser("indicators", help="compute indicator tables (CSV + Parquet)")
+    common(s)
+    s.set_defaults(func=cmd_indicators)
+    s = sub.add_parser("timeline", help="the dated institutional timeline")
+    s.set_defaults(func=cmd_timeline)
+    s = sub.add_parser("run", help="the main job on the default data")
+    common(s)
+    s.set_defaults(func=cmd_run)
+    s = sub.add_parser("versions", help="versions of sahelsim and its dependencies")
+    s.set_defaults(func=cmd_versions)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(0 if args.quiet else args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except SahelsimError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        return 2
+    except FileNotFoundError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        return 2
+    except LookupError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -298,21 +298,41 @@ def _csv_relation(con: Any, file: Path, encoding: str, label: str) -> str:
     )
 
 
-def _json_relation(files: list[Path]) -> tuple[str, list[str]]:
-    """Relation over UCDP API pages, and the union of record keys."""
-    keys: set[str] = set()
-    for f in files:
-        try:
-            doc = json.loads(f.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputFormatError(str(f), f"not a valid UCDP API JSON page ({exc})") from exc
-        if not isinstance(doc, dict) or "Result" not in doc or not isinstance(doc["Result"], list):
-            raise InputFormatError(str(f), "not a UCDP API page: no 'Result' list", field="Result")
-        for rec in doc["Result"][:50]:
-            if isinstance(rec, dict):
-                keys.update(rec)
+def _json_relation(con: Any, files: list[Path], table: str) -> list[str]:
+    """Parse UCDP API pages once into temp table ``table`` (filename, Result); return the union
+    of record keys. A file that is not an API page raises, naming it."""
     flist = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
-    return flist, sorted(keys)
+    for f in files:  # cheap structural check of every page, naming the bad one
+        with open(f, "rb") as fh:
+            head = fh.read(4096).lstrip()
+        if not head.startswith(b"{"):
+            raise InputFormatError(str(f), "not a UCDP API page: expected a JSON object")
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT filename, Result FROM read_json({flist},"
+            " filename = true, maximum_object_size = 1073741824)"
+        )
+        pages = con.execute(
+            f"SELECT filename, Result IS NULL, coalesce(len(Result), 0) FROM {table}"
+        ).fetchall()
+    except Exception as exc:  # duckdb parse/binder errors
+        msg = str(exc).splitlines()[0]
+        bad = next((str(f) for f in files if str(f) in str(exc)), str(files[0].parent))
+        if "Result" in msg:
+            raise InputFormatError(
+                bad, "not a UCDP API page: no 'Result' list", field="Result"
+            ) from exc
+        raise InputFormatError(bad, f"not a valid UCDP API JSON page ({msg})") from exc
+    missing = [p[0] for p in pages if p[1]]
+    if missing:
+        raise InputFormatError(missing[0], "not a UCDP API page: no 'Result' list", field="Result")
+    if sum(int(p[2]) for p in pages) == 0:
+        return []
+    return list(
+        con.execute(f"SELECT r.* FROM (SELECT unnest(Result) AS r FROM {table}) LIMIT 0")
+        .df()
+        .columns
+    )
 
 
 def _file_hash(paths: list[Path]) -> str:
@@ -381,7 +401,7 @@ def ingest(
             raw_cols = header
             from_clause = f"{rel} AS src"
         else:
-            flist, keys = _json_relation(files)
+            keys = _json_relation(con, files, f"_jraw_{label}")
             check_header(label_file, keys, GED_REQUIRED) if keys else None
             cols = set(keys)
             raw_cols = keys
@@ -389,9 +409,9 @@ def ingest(
                 ", ".join(f"CAST(r.{_q(k)} AS VARCHAR) AS {_q(k)}" for k in keys) or "NULL AS id"
             )
             from_clause = (
-                f"(SELECT filename AS _page, row_number() OVER (PARTITION BY filename) AS _idx,"
-                f" {inner} FROM (SELECT filename, unnest(Result) AS r FROM read_json({flist},"
-                f" filename = true, maximum_object_size = 1073741824))) AS src"
+                f"(SELECT filename AS _page, _idx, {inner} FROM (SELECT filename,"
+                f" unnest(Result) AS r, unnest(range(1, len(Result) + 1)) AS _idx"
+                f" FROM _jraw_{label})) AS src"
             )
             if not keys:
                 from_clause = "(SELECT NULL AS _page, NULL AS _idx, NULL AS id WHERE FALSE) AS src"
@@ -435,7 +455,7 @@ def ingest(
         return rep
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-        for t in (stage, f"rej_{label}", f"rejscan_{label}"):
+        for t in (stage, f"rej_{label}", f"rejscan_{label}", f"_jraw_{label}"):
             try:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
             except Exception:  # best-effort cleanup of temp tables

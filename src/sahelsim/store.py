@@ -225,7 +225,8 @@ class Store:
                 source=result.source,
                 file=str(meta.get("file")),
                 sha256=sha,
-                rows_read=int(meta["rows_read"]),
+                # readers count filtered rows apart; the ledger counts every row of the file
+                rows_read=int(meta.get("rows_in_file", meta["rows_read"])),
                 rows_accepted=int(meta.get("rows_accepted", len(data))),
                 rows_quarantined=len(result.quarantine),
                 rows_filtered=int(meta.get("rows_filtered", 0)),

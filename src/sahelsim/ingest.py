@@ -21,6 +21,8 @@ from .store import IngestReport, Store
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+#: download side files that are never data
+SKIP = (".part", ".sha256", ".tmp", ".json.part")
 
 
 @dataclass(frozen=True)

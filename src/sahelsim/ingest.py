@@ -42,7 +42,7 @@ class SourceSpec:
         for folder in sorted(data_dir.glob(self.folder)):
             if folder.is_dir():
                 hits.extend(
-                    sorted(p for p in folder.glob(self.pattern) if not p.name.endswith(".part"))
+                    sorted(p for p in folder.glob(self.pattern) if not p.name.endswith(SKIP))
                 )
         return hits
 

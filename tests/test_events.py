@@ -226,7 +226,9 @@ _garbage = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     n=st.integers(1, 25),
     seed=st.integers(0, 10_000),
@@ -262,7 +264,9 @@ def test_fuzz_ged_never_crashes_and_reconciles(tmp_path_factory, n, seed, edits)
         assert (ev.date_start <= pd.Timestamp.now()).all()
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     n=st.integers(1, 20),
     seed=st.integers(0, 10_000),
@@ -301,3 +305,21 @@ def test_roundtrip_values(store, tmp_path):
     np.testing.assert_allclose(ev.latitude, f.latitude.astype(float))
     assert list(ev.side_a) == list(f.side_a)
     assert list(ev.date_start.dt.strftime("%Y-%m-%d")) == list(f.date_start.str[:10])
+
+
+def test_acled_api_json_pages(store, tmp_path):
+    f = acled_frame(25, seed=9)
+    f.loc[4, "fatalities"] = "-1"
+    d = tmp_path / "acled"
+    d.mkdir()
+    recs = f.to_dict(orient="records")
+    for p in range(3):
+        doc = {"status": 200, "success": True, "count": 10, "data": recs[p * 10 : (p + 1) * 10]}
+        (d / f"page_{p:04d}.json").write_text(json.dumps(doc))
+    rep = store.ingest_events(d, fmt="acled_json")
+    assert rep.reconciles() and rep.rows_read == 25 and rep.rows_quarantined == 1
+    q = store.quarantine().iloc[0]
+    assert q.source_file.endswith("page_0000.json") and q.line == 5 and q.field == "fatalities"
+    with pytest.raises(InputFormatError, match="'data'"):
+        (d / "page_0009.json").write_text(json.dumps({"Result": []}))
+        store.ingest_events(d, fmt="acled_json", source="acled2")

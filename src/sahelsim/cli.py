@@ -382,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = dsub.add_parser("ingest", help="load the data directory (or one event file) into the store")
     common(s)
     s.add_argument("--file", help="one event file (GED CSV/zip, API JSON folder, ACLED CSV)")
-    s.add_argument("--format", default="ged_csv", choices=["ged_csv", "ged_json", "acled_csv"])
+    s.add_argument("--format", default="ged_csv", choices=["ged_csv", "ged_json", "acled_csv", "acled_json"])
     s.add_argument("--source", help="source name for --file (default from the format)")
     s.add_argument("--encoding", default="utf-8")
     s.set_defaults(func=cmd_data_ingest)

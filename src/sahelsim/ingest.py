@@ -75,6 +75,8 @@ SOURCES: tuple[SourceSpec, ...] = (
                license="CC BY 4.0"),
     SourceSpec("ucdp_candidate", "ucdp-candidate*", "*.csv*", "events", fmt="ged_csv",
                license="CC BY 4.0"),
+    SourceSpec("acled", "acled*", "page_*.json", "events", fmt="acled_json",
+               license="ACLED terms of use (attribution; no redistribution)"),
     SourceSpec("acled", "acled*", "*.csv*", "events", fmt="acled_csv",
                license="ACLED terms of use (attribution; no redistribution)"),
 )  # fmt: skip
@@ -117,7 +119,7 @@ def ingest_all(
     for spec, files in present_sources(data_dir):
         if spec.kind == "geo":
             continue
-        if spec.kind == "events" and spec.fmt == "ged_json":
+        if spec.kind == "events" and spec.fmt in ("ged_json", "acled_json"):
             if files:
                 jobs.append((spec, files[0].parent))
             continue

@@ -55,7 +55,8 @@ ACLED_OPTIONAL = [
     "timestamp",
 ]  # fmt: skip
 
-FORMATS = {"ged_csv", "ged_json", "acled_csv"}
+FORMATS = {"ged_csv", "ged_json", "acled_csv", "acled_json"}
+JSON_LIST_KEY = {"ged_json": "Result", "acled_json": "data"}
 
 
 def _q(name: str) -> str:
@@ -298,18 +299,18 @@ def _csv_relation(con: Any, file: Path, encoding: str, label: str) -> str:
     )
 
 
-def _json_relation(con: Any, files: list[Path], table: str) -> list[str]:
-    """Parse UCDP API pages once into temp table ``table`` (filename, Result); return the union
-    of record keys. A file that is not an API page raises, naming it."""
+def _json_relation(con: Any, files: list[Path], table: str, key: str = "Result") -> list[str]:
+    """Parse API pages (UCDP ``Result`` / ACLED ``data`` lists) once into temp table ``table``
+    (filename, Result); return the union of record keys. A file that is not a page raises."""
     flist = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
     for f in files:  # cheap structural check of every page, naming the bad one
         with open(f, "rb") as fh:
             head = fh.read(4096).lstrip()
         if not head.startswith(b"{"):
-            raise InputFormatError(str(f), "not a UCDP API page: expected a JSON object")
+            raise InputFormatError(str(f), "not an API page: expected a JSON object")
     try:
         con.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT filename, Result FROM read_json({flist},"
+            f"CREATE TEMP TABLE {table} AS SELECT filename, {key} AS Result FROM read_json({flist},"
             " filename = true, maximum_object_size = 1073741824)"
         )
         pages = con.execute(
@@ -318,14 +319,12 @@ def _json_relation(con: Any, files: list[Path], table: str) -> list[str]:
     except Exception as exc:  # duckdb parse/binder errors
         msg = str(exc).splitlines()[0]
         bad = next((str(f) for f in files if str(f) in str(exc)), str(files[0].parent))
-        if "Result" in msg:
-            raise InputFormatError(
-                bad, "not a UCDP API page: no 'Result' list", field="Result"
-            ) from exc
-        raise InputFormatError(bad, f"not a valid UCDP API JSON page ({msg})") from exc
+        if key in msg:
+            raise InputFormatError(bad, f"not an API page: no '{key}' list", field=key) from exc
+        raise InputFormatError(bad, f"not a valid API JSON page ({msg})") from exc
     missing = [p[0] for p in pages if p[1]]
     if missing:
-        raise InputFormatError(missing[0], "not a UCDP API page: no 'Result' list", field="Result")
+        raise InputFormatError(missing[0], f"not an API page: no '{key}' list", field=key)
     if sum(int(p[2]) for p in pages) == 0:
         return []
     return list(
@@ -361,8 +360,17 @@ def ingest(
     if fmt not in FORMATS:
         raise ValueError(f"unknown event format {fmt!r}; use one of {sorted(FORMATS)}")
     t0 = time.perf_counter()
-    source = source or {"ged_csv": "ucdp_ged", "ged_json": "ucdp_ged", "acled_csv": "acled"}[fmt]
-    if fmt == "ged_json":
+    source = (
+        source
+        or {
+            "ged_csv": "ucdp_ged",
+            "ged_json": "ucdp_ged",
+            "acled_csv": "acled",
+            "acled_json": "acled",
+        }[fmt]
+    )
+    is_json = fmt in JSON_LIST_KEY
+    if is_json:
         p = Path(path) if not isinstance(path, list) else None
         files = (
             sorted(p.glob("*.json"))
@@ -401,8 +409,11 @@ def ingest(
             raw_cols = header
             from_clause = f"{rel} AS src"
         else:
-            keys = _json_relation(con, files, f"_jraw_{label}")
-            check_header(label_file, keys, GED_REQUIRED) if keys else None
+            keys = _json_relation(con, files, f"_jraw_{label}", JSON_LIST_KEY[fmt])
+            if keys:
+                check_header(
+                    label_file, keys, GED_REQUIRED if fmt == "ged_json" else ACLED_REQUIRED
+                )
             cols = set(keys)
             raw_cols = keys
             inner = (
@@ -417,7 +428,7 @@ def ingest(
                 from_clause = "(SELECT NULL AS _page, NULL AS _idx, NULL AS id WHERE FALSE) AS src"
         select = (
             _ged_select(cols, source, version)
-            if fmt != "acled_csv"
+            if not fmt.startswith("acled")
             else _acled_select(cols, source, version)
         )
         raw_json = (
@@ -426,10 +437,10 @@ def ingest(
             + "))"
         )
         raw_pass = ", ".join(f"src.{_q(c)} AS {_q('__r_' + c)}" for c in raw_cols)
-        extra = ", src._page AS _page, src._idx AS _idx" if fmt == "ged_json" else ""
+        extra = ", src._page AS _page, src._idx AS _idx" if is_json else ""
         joins = ""
         canon_cols = ", ".join(_q(c) for c in EVENTS)
-        keep = ", _page, _idx" if fmt == "ged_json" else ""
+        keep = ", _page, _idx" if is_json else ""
         # The lazy CASE builds the raw-row JSON only for the rows that need it.
         sql = f"""
         CREATE TEMP TABLE {stage} AS
@@ -488,7 +499,7 @@ def _structural_rejects(
     con: Any, label: str, file: str, fmt: str, encoding: str
 ) -> list[tuple[int, str, str, str]]:
     """Rows DuckDB could not split into the header's fields: (line, column, reason, raw)."""
-    if fmt == "ged_json":
+    if fmt in JSON_LIST_KEY:
         return []
     rows = con.execute(
         f"SELECT line, column_name, error_type, csv_line, error_message FROM rej_{label}"
@@ -542,7 +553,7 @@ def _finish(
     collist = ", ".join(_q(c) for c in cols)
     # quarantine: rows failing checks
     if n_bad:
-        if fmt == "ged_json":
+        if fmt in JSON_LIST_KEY:
             line_expr = "_idx"
             file_expr = "_page"
             order = "rowid"

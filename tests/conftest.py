@@ -24,7 +24,9 @@ def shared_data_dir() -> Path | None:
 def shared_data() -> Path:
     d = shared_data_dir()
     if d is None:
-        pytest.skip("real data absent: set SAHELSIM_DATA or place the staged data in ../shared/data")
+        pytest.skip(
+            "real data absent: set SAHELSIM_DATA or place the staged data in ../shared/data"
+        )
     return d
 
 

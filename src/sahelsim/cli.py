@@ -21,8 +21,8 @@ from . import __version__
 from .config import resolve_data_dir
 from .errors import SahelsimError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 log = logging.getLogger("sahelsim.cli")
 
 DEFAULT_OUT = Path("out")
@@ -97,6 +97,9 @@ def _print_reports(reports: Sequence[Any]) -> None:
             "unchanged (already ingested)" if r.skipped else "loaded",
         )  # fmt: skip
     console.print(t)
+    skipped = sum(1 for r in reports if r.skipped)
+    if skipped:
+        console.print(f"{skipped} file(s) already ingested (same sha256): unchanged")
 
 
 def _provenance(folder: Path) -> tuple[str, str]:
@@ -161,8 +164,12 @@ def cmd_data_status(args: argparse.Namespace) -> int:
                 f"[yellow]{len(unmatched)} actor name(s) match no model actor[/] (kept, classed"
                 " 'unmatched'):"
             )
-            for n in unmatched:
+            for n in unmatched[:60]:
                 console.print(f"  - {n}")
+            if len(unmatched) > 60:
+                console.print(
+                    f"  ... and {len(unmatched) - 60} more (table actor_names, actor = 'unmatched')"
+                )
         else:
             console.print("every actor name in the store maps to a model actor")
     return 0
@@ -356,7 +363,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sahelsim", description=__doc__)
-    p.add_argument("-v", "--verbose", action="count", default=1, help="more log output")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-v, -vv)")
     p.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     p.add_argument("--version", action="version", version=f"sahelsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -382,7 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = dsub.add_parser("ingest", help="load the data directory (or one event file) into the store")
     common(s)
     s.add_argument("--file", help="one event file (GED CSV/zip, API JSON folder, ACLED CSV)")
-    s.add_argument("--format", default="ged_csv", choices=["ged_csv", "ged_json", "acled_csv", "acled_json"])
+    s.add_argument(
+        "--format", default="ged_csv", choices=["ged_csv", "ged_json", "acled_csv", "acled_json"]
+    )
     s.add_argument("--source", help="source name for --file (default from the format)")
     s.add_argument("--encoding", default="utf-8")
     s.set_defaults(func=cmd_data_ingest)

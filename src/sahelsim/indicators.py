@@ -67,7 +67,7 @@ def country_year(store: Store, iso3: tuple[str, ...] | None = None) -> pd.DataFr
     )
     pop = store.sql(
         "SELECT iso3, year, value AS population FROM population"
-        " WHERE source = 'worldbank_population' AND iso3 IS NOT NULL"
+        " WHERE source IN ('worldbank', 'worldbank_population') AND iso3 IS NOT NULL"
     )
     disp = store.sql(
         """

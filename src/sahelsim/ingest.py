@@ -160,17 +160,13 @@ def refresh_actor_names(store: Store) -> pd.DataFrame:
     if store.count("ucdp_actors"):
         names += list(store.sql("SELECT DISTINCT name FROM ucdp_actors")["name"])
     if store.count("ucdp_country_year"):
-        from .actors import split_dyad
+        from .actors import ucdp_dyad_actor_names
 
         dy = store.sql(
             "SELECT sb_dyad_names d FROM ucdp_country_year UNION ALL SELECT ns_dyad_names FROM"
             " ucdp_country_year UNION ALL SELECT os_dyad_names FROM ucdp_country_year"
         )["d"].dropna()
-        for cell in dy:
-            for dyad in re.split(r";\s*", str(cell)):
-                if dyad.strip():
-                    a, b = split_dyad(dyad.strip())
-                    names += [a, b]
+        names += list(ucdp_dyad_actor_names(list(dy)))
     names = sorted({n for n in names if n})
     frame = amap.classify(pd.Series(names, dtype=object))
     store.set_actor_names(frame)

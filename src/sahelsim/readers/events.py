@@ -17,7 +17,6 @@ import csv
 import gzip
 import hashlib
 import io
-import json
 import logging
 import shutil
 import tempfile
@@ -157,9 +156,9 @@ def _ged_select(cols: set[str], source: str, version: str) -> str:
         WHEN {_num("high")} < 0 THEN 'high|negative fatalities'
         WHEN {_num("low")} > {_num("best")} THEN 'low|low > best'
         WHEN {_num("best")} > {_num("high")} THEN 'high|best > high'
-        WHEN {_notnum("deaths_a")} OR {_num("deaths_a")} < 0 
+        WHEN {_notnum("deaths_a")} OR {_num("deaths_a")} < 0
           THEN 'deaths_a|negative or not a number'
-        WHEN {_notnum("deaths_b")} OR {_num("deaths_b")} < 0 
+        WHEN {_notnum("deaths_b")} OR {_num("deaths_b")} < 0
           THEN 'deaths_b|negative or not a number'
         WHEN {_notnum("deaths_civilians")} OR {_num("deaths_civilians")} < 0
           THEN 'deaths_civilians|negative or not a number'

@@ -340,6 +340,96 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- model -----------------------------------------------------------------------------------
+def _sim_args(args: argparse.Namespace) -> dict[str, Any]:
+    data_dir = resolve_data_dir(args.data_dir)
+    return {
+        "data_dir": data_dir if data_dir.exists() else None,
+        "members": args.members,
+        "months": args.months,
+        "start": args.start,
+        "seed": args.seed,
+        "synthetic": args.synthetic,
+    }
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .model.run import month_label, run_scenario, summary_frame, write_outputs
+
+    t0 = time.perf_counter()
+    with _progress() as p:
+        ds = run_scenario(args.scenario, progress=_Bar(p, "simulate"), **_sim_args(args))
+    paths = write_outputs(ds, Path(args.out))
+    sm = summary_frame(ds)
+    last = int(sm["month_id"].max())
+    t = Table(title=f"{args.scenario}: {args.members} members, {month_label(last)}")
+    for c in ("variable", "country", "median", "50% interval", "90% interval"):
+        t.add_column(c)
+    show = ("deaths_total", "territory_state", "territory_jnim", "idps", "fighters_jnim",
+            "legitimacy")  # fmt: skip
+    sub = sm[
+        (sm.month_id == last) & sm.variable.isin(show) & sm.country.isin(["MLI", "BFA", "NER"])
+    ]
+    for r in sub.sort_values(["variable", "country"]).itertuples():
+        t.add_row(r.variable, r.country, f"{r.median:,.2f}", f"{r.q25:,.2f} - {r.q75:,.2f}",
+                  f"{r.q05:,.2f} - {r.q95:,.2f}")  # fmt: skip
+    console.print(t)
+    for pth in paths:
+        console.print(f"wrote {pth}")
+    console.print(f"{time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from .model.scenarios import list_scenarios, load_scenario
+
+    if args.action == "list":
+        t = Table(title="Scenarios")
+        for c in ("name", "title", "article section"):
+            t.add_column(c, overflow="fold")
+        for name in list_scenarios():
+            sc = load_scenario(name)
+            t.add_row(sc.name, sc.title, sc.article_section)
+        console.print(t)
+        return 0
+    if args.action == "show":
+        if not args.names:
+            raise SahelsimError("scenarios show needs a scenario name")
+        sc = load_scenario(args.names[0])
+        console.print(f"[bold]{sc.name}[/]: {sc.title}\n{sc.description}")
+        console.print(f"article section: {sc.article_section}")
+        for ch in sc.changes:
+            where = ch.country or "all"
+            console.print(
+                f"  {ch.date} {ch.lever} = {ch.value} ({where}; ramp {ch.ramp_months} months)"
+            )
+        return 0
+    # compare
+    if len(args.names) != 2:
+        raise SahelsimError("scenarios compare needs two scenario names: A B")
+    from .model.run import PROJECTION_START, compare, run_scenario
+
+    a_name, b_name = args.names
+    with _progress() as p:
+        a = run_scenario(a_name, progress=_Bar(p, a_name), **_sim_args(args))
+        b = run_scenario(b_name, progress=_Bar(p, b_name), **_sim_args(args))
+    start = max(PROJECTION_START, int(a.month.min()))
+    cmp = compare(a, b, start)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cmp.to_csv(out / f"compare_{a_name}_{b_name}.csv", index=False)
+    t = Table(title=f"{b_name} minus {a_name} (paired members, projection window)")
+    for c in ("outcome", "country", a_name, b_name, "difference", "90% interval", "P(B>A)"):
+        t.add_column(c)
+    for r in cmp[cmp.country.isin(["MLI", "BFA", "NER"])].itertuples():
+        t.add_row(r.outcome, r.country, f"{r.a_median:,.2f}", f"{r.b_median:,.2f}",
+                  f"{r.diff_median:+,.2f}", f"{r.diff_q05:+,.2f} .. {r.diff_q95:+,.2f}",
+                  f"{r.share_b_higher:.2f}")  # fmt: skip
+    console.print(t)
+    console.print(f"wrote {out / f'compare_{a_name}_{b_name}.csv'}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: ingest the default data and write the indicator tables."""
     return cmd_indicators(args)
@@ -404,6 +494,26 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("indicators", help="compute indicator tables (CSV + Parquet)")
     common(s)
     s.set_defaults(func=cmd_indicators)
+
+    def simopts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--members", type=int, default=100, help="ensemble size")
+        sp.add_argument("--months", type=int, default=168, help="months to simulate")
+        sp.add_argument("--start", default="2012-01", help="first month, YYYY-MM")
+        sp.add_argument("--seed", type=int, default=0)
+        sp.add_argument("--data-dir")
+        sp.add_argument("--synthetic", action="store_true", help="use the synthetic grid")
+
+    s = sub.add_parser("simulate", help="run a scenario ensemble (NetCDF + Parquet + summary)")
+    s.add_argument("--scenario", default="acceleration")
+    s.add_argument("--out", default=str(DEFAULT_OUT / "simulate"))
+    simopts(s)
+    s.set_defaults(func=cmd_simulate)
+    s = sub.add_parser("scenarios", help="list, show or compare scenarios")
+    s.add_argument("action", choices=["list", "show", "compare"])
+    s.add_argument("names", nargs="*")
+    s.add_argument("--out", default=str(DEFAULT_OUT / "compare"))
+    simopts(s)
+    s.set_defaults(func=cmd_scenarios)
     s = sub.add_parser("timeline", help="the dated institutional timeline")
     s.set_defaults(func=cmd_timeline)
     s = sub.add_parser("run", help="the main job on the default data")

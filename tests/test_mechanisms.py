@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sahelsim.canon import month_id
-from sahelsim.model.context import Ctx, Flows
+from sahelsim.model import layout as L
 from sahelsim.model.drivers import build_drivers
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.mechanisms import (
@@ -28,7 +28,7 @@ from sahelsim.model.mechanisms import (
     schedule,
 )
 from sahelsim.model.params import MECHANISMS, Params
-from sahelsim.model.rng import MemberStreams
+from sahelsim.model.rng import member_keys
 from sahelsim.model.scenarios import load_scenario
 from sahelsim.model.space import Space
 from sahelsim.model.state import initial_state
@@ -41,18 +41,47 @@ def space():
     return Space.synthetic(rows=10, cols=15, seed=2)
 
 
-def ctx_for(space, *, params=None, month="2024-06", levers=None, seed=0, flags=None, t=0):
-    y, m = map(int, month.split("-"))
-    start = int(month_id(y, m))
-    sc = load_scenario("acceleration")
-    lv = sc.lever_series(start, t + 1)
-    for k, v in (levers or {}).items():
-        lv[k] = np.full_like(lv[k], v)
-    d = build_drivers(space, start, t + 1, levers=lv, flags=flags or sc.flags,
-                      projection_start=start)  # fmt: skip
-    u_cell, u_ctry = MemberStreams(seed, np.arange(M)).month(space.n_cells, space.n_countries)
-    return Ctx(space, params or Params.default(), d.at(t), u_cell, u_ctry,
-               Flows.zeros(M, space.n_cells, space.n_countries), space.country_onehot())  # fmt: skip
+class Ctx:
+    """One month of one mechanism for every member of a state (test harness)."""
+
+    def __init__(self, space, *, params=None, month="2024-06", levers=None, seed=0, flags=None):
+        y, m = map(int, month.split("-"))
+        self.t = int(month_id(y, m))
+        sc = load_scenario("acceleration")
+        lv = sc.lever_series(self.t, 1)
+        for k, v in (levers or {}).items():
+            lv[k] = np.full_like(lv[k], v)
+        d = build_drivers(space, self.t, 1, levers=lv, flags=flags or sc.flags,
+                          projection_start=self.t)  # fmt: skip
+        drv, fl, lev = d.packed()
+        self.D = (drv[0], fl[0], lev[0])
+        self.G = space.kernel_arrays()
+        self.p = (params or Params.default()).vector()
+        self.keys = member_keys(seed, np.arange(M))
+        self.fl = np.zeros((M, L.N_FLOW_FIELDS, space.n_cells))
+        self.fk = np.zeros((M, L.N_FLOWK_FIELDS, space.n_countries))
+        self.flows = self
+
+    def __getattr__(self, name):
+        if name in L.FLOW_NAMES:
+            return self.fl[:, L.FLOW_NAMES.index(name), :]
+        if name == "state_losses_k":
+            return self.fk[:, L.FK_STATE_LOSS]
+        if name == "coup_k":
+            return self.fk[:, L.FK_COUP]
+        if name == "expansion":
+            return self.fk[:, L.FK_EXPANSION, 0]
+        raise AttributeError(name)
+
+    def run(self, mod, s):
+        for m in range(M):
+            mod.member(self.keys[m], self.t, s.cells[m], s.ctry[m], self.fl[m], self.fk[m],
+                       s.growth_cum[m : m + 1], self.p, self.D, self.G)  # fmt: skip
+        return self
+
+
+def ctx_for(space, **kw):
+    return Ctx(space, **kw)
 
 
 def state_for(space, params=None):
@@ -83,10 +112,10 @@ def test_schedule_external_constraint_follows_withdrawals(space):
     assert ext[at(2025, 6), mli] == 0.0  # ECOWAS exit effective Jan 2025
     s = state_for(space)
     c = ctx_for(space, month="2025-06")
-    schedule.apply(s, c)
+    c.run(schedule, s)
     assert (s.external[:, :3] == 0).all()
     c2 = ctx_for(space, month="2025-06", levers={"external_monitors": 0.5})
-    schedule.apply(s, c2)
+    c2.run(schedule, s)
     assert np.allclose(s.external[:, :3], 0.5)
 
 
@@ -99,7 +128,7 @@ def test_clear_and_withdraw_disperses_then_returns(space):
     s.issp[:] = 0.0
     s.jnim[:, target] = 500.0
     c = ctx_for(space, params=p)
-    operations.apply(s, c)
+    c.run(operations, s)
     assert (c.flows.op[:, target] == 1).all()
     nb = space.adj[target].indices
     after_op = s.jnim[:, target].mean()
@@ -112,9 +141,8 @@ def test_clear_and_withdraw_disperses_then_returns(space):
     hist = []
     for _ in range(6):
         c = ctx_for(space, params=p_off, levers={"state_force_scale": 0.2})
-        c.p.values["ops_per_10k"] = 0.5
         s.pool[:] = 0.0  # no deployable force at all
-        operations.apply(s, c)
+        c.run(operations, s)
         hist.append(s.jnim[:, target].mean())
     assert hist[0] > after_op * 1.3  # half of the cleared fighters are back after a month
     assert hist[-1] > 400  # and nearly all after six
@@ -132,7 +160,7 @@ def test_combat_losses_grow_with_force_and_are_recorded(space):
         c = ctx_for(space)
         c.flows.state_cell[:, cell] = force
         c.flows.op[:, cell] = 1
-        combat.apply(s, c)
+        c.run(combat, s)
         out.append(c.flows.deaths_sb[:, cell].mean())
         assert (s.jnim >= 0).all()
         assert c.flows.deaths_sb.sum() == pytest.approx(
@@ -149,7 +177,7 @@ def test_jnim_issp_clash_is_non_state(space):
     s.jnim[:, cell] = 300.0
     s.issp[:, cell] = 300.0
     c = ctx_for(space)
-    combat.apply(s, c)
+    c.run(combat, s)
     assert c.flows.deaths_ns[:, cell].mean() > 0
     assert c.flows.deaths_sb.sum() == 0  # no state forces present
 
@@ -160,7 +188,7 @@ def test_regeneration_sustains_attrition_and_responds_to_grievance(space):
     p = only("regeneration").with_values(attrition=0.025, recruit_base=0.0)
     s = state_for(space, p)
     s.jnim[:, cell] = 1000.0
-    regeneration.apply(s, ctx_for(space, params=p))
+    ctx_for(space, params=p).run(regeneration, s)
     assert s.jnim[:, cell].mean() == pytest.approx(975.0)  # 2.5 % a month without recruits
     p2 = only("regeneration").with_values(attrition=0.025, recruit_base=0.025)
     rec = {}
@@ -171,7 +199,7 @@ def test_regeneration_sustains_attrition_and_responds_to_grievance(space):
         s.services[:, cell] = 1.0
         s.gov[:, cell] = 0.0
         s.grievance[:, cell] = g
-        regeneration.apply(s, ctx_for(space, params=p2))
+        ctx_for(space, params=p2).run(regeneration, s)
         rec[g] = s.jnim[:, cell].mean()
     assert rec[0.0] == pytest.approx(1000.0, rel=0.05)  # recruitment offsets attrition
     assert rec[1.0] > rec[0.0] + 15  # grievance raises recruitment
@@ -189,7 +217,7 @@ def test_external_constraint_lowers_state_side_harm(space):
         c = ctx_for(space, params=p, seed=5)
         c.flows.state_cell[:, cell] = 3000.0
         c.flows.op[:, cell] = 1.0
-        civilian_harm.apply(s, c)
+        c.run(civilian_harm, s)
         res[ext] = c.flows.civ_state[:, cell].sum()
     assert res[0.0] > 1.5 * res[1.0]
     assert res[1.0] > 0
@@ -205,7 +233,7 @@ def test_massacres_of_hundreds_are_possible_and_conserve_people(space):
         s.jnim[:, cell] = 300.0
         before = s.pop.sum() + s.dead_civ.sum()
         c = ctx_for(space, params=p, seed=seed)
-        civilian_harm.apply(s, c)
+        c.run(civilian_harm, s)
         assert s.pop.sum() + s.dead_civ.sum() == pytest.approx(before)
         biggest = max(
             biggest, (c.flows.civ_jnim + c.flows.civ_issp + c.flows.civ_state)[:, cell].max()
@@ -220,11 +248,11 @@ def test_state_harm_raises_grievance_and_later_recruitment(space):
     s.grievance[:] = 0
     c = ctx_for(space)
     c.flows.civ_state[:, cell] = 50
-    grievance.apply(s, c)
+    c.run(grievance, s)
     assert (s.grievance[:, cell] > 0).all()
     assert (s.grievance[:, interior_cell(space, 2)] == 0).all()
     g1 = s.grievance[:, cell].copy()
-    grievance.apply(s, ctx_for(space))  # no new harm: memory decays
+    ctx_for(space).run(grievance, s)  # no new harm: memory decays
     assert (s.grievance[:, cell] < g1).all()
 
 
@@ -236,7 +264,7 @@ def test_jihadist_governance_matures_where_jnim_dominates(space):
     s.share_jnim[:, cell] = 0.9
     s.share_state[:, cell] = 0.1
     for _ in range(24):
-        governance.apply(s, ctx_for(space))
+        ctx_for(space).run(governance, s)
     other = interior_cell(space, 2)
     assert s.gov[:, cell].mean() > 0.4
     assert s.gov[:, other].mean() < 0.1
@@ -252,7 +280,7 @@ def test_control_follows_strength(space):
     s.jnim[:, a] = 2000.0
     c = ctx_for(space)
     c.flows.state_cell[:, b] = 2000.0
-    control.apply(s, c)
+    c.run(control, s)
     assert (s.hold[:, a] == 2).all() and (s.hold[:, b] == 1).all()
     tot = s.share_state + s.share_jnim + s.share_issp
     np.testing.assert_allclose(tot, 1.0)
@@ -268,7 +296,7 @@ def test_displacement_goes_to_state_held_urban_cores_and_border_throttles(space)
         c = ctx_for(space, levers={"border_openness": border})
         c.flows.civ_jnim[:, cell] = 200
         before = s.pop.sum(axis=1) + s.idp.sum(axis=1) + s.refugees.sum(axis=1)
-        displacement.apply(s, c)
+        c.run(displacement, s)
         after = s.pop.sum(axis=1) + s.idp.sum(axis=1) + s.refugees.sum(axis=1) - s.growth_cum
         np.testing.assert_allclose(after, before)
         k = space.country[cell]
@@ -282,17 +310,17 @@ def test_displacement_goes_to_state_held_urban_cores_and_border_throttles(space)
 def test_russians_protect_cities_and_dependency_grows(space):
     s = state_for(space)
     c = ctx_for(space, levers={"russia_personnel": 3000.0})
-    patron.apply(s, c)
+    c.run(patron, s)
     k = 0
     urban = space.urban & (space.country == k)
     placed = c.flows.russia_cell[:, urban].sum(axis=1)
     np.testing.assert_allclose(placed, 3000 * Params.default().russia_capital_share)
     assert (c.flows.russia_cell[:, ~space.urban] == 0).all()
     d1 = s.dependency.copy()
-    patron.apply(s, ctx_for(space, levers={"russia_personnel": 3000.0}))
+    ctx_for(space, levers={"russia_personnel": 3000.0}).run(patron, s)
     assert (s.dependency[:, :3] > d1[:, :3]).all()
     s0 = state_for(space)
-    patron.apply(s0, ctx_for(space, levers={"russia_personnel": 0.0}))
+    ctx_for(space, levers={"russia_personnel": 0.0}).run(patron, s0)
     assert (s0.dependency == 0).all()
 
 
@@ -306,7 +334,7 @@ def test_coups_more_likely_when_legitimacy_low(space):
             s.legitimacy[:] = legit
             p = Params.default().with_values(legit_drift=0.0, legit_loss=0.0)
             c = ctx_for(space, params=p, seed=seed)
-            regime.apply(s, c)
+            c.run(regime, s)
             n += int(c.flows.coup_k[:, :3].sum())
         rates[legit] = n
     assert rates[0.1] > 3 * max(rates[0.8], 1)
@@ -320,7 +348,7 @@ def test_transition_rule_blocked_by_dependency(space):
         s.dependency[:] = dep
         p = Params.default().with_values(coup_base=0.02, coup_slope=15.0)
         c = ctx_for(space, params=p, flags={"coup_rule": "transition", "alliance_expansion": False})
-        regime.apply(s, c)
+        c.run(regime, s)
         out[dep] = (s.transition[:, :3] * c.flows.coup_k[:, :3]).sum()
         assert c.flows.coup_k.sum() > 0
     assert out[0.0] > 0 and out[1.0] == 0
@@ -333,7 +361,7 @@ def test_joint_force_goes_to_most_attacked_member(space):
     s.deaths_last_k[:] = 10
     s.deaths_last_k[:, bfa] = 500
     c = ctx_for(space, month="2025-03")
-    alliance.apply(s, c)
+    c.run(alliance, s)
     assert (s.joint[:, bfa] == 5000).all() and s.joint.sum() == pytest.approx(5000 * M)
 
 
@@ -343,16 +371,16 @@ def test_expansion_needs_unanimity(space):
     c = ctx_for(
         space, month="2025-03", flags={"coup_rule": "stay_in_aes", "alliance_expansion": True}
     )
-    alliance.apply(s, c)
+    c.run(alliance, s)
     assert c.flows.expansion.all()
     s.legitimacy[:, 1] = 0.0  # one member refuses
     c = ctx_for(
         space, month="2025-03", flags={"coup_rule": "stay_in_aes", "alliance_expansion": True}
     )
-    alliance.apply(s, c)
+    c.run(alliance, s)
     assert not c.flows.expansion.any()
     c = ctx_for(space, month="2025-03")  # switch off: never
-    alliance.apply(s, c)
+    c.run(alliance, s)
     assert not c.flows.expansion.any()
 
 
@@ -380,14 +408,40 @@ def test_accord_forms_only_where_jnim_dominates(space):
     s.share_jnim[:, a] = 0.9
     s.hold[:, a] = 2
     c = ctx_for(space, levers={"negotiation_propensity": 1.0})
-    accords.apply(s, c)
+    c.run(accords, s)
     assert (s.accord[:, a] == 1).all() and (s.accord[:, b] == 0).all()
 
 
-def test_every_mechanism_has_a_switch_and_a_docstring():
-    from sahelsim.model import mechanisms
+def test_every_mechanism_has_a_switch_a_module_and_a_docstring():
+    import importlib
 
-    names = [n for n, _ in mechanisms.ORDER]
-    assert sorted(names) == sorted(MECHANISMS)
-    for _, mod in mechanisms.ORDER:
-        assert mod.__doc__ and len(mod.__doc__) > 150, mod.__name__
+    from sahelsim.model.engine import ORDER
+
+    assert sorted(ORDER) == sorted(MECHANISMS)
+    for name in ORDER:
+        mod = importlib.import_module(f"sahelsim.model.mechanisms.{name}")
+        assert mod.__doc__ and len(mod.__doc__) > 150, name
+        assert callable(mod.member)
+
+
+def test_parameter_layout_matches_specs():
+    from sahelsim.model.params import SPECS
+
+    for i, spec in enumerate(SPECS):
+        assert getattr(L, f"P_{spec.name.upper()}") == i
+    assert i + 1 == L.N_PARAMS
+
+
+def test_counter_based_uniforms_are_uniform_and_independent():
+    from scipy import stats
+
+    from sahelsim.model.rng import uniform
+
+    keys = member_keys(5, np.arange(50))
+    u = np.array([[uniform(k, 500, s, c) for c in range(400)] for k in keys for s in (0, 1)])
+    assert u.min() > 0 and u.max() < 1
+    assert stats.kstest(u.ravel(), "uniform").pvalue > 1e-3
+    # streams and members are uncorrelated
+    assert abs(np.corrcoef(u[0::2].ravel(), u[1::2].ravel())[0, 1]) < 0.02
+    # a member's key does not depend on the others
+    assert member_keys(5, np.array([7]))[0] == keys[7]

@@ -64,6 +64,25 @@ class Drivers:
     def months(self) -> int:
         return int(self.external.shape[0])
 
+    def packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Arrays for the compiled engine: drivers (T, N_DRIVERS, K), flags (T, N_FLAGS) int64,
+        levers (T, N_LEVERS, K)."""
+        from . import layout as L
+
+        T, K = self.external.shape
+        drv = np.zeros((T, L.N_DRIVERS, K))
+        drv[:, L.D_EXTERNAL] = self.external
+        drv[:, L.D_FORCED_COUP] = self.forced_coup
+        drv[:, L.D_PERFORMATIVE] = self.performative
+        flags = np.zeros((T, L.N_FLAGS), dtype=np.int64)
+        flags[:, L.FLAG_TRANSITION] = int(self.flags.get("coup_rule") == "transition")
+        flags[:, L.FLAG_EXPANSION] = int(bool(self.flags.get("alliance_expansion")))
+        flags[:, L.FLAG_STOCHASTIC_COUPS] = self.stochastic_coups.astype(np.int64)
+        lev = np.zeros((T, L.N_LEVERS, K))
+        for i, name in enumerate(L.LEVER_NAMES):
+            lev[:, i] = self.levers[name]
+        return drv, flags, lev
+
     def at(self, t: int) -> MonthDrivers:
         return MonthDrivers(
             external=self.external[t],

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 MECHANISMS = (
     "schedule", "operations", "combat", "regeneration", "civilian_harm", "grievance",
     "governance", "control", "displacement", "patron", "regime", "alliance", "accords",
@@ -211,6 +213,13 @@ class Params:
 
     def all_off(self) -> Params:
         return replace(self, switches={m: False for m in MECHANISMS})
+
+    def vector(self) -> np.ndarray:
+        """Values in the order of :data:`SPECS` (the compiled kernels' layout)."""
+        return np.array([self.values[s.name] for s in SPECS], dtype=np.float64)
+
+    def switch_vector(self) -> np.ndarray:
+        return np.array([self.on(m) for m in MECHANISMS], dtype=np.bool_)
 
     def as_dict(self) -> dict[str, Any]:
         return {"values": dict(self.values), "switches": dict(self.switches)}

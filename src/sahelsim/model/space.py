@@ -49,6 +49,34 @@ class Space:
     def core_country_index(self) -> np.ndarray:
         return np.array([self.countries.index(c) for c in CORE])
 
+    def kernel_arrays(self) -> tuple:
+        """Static geography for the compiled engine: (geo (N_GEO, C), country, capital,
+        neighbour CSR (ptr, idx), country cell lists (ptr, idx), urban cell lists (ptr, idx))."""
+        from . import layout as L
+
+        C, K = self.n_cells, self.n_countries
+        geo = np.zeros((L.N_GEO, C))
+        geo[L.G_POP0] = self.pop0
+        geo[L.G_AREA] = self.area_km2
+        geo[L.G_GROWTH] = self.growth
+        geo[L.G_URBAN] = self.urban
+        geo[L.G_ATTRACT] = np.sqrt(self.pop0 / max(float(self.pop0.mean()), 1.0))
+        adj = sp.csr_matrix(self.adj)
+        adj.sort_indices()
+        cptr, cidx = _lists(self.country, K, np.ones(C, dtype=bool))
+        uptr, uidx = _lists(self.country, K, self.urban)
+        return (
+            geo,
+            self.country.astype(np.int64),
+            self.capital.astype(np.int64),
+            adj.indptr.astype(np.int64),
+            adj.indices.astype(np.int64),
+            cptr,
+            cidx,
+            uptr,
+            uidx,
+        )
+
     # -- constructors --------------------------------------------------------------------
     @classmethod
     def from_grid(cls, grid, start_year: float = 2012.0) -> Space:
@@ -131,6 +159,17 @@ class Space:
             adj=adj,
             adj_norm=_row_normalise(adj),
         )
+
+
+def _lists(country: np.ndarray, K: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR-style lists of the cells of each country that satisfy ``mask``."""
+    ptr = np.zeros(K + 1, dtype=np.int64)
+    idx = []
+    for k in range(K):
+        cells = np.nonzero((country == k) & mask)[0]
+        idx.append(cells)
+        ptr[k + 1] = ptr[k] + cells.size
+    return ptr, (np.concatenate(idx) if idx else np.zeros(0)).astype(np.int64)
 
 
 def _row_normalise(adj: sp.csr_matrix) -> sp.csr_matrix:

@@ -1,41 +1,10 @@
-"""The mechanisms of the model, one module each, applied in the order of :data:`ORDER`.
+"""The mechanisms of the model, one module each.
 
-Each module has ``apply(state, ctx) -> None`` that updates the (already copied) state in place
-and writes this month's flows into ``ctx.flows``. The docstring of each module names the part
-of the article it comes from (paraphrased) and its parameters with units.
+Each module has a compiled ``member(key, t, cs, ks, fl, fk, gc, p, D, G)`` that advances one
+ensemble member by one month in place: ``cs``/``ks`` are its cell and country state,
+``fl``/``fk`` this month's flows, ``gc`` its growth counter, ``p`` its parameter vector, ``D``
+this month's drivers (schedule, flags, levers) and ``G`` the static geography (see
+:mod:`sahelsim.model.layout`). The step order is :data:`sahelsim.model.engine.ORDER`. The
+docstring of each module names the part of the article it comes from (paraphrased) and its
+parameters with units.
 """
-
-from __future__ import annotations
-
-from . import (
-    accords,
-    alliance,
-    civilian_harm,
-    combat,
-    control,
-    displacement,
-    governance,
-    grievance,
-    operations,
-    patron,
-    regeneration,
-    regime,
-    schedule,
-)
-
-#: (switch name, module) in step order.
-ORDER = (
-    ("schedule", schedule),
-    ("alliance", alliance),
-    ("patron", patron),
-    ("operations", operations),
-    ("accords", accords),
-    ("combat", combat),
-    ("civilian_harm", civilian_harm),
-    ("grievance", grievance),
-    ("regeneration", regeneration),
-    ("governance", governance),
-    ("control", control),
-    ("displacement", displacement),
-    ("regime", regime),
-)

@@ -1,73 +1,116 @@
 """5. Civilian harm (article: "The Counterterrorism Illusion", "Fragmentation's Feedback
-Loops"; FIELD.md massacres).
+Loops"; FIELD.md: Moura, Nondin/Soro, Barsalogho).
 
-State-side harm happens during operations and where militias and Russians deploy against
-insurgents, grows with population density and falls with restraint and with the external
-constraint:
+State-side harm happens during operations and where militias and Russians deploy, grows with
+population density and falls with restraint and with the external constraint:
 
     mean_state = harm_state * (op_force + 0.5 * militia + harm_russia_factor * russians)
-                 * sqrt(density / 100) * (1 - restraint) * (1 - external_harm_cut * external)
+                 * sqrt(density / 100 per km2) * (1 - restraint) * (1 - external_harm_cut * external)
 
-Jihadist harm: ``harm_jnim`` and ``harm_issp`` deaths per fighter-month (ISSP more predatory),
-times sqrt(density / 100), times ``1 + harm_reprisal * militia share`` (reprisals against
-communities that supply militias). Counts are over-dispersed. Mass-casualty events: in an
-active cell, with probability ``massacre_rate`` (per cell-month, cut under accords) a massacre of
-Pareto size (``massacre_min``, tail ``massacre_alpha``; capped at 5 % of residents) happens,
-attributed to the state side or the jihadists in proportion to their mean harm. Deaths are
-taken from the residents (people are conserved).
+Jihadist harm: ``harm_jnim`` and ``harm_issp`` deaths per fighter-month (ISSP more predatory)
+x sqrt(density / 100) x (1 + ``harm_reprisal`` x militia share of forces present: reprisals
+against communities that supply militias). Counts are over-dispersed (compound lognormal).
+Mass-casualty events: in an active cell (insurgents or an operation), with probability
+``massacre_rate`` per cell-month (cut under accords), a massacre of Pareto size (``massacre_min``
+deaths, tail index ``massacre_alpha``; capped at 5 % of residents) is attributed to the state
+side or the jihadists in proportion to their mean harm. Deaths are taken from the residents.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
-from ..context import Ctx
-from ..rng import compound_count, pareto
-from ..state import State
+from numba import njit
+
+from ..layout import (
+    ACCORD,
+    DEAD_CIV,
+    EXTERNAL,
+    F_CIV_ISSP,
+    F_CIV_JNIM,
+    F_CIV_STATE,
+    F_EXTRA,
+    F_MILITIA,
+    F_OP,
+    F_RUSSIA,
+    F_STATE,
+    G_AREA,
+    ISSP,
+    JNIM,
+    L_RESTRAINT,
+    P_ACCORD_MASSACRE_CUT,
+    P_EXTERNAL_HARM_CUT,
+    P_HARM_ISSP,
+    P_HARM_JNIM,
+    P_HARM_REPRISAL,
+    P_HARM_RUSSIA_FACTOR,
+    P_HARM_STATE,
+    P_MASSACRE_ALPHA,
+    P_MASSACRE_MIN,
+    P_MASSACRE_RATE,
+    P_OVERDISPERSION,
+    POP,
+    S_HARM_JIHAD_NOISE,
+    S_HARM_JIHAD_ROUND,
+    S_HARM_STATE_NOISE,
+    S_HARM_STATE_ROUND,
+    S_MASSACRE,
+    S_MASSACRE_SIZE,
+)
+from ..rng import compound_count, pareto, uniform
 
 
-def apply(s: State, ctx: Ctx) -> None:
-    sp, p, f = ctx.space, ctx.p, ctx.flows
-    dens = np.sqrt(np.maximum(s.pop, 0.0) / np.maximum(sp.area_km2, 1.0)[None, :] / 100.0)
-    I = s.jnim + s.issp  # noqa: E741
-    active = (I > 1) | (f.op > 0)
-    restraint = ctx.by_cell(ctx.lever("restraint"))[None, :]
-    ext = ctx.by_cell(s.external)
-    exposure = f.state_cell * f.op + 0.5 * f.militia_cell + p.harm_russia_factor * f.russia_cell
-    m_state = p.harm_state * exposure * dens * (1 - restraint) * (1 - p.external_harm_cut * ext)
-    m_state *= active
-    pres = f.state_cell + f.militia_cell + f.russia_cell + f.extra_cell
-    mil_share = np.where(pres > 0, f.militia_cell / np.maximum(pres, 1e-9), 0.0)
-    reprisal = 1 + p.harm_reprisal * mil_share
-    m_j = p.harm_jnim * s.jnim * dens * reprisal
-    m_i = p.harm_issp * s.issp * dens * reprisal
-    sigma = p.overdispersion
-    d_state = compound_count(m_state, ctx.u("harm_state_noise"), ctx.u("harm_state_round"), sigma)
-    d_jih = compound_count(m_j + m_i, ctx.u("harm_jihad_noise"), ctx.u("harm_jihad_round"), sigma)
-    # mass-casualty events
-    prob = p.massacre_rate * active * (1 - p.accord_massacre_cut * s.accord)
-    u = ctx.u("massacre")
-    hit = u < prob
-    size = np.where(
-        hit,
-        np.minimum(pareto(ctx.u("massacre_size"), p.massacre_min, p.massacre_alpha), 0.05 * s.pop),
-        0.0,
-    )
-    size = np.floor(size)
-    tot_mean = m_state + m_j + m_i
-    pi_state = np.where(tot_mean > 0, m_state / np.maximum(tot_mean, 1e-12), 0.0)
-    by_state = hit & (u < prob * pi_state)
-    d_state = d_state + np.where(by_state, size, 0.0)
-    d_jih = d_jih + np.where(hit & ~by_state, size, 0.0)
-    # cap by residents, split jihadist deaths between JNIM and ISSP by mean harm
-    total = d_state + d_jih
-    scale = np.where(total > s.pop, np.maximum(s.pop, 0.0) / np.maximum(total, 1e-9), 1.0)
-    d_state = np.floor(d_state * scale)
-    d_jih = np.floor(d_jih * scale)
-    jn = np.where(m_j + m_i > 0, m_j / np.maximum(m_j + m_i, 1e-12), 0.5)
-    d_jnim = np.round(d_jih * jn)
-    f.civ_state += d_state
-    f.civ_jnim += d_jnim
-    f.civ_issp += d_jih - d_jnim
-    s.pop -= d_state + d_jih
-    s.dead_civ += d_state + d_jih
+@njit(cache=True)
+def member(key, t, cs, ks, fl, fk, gc, p, D, G):
+    lev = D[2]
+    geo, country = G[0], G[1]
+    sigma = p[P_OVERDISPERSION]
+    for c in range(cs.shape[1]):
+        J = cs[JNIM, c]
+        Is = cs[ISSP, c]
+        op = fl[F_OP, c]
+        if not (J + Is > 1 or op > 0):
+            continue
+        pop = max(cs[POP, c], 0.0)
+        dens = math.sqrt(pop / max(geo[G_AREA, c], 1.0) / 100.0)
+        k = country[c]
+        restraint = lev[L_RESTRAINT, k] if k >= 0 else 0.0
+        ext = ks[EXTERNAL, k] if k >= 0 else 0.0
+        exposure = (
+            fl[F_STATE, c] * op + 0.5 * fl[F_MILITIA, c] + p[P_HARM_RUSSIA_FACTOR] * fl[F_RUSSIA, c]
+        )
+        m_state = (
+            p[P_HARM_STATE] * exposure * dens * (1 - restraint) * (1 - p[P_EXTERNAL_HARM_CUT] * ext)
+        )
+        pres = fl[F_STATE, c] + fl[F_MILITIA, c] + fl[F_RUSSIA, c] + fl[F_EXTRA, c]
+        reprisal = 1.0 + p[P_HARM_REPRISAL] * (fl[F_MILITIA, c] / pres if pres > 0 else 0.0)
+        m_j = p[P_HARM_JNIM] * J * dens * reprisal
+        m_i = p[P_HARM_ISSP] * Is * dens * reprisal
+        d_state = compound_count(m_state, uniform(key, t, S_HARM_STATE_NOISE, c),
+                                 uniform(key, t, S_HARM_STATE_ROUND, c), sigma)  # fmt: skip
+        d_jih = compound_count(m_j + m_i, uniform(key, t, S_HARM_JIHAD_NOISE, c),
+                               uniform(key, t, S_HARM_JIHAD_ROUND, c), sigma)  # fmt: skip
+        prob = p[P_MASSACRE_RATE] * (1 - p[P_ACCORD_MASSACRE_CUT] * cs[ACCORD, c])
+        u = uniform(key, t, S_MASSACRE, c)
+        if u < prob:
+            size = math.floor(min(pareto(uniform(key, t, S_MASSACRE_SIZE, c), p[P_MASSACRE_MIN],
+                                         p[P_MASSACRE_ALPHA]), 0.05 * pop))  # fmt: skip
+            tot = m_state + m_j + m_i
+            pi_state = m_state / tot if tot > 0 else 0.0
+            if u < prob * pi_state:
+                d_state += size
+            else:
+                d_jih += size
+        total = d_state + d_jih
+        if total <= 0:
+            continue
+        if total > pop:
+            d_state = math.floor(d_state * pop / total)
+            d_jih = math.floor(d_jih * pop / total)
+        jn = m_j / (m_j + m_i) if m_j + m_i > 0 else 0.5
+        d_jnim = math.floor(d_jih * jn + 0.5)
+        fl[F_CIV_STATE, c] += d_state
+        fl[F_CIV_JNIM, c] += d_jnim
+        fl[F_CIV_ISSP, c] += d_jih - d_jnim
+        cs[POP, c] -= d_state + d_jih
+        cs[DEAD_CIV, c] += d_state + d_jih

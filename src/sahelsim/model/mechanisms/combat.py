@@ -4,52 +4,86 @@ Stochastic Lanchester-style exchange where state-side forces S (army, militia, R
 and intervention forces) meet insurgents I (JNIM + ISSP) in a cell:
 
     e = engage_rate * S * I / (S + I) * (1 + 2 * op) * (1 - accord_battle_cut * accord)
-    insurgent deaths ~ kill_state_on_ins * e,  state-side deaths ~ kill_ins_on_state * e
+    insurgent deaths = floor(kill_state_on_ins * e * X + u),  state-side = floor(kill_ins_on_state * e * X + 1 - u)
 
-both drawn as over-dispersed counts (lognormal-mixed intensity with sigma ``overdispersion``,
-stochastic rounding), capped by the fighters present. JNIM and ISSP fight each other where both
-are present: deaths ~ ``jnim_issp_clash`` * min(J, I_s). State-based deaths are UCDP type 1,
-JNIM-ISSP deaths type 2.
+with X a mean-one lognormal (sigma ``overdispersion``), capped by the fighters present. JNIM and
+ISSP fight each other where both are present: deaths ~ ``jnim_issp_clash`` * min(J, I_s) * X.
+State-based deaths are UCDP type 1, JNIM-ISSP deaths type 2. State-side losses come out of the
+national pool and the militias in proportion to their presence.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
-from ..context import Ctx
-from ..rng import lognormal_factor, stochastic_round
-from ..state import State
+from numba import njit
+
+from ..layout import (
+    ACCORD,
+    F_EXTRA,
+    F_INS_LOSS,
+    F_MILITIA,
+    F_NS,
+    F_OP,
+    F_RUSSIA,
+    F_SB,
+    F_STATE,
+    FK_STATE_LOSS,
+    ISSP,
+    JNIM,
+    MILITIA,
+    P_ACCORD_BATTLE_CUT,
+    P_ENGAGE_RATE,
+    P_JNIM_ISSP_CLASH,
+    P_KILL_INS_ON_STATE,
+    P_KILL_STATE_ON_INS,
+    P_OVERDISPERSION,
+    POOL,
+    S_COMBAT_NOISE,
+    S_COMBAT_ROUND,
+)
+from ..rng import lognormal_factor, uniform
 
 
-def apply(s: State, ctx: Ctx) -> None:
-    p, f = ctx.p, ctx.flows
-    S = f.state_cell + f.militia_cell + f.russia_cell + f.extra_cell
-    J, Is = s.jnim, s.issp
-    I = J + Is  # noqa: E741
-    e = p.engage_rate * S * I / np.maximum(S + I, 1e-9)
-    e *= (1 + 2 * f.op) * (1 - p.accord_battle_cut * s.accord)
-    noise = lognormal_factor(ctx.u("combat_noise"), p.overdispersion)
-    ur = ctx.u("combat_round")
-    ins = np.minimum(stochastic_round(p.kill_state_on_ins * e * noise, ur), I)
-    st = np.minimum(stochastic_round(p.kill_ins_on_state * e * noise, 1 - ur), S)
-    jshare = np.where(I > 0, J / np.maximum(I, 1e-9), 0.0)
-    J -= ins * jshare
-    Is -= ins * (1 - jshare)
-    # JNIM - ISSP clashes
-    both = np.minimum(J, Is)
-    ns = np.minimum(stochastic_round(p.jnim_issp_clash * both * noise, ur), 2 * both)
-    J -= ns / 2
-    Is -= ns / 2
-    np.maximum(J, 0.0, out=J)
-    np.maximum(Is, 0.0, out=Is)
-    # state-side losses come out of the national pools and militias, by presence
-    nat = np.where(S > 0, f.state_cell / np.maximum(S, 1e-9), 0.0)
-    mil = np.where(S > 0, f.militia_cell / np.maximum(S, 1e-9), 0.0)
-    s.pool -= ctx.to_country(st * nat)
-    s.militia -= ctx.to_country(st * mil)
-    np.maximum(s.pool, 0.0, out=s.pool)
-    np.maximum(s.militia, 0.0, out=s.militia)
-    f.state_losses_k += ctx.to_country(st)
-    f.insurgent_losses += ins + ns
-    f.deaths_sb += ins + st
-    f.deaths_ns += ns
+@njit(cache=True)
+def member(key, t, cs, ks, fl, fk, gc, p, D, G):
+    country = G[1]
+    sigma = p[P_OVERDISPERSION]
+    for c in range(cs.shape[1]):
+        S = fl[F_STATE, c] + fl[F_MILITIA, c] + fl[F_RUSSIA, c] + fl[F_EXTRA, c]
+        J = cs[JNIM, c]
+        Is = cs[ISSP, c]
+        I = J + Is  # noqa: E741
+        if I <= 0 or (S <= 0 and (J <= 0 or Is <= 0)):
+            continue
+        noise = lognormal_factor(uniform(key, t, S_COMBAT_NOISE, c), sigma)
+        ur = uniform(key, t, S_COMBAT_ROUND, c)
+        ins = 0.0
+        st = 0.0
+        if S > 0:
+            e = p[P_ENGAGE_RATE] * S * I / (S + I)
+            e *= (1 + 2 * fl[F_OP, c]) * (1 - p[P_ACCORD_BATTLE_CUT] * cs[ACCORD, c])
+            ins = min(math.floor(p[P_KILL_STATE_ON_INS] * e * noise + ur), I)
+            st = min(math.floor(p[P_KILL_INS_ON_STATE] * e * noise + 1.0 - ur), S)
+            jshare = J / I
+            J -= ins * jshare
+            Is -= ins * (1 - jshare)
+        both = min(J, Is)
+        ns = 0.0
+        if both > 0:
+            ns = min(math.floor(p[P_JNIM_ISSP_CLASH] * both * noise + ur), 2 * both)
+            J -= ns / 2
+            Is -= ns / 2
+        cs[JNIM, c] = max(J, 0.0)
+        cs[ISSP, c] = max(Is, 0.0)
+        k = country[c]
+        if st > 0 and k >= 0:
+            ks[POOL, k] -= st * fl[F_STATE, c] / S
+            ks[MILITIA, k] -= st * fl[F_MILITIA, c] / S
+            fk[FK_STATE_LOSS, k] += st
+        fl[F_INS_LOSS, c] += ins + ns
+        fl[F_SB, c] += ins + st
+        fl[F_NS, c] += ns
+    for k in range(ks.shape[1]):
+        ks[POOL, k] = max(ks[POOL, k], 0.0)
+        ks[MILITIA, k] = max(ks[MILITIA, k], 0.0)

@@ -1,5 +1,5 @@
 """8. Territorial control (MODEL.md 3.8; article: "Three Futures": governments reduced to
-urban cores while the periphery is held by others; the Malian state at about a fifth of its
+urban cores while others hold the periphery; the Malian state at perhaps a fifth of its
 territory, "The Counterterrorism Illusion").
 
 A Tullock contest over effective strengths gives each side's share of influence in a cell:
@@ -9,33 +9,63 @@ A Tullock contest over effective strengths gives each side's share of influence 
     share_i = F_i^m / sum_j F_j^m,   m = contest_exponent
 
 A side holds the cell when its share exceeds ``hold_threshold`` (default 0.6); otherwise the
-cell is contested. Codes: 0 contested, 1 state, 2 JNIM, 3 ISSP.
+cell is contested. Codes: 0 contested, 1 state, 2 JNIM, 3 ISSP. A cell where nobody has any
+strength counts as the state's (shares 1, 0, 0).
 """
 
 from __future__ import annotations
 
-import numpy as np
+from numba import njit
 
-from ..context import Ctx
-from ..state import State
+from ..layout import (
+    F_EXTRA,
+    F_MILITIA,
+    F_RUSSIA,
+    F_STATE,
+    GOV,
+    HOLD,
+    ISSP,
+    JNIM,
+    P_ADMIN_PRESENCE,
+    P_CONTEST_EXPONENT,
+    P_GOV_STRENGTH,
+    P_HOLD_THRESHOLD,
+    SERV,
+    SH_ISSP,
+    SH_JNIM,
+    SH_STATE,
+)
 
 
-def apply(s: State, ctx: Ctx) -> None:
-    p, f = ctx.p, ctx.flows
-    fs = (
-        f.state_cell + f.militia_cell + f.russia_cell + f.extra_cell + p.admin_presence * s.services
-    )
-    fj = s.jnim * (1 + p.gov_strength * s.gov)
-    fi = s.issp
-    m = p.contest_exponent
-    ws, wj, wi = (np.power(np.maximum(x, 0.0), m) for x in (fs, fj, fi))
-    tot = ws + wj + wi
-    none = tot <= 0
-    tot = np.where(none, 1.0, tot)
-    s.share_state[:] = np.where(none, 1.0, ws / tot)
-    s.share_jnim[:] = np.where(none, 0.0, wj / tot)
-    s.share_issp[:] = np.where(none, 0.0, wi / tot)
-    shares = np.stack([s.share_state, s.share_jnim, s.share_issp])
-    best = shares.argmax(axis=0)
-    held = shares.max(axis=0) > p.hold_threshold
-    s.hold[:] = np.where(held, best + 1, 0).astype(np.int8)
+@njit(cache=True)
+def member(key, t, cs, ks, fl, fk, gc, p, D, G):
+    m = p[P_CONTEST_EXPONENT]
+    thr = p[P_HOLD_THRESHOLD]
+    for c in range(cs.shape[1]):
+        fs = fl[F_STATE, c] + fl[F_MILITIA, c] + fl[F_RUSSIA, c] + fl[F_EXTRA, c]
+        fs += p[P_ADMIN_PRESENCE] * cs[SERV, c]
+        fj = cs[JNIM, c] * (1.0 + p[P_GOV_STRENGTH] * cs[GOV, c])
+        fi = cs[ISSP, c]
+        if fj <= 0 and fi <= 0:
+            cs[SH_STATE, c] = 1.0
+            cs[SH_JNIM, c] = 0.0
+            cs[SH_ISSP, c] = 0.0
+            cs[HOLD, c] = 1.0
+            continue
+        ws = fs**m if fs > 0 else 0.0
+        wj = fj**m if fj > 0 else 0.0
+        wi = fi**m if fi > 0 else 0.0
+        tot = ws + wj + wi
+        if tot <= 0:
+            ss, sj, si = 1.0, 0.0, 0.0
+        else:
+            ss, sj, si = ws / tot, wj / tot, wi / tot
+        cs[SH_STATE, c] = ss
+        cs[SH_JNIM, c] = sj
+        cs[SH_ISSP, c] = si
+        best, code = ss, 1.0
+        if sj > best:
+            best, code = sj, 2.0
+        if si > best:
+            best, code = si, 3.0
+        cs[HOLD, c] = code if best > thr else 0.0

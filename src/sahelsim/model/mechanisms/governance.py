@@ -6,25 +6,41 @@ where JNIM dominates; state services collapse under insecurity).
     services <- services + services_up * share_state * governance_investment * (1 - services)
                          - services_down * (1 - share_state) * services
 
-Rates in 1/month; ``governance_investment`` is a lever (0..1).
+Rates in 1/month; ``governance_investment`` is a lever (0..1). Both stay in [0, 1].
 """
 
 from __future__ import annotations
 
-import numpy as np
+from numba import njit
 
-from ..context import Ctx
-from ..state import State
+from ..layout import (
+    ACCORD,
+    GOV,
+    L_INVEST,
+    P_ACCORD_GOV_BOOST,
+    P_GOV_DECAY,
+    P_GOV_MATURE,
+    P_SERVICES_DOWN,
+    P_SERVICES_UP,
+    SERV,
+    SH_JNIM,
+    SH_STATE,
+)
 
 
-def apply(s: State, ctx: Ctx) -> None:
-    p = ctx.p
-    dom = (s.share_jnim > 0.5).astype(float)
-    boost = 1 + p.accord_gov_boost * s.accord
-    s.gov += p.gov_mature * dom * boost * (1 - s.gov) - p.gov_decay * (1 - dom) * s.gov
-    inv = ctx.by_cell(ctx.lever("governance_investment"))[None, :]
-    up = p.services_up * s.share_state * inv * (1 - s.services)
-    down = p.services_down * (1 - s.share_state) * s.services
-    s.services += up - down
-    np.clip(s.gov, 0.0, 1.0, out=s.gov)
-    np.clip(s.services, 0.0, 1.0, out=s.services)
+@njit(cache=True)
+def member(key, t, cs, ks, fl, fk, gc, p, D, G):
+    lev, country = D[2], G[1]
+    for c in range(cs.shape[1]):
+        gov = cs[GOV, c]
+        if cs[SH_JNIM, c] > 0.5:
+            gov += p[P_GOV_MATURE] * (1.0 + p[P_ACCORD_GOV_BOOST] * cs[ACCORD, c]) * (1.0 - gov)
+        else:
+            gov -= p[P_GOV_DECAY] * gov
+        cs[GOV, c] = min(max(gov, 0.0), 1.0)
+        k = country[c]
+        inv = lev[L_INVEST, k] if k >= 0 else 0.0
+        s = cs[SERV, c]
+        sh = cs[SH_STATE, c]
+        s += p[P_SERVICES_UP] * sh * inv * (1.0 - s) - p[P_SERVICES_DOWN] * (1.0 - sh) * s
+        cs[SERV, c] = min(max(s, 0.0), 1.0)

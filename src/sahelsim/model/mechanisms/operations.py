@@ -1,117 +1,220 @@
 """2. Clear and withdraw (article: "The Jihadist Adaptation").
 
 Each state allocates its deployable force: ``garrison_share`` (share, default 0.6) guards urban
-cores (regime survival first), the rest runs ``ops_per_10k`` clearing operations per 10,000
-deployable (default 2) against the cells with most insurgents. Deployable = national pool
-x ``state_force_scale`` + joint force + intervention force + Russians not posted to cities.
-In an operation cell ``disperse_frac`` (default 0.6) of the insurgents flee to neighbouring
-cells; the force leaves at the end of the month, and from then on ``return_frac`` (default 0.5
-per month) of those cleared fighters come back from the neighbours. Every month ``move_frac`` (default 0.15) of
-fighters move among a cell and its neighbours towards attractive cells (population, jihadist
-governance, no state forces), which brings them back once a force has left. Militias
-(VDP, Dozos...) deploy where insurgents are. The national pool recovers 2 % a month towards its
-nominal size (recruitment of soldiers).
+cores (regime survival first, by population), the rest runs ``ops_per_10k`` clearing operations
+per 10,000 deployable (default 2) against the cells with most insurgents (cells under a local
+accord are left alone). Deployable = national pool x ``state_force_scale`` + joint force +
+intervention force + Russians not posted to cities. The national pool recovers 2 % a month
+towards its nominal size (``force_mli``/``force_bfa``/``force_ner``, persons).
+
+In an operation cell ``disperse_frac`` (default 0.6) of the insurgents flee, equally, to the
+neighbouring cells; the force leaves at the end of the month, and from then on ``return_frac``
+(default 0.5 per month) of those cleared fighters come back from the neighbours (as many as are
+still there). Every month ``move_frac`` (default 0.15) of the fighters in each cell move among
+the cell and its neighbours in proportion to attractiveness (fractions below 0.01 fighter are
+cleared)
+
+    A = sqrt(pop0 / mean pop0) * (1 + gov) / (1 + forces present / 100)
+
+Militias (VDP, Dozos...) deploy in proportion to population in the cells of their country where
+insurgents are (> 1 fighter).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-import scipy.sparse as sp_
+from numba import njit
 
-from ..context import Ctx
-from ..state import State
+from ..layout import (
+    ACCORD,
+    F_EXTRA,
+    F_MILITIA,
+    F_OP,
+    F_RUSSIA,
+    F_STATE,
+    G_ATTRACT,
+    G_POP0,
+    GOV,
+    ISSP,
+    ISSP_AWAY,
+    JNIM,
+    JNIM_AWAY,
+    JOINT,
+    L_INTERV,
+    L_SCALE,
+    MILITIA,
+    P_DISPERSE_FRAC,
+    P_FORCE_BFA,
+    P_FORCE_MLI,
+    P_FORCE_NER,
+    P_GARRISON_SHARE,
+    P_MOVE_FRAC,
+    P_OPS_PER_10K,
+    P_RETURN_FRAC,
+    P_RUSSIA_CAPITAL_SHARE,
+    POOL,
+    RUSSIA,
+)
 
 
-def _spread(out: np.ndarray, adj_norm: sp_.csr_matrix) -> np.ndarray:
-    """Send each cell's ``out`` equally to its neighbours: (M, C) → (M, C)."""
-    return np.asarray((adj_norm.T @ out.T).T)
+@njit(cache=True)
+def _disperse_and_return(arr, away, op, nptr, nidx, frac, ret_frac):
+    C = arr.shape[0]
+    out = np.empty(C)
+    for c in range(C):
+        out[c] = arr[c] * op[c] * frac
+        arr[c] -= out[c]
+        away[c] += out[c]
+    for c in range(C):
+        deg = nptr[c + 1] - nptr[c]
+        if out[c] > 0 and deg > 0:
+            each = out[c] / deg
+            for j in range(nptr[c], nptr[c + 1]):
+                arr[nidx[j]] += each
+    # return of the cleared where no operation runs
+    ret = np.empty(C)
+    want = np.zeros(C)
+    for c in range(C):
+        ret[c] = away[c] * (1.0 - op[c]) * ret_frac
+        deg = nptr[c + 1] - nptr[c]
+        if ret[c] > 0 and deg > 0:
+            each = ret[c] / deg
+            for j in range(nptr[c], nptr[c + 1]):
+                want[nidx[j]] += each
+    avail = np.zeros(C)
+    for j in range(C):
+        if want[j] > 0:
+            avail[j] = min(want[j], arr[j]) / want[j]
+    for j in range(C):
+        arr[j] -= want[j] * avail[j]
+    for c in range(C):
+        deg = nptr[c + 1] - nptr[c]
+        if ret[c] > 0 and deg > 0:
+            s = 0.0
+            for j in range(nptr[c], nptr[c + 1]):
+                s += avail[nidx[j]]
+            arr[c] += ret[c] * s / deg
+        away[c] -= ret[c]
 
 
-def apply(s: State, ctx: Ctx) -> None:
-    sp, p, f = ctx.space, ctx.p, ctx.flows
-    M, C = s.jnim.shape
-    nominal = np.zeros(sp.n_countries)
-    for name, v in (("MLI", p.force_mli), ("BFA", p.force_bfa), ("NER", p.force_ner)):
-        nominal[sp.countries.index(name)] = v
-    s.pool += 0.02 * (nominal[None, :] - s.pool)
-    scale = ctx.lever("state_force_scale")[None, :]
-    extra = s.joint + ctx.lever("intervention_force")[None, :]
-    russia_ops = s.russia * (1 - p.russia_capital_share)
-    deploy = s.pool * scale + extra + russia_ops
-    garrison = p.garrison_share * deploy
-    ops_force = deploy - garrison
-    # garrisons in urban cores, by population
-    urban_w = sp.urban * sp.pop0
-    wk = urban_w @ ctx.onehot
-    gfrac = np.where(
-        (sp.country >= 0) & (wk[sp.country] > 0), urban_w / np.maximum(wk[sp.country], 1e-9), 0.0
-    )
-    extra_share = np.where(deploy > 0, extra / np.maximum(deploy, 1e-9), 0.0)
-    f.state_cell[:] = ctx.by_cell(garrison * (1 - extra_share)) * gfrac
-    f.extra_cell[:] = ctx.by_cell(garrison * extra_share) * gfrac
-    # clearing operations on the most active cells of each country (not under an accord)
-    strength = (s.jnim + s.issp) * (1 - s.accord)
-    n_ops = np.maximum(np.round(p.ops_per_10k * ops_force / 1e4), 0).astype(int)  # (M, K)
-    op = np.zeros((M, C))
-    for k in range(sp.n_countries):
-        idx = np.nonzero(sp.country == k)[0]
-        nmax = int(n_ops[:, k].max()) if idx.size else 0
-        if nmax == 0:
+@njit(cache=True)
+def _move(jn, isp, attract, denom, nptr, nidx, frac):
+    """Move ``frac`` of both fighter pools among each cell and its neighbours by
+    attractiveness (scatter from occupied cells only); counts below 0.01 fighter are cleared."""
+    C = jn.shape[0]
+    inj = np.zeros(C)
+    ini = np.zeros(C)
+    for c in range(C):
+        if denom[c] <= 0 or (jn[c] <= 0 and isp[c] <= 0):
             continue
-        nmax = min(nmax, idx.size)
-        sub = strength[:, idx]
-        top = (
-            np.argpartition(-sub, nmax - 1, axis=1)[:, :nmax]
-            if nmax < idx.size
-            else np.tile(np.arange(idx.size), (M, 1))
-        )
-        vals = np.take_along_axis(sub, top, axis=1)
-        order = np.argsort(-vals, axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        vals = np.take_along_axis(vals, order, axis=1)
-        keep = (np.arange(top.shape[1])[None, :] < n_ops[:, k : k + 1]) & (vals > 0)
-        rows = np.repeat(np.arange(M), top.shape[1])[keep.ravel()]
-        op[rows, idx[top.ravel()[keep.ravel()]]] = 1.0
-    f.op[:] = op
-    n_real = ctx.to_country(op)
-    per_op = np.where(n_real > 0, ops_force / np.maximum(n_real, 1), 0.0)
-    share_nat = np.where(deploy > 0, s.pool * scale / np.maximum(deploy, 1e-9), 0.0)
-    f.state_cell += op * ctx.by_cell(per_op * share_nat)
-    f.extra_cell += op * ctx.by_cell(
-        per_op * np.where(deploy > 0, extra / np.maximum(deploy, 1e-9), 0.0)
+        sj = jn[c] * frac / denom[c]
+        si = isp[c] * frac / denom[c]
+        inj[c] += sj
+        ini[c] += si
+        for j in range(nptr[c], nptr[c + 1]):
+            n = nidx[j]
+            inj[n] += sj
+            ini[n] += si
+        jn[c] -= jn[c] * frac
+        isp[c] -= isp[c] * frac
+    for c in range(C):
+        a = attract[c]
+        x = jn[c] + a * inj[c]
+        y = isp[c] + a * ini[c]
+        jn[c] = x if x >= 0.01 else 0.0
+        isp[c] = y if y >= 0.01 else 0.0
+
+
+@njit(cache=True)
+def member(key, t, cs, ks, fl, fk, gc, p, D, G):
+    lev = D[2]
+    geo, _country, _capital, nptr, nidx, cptr, cidx, uptr, uidx = G
+    K = ks.shape[1]
+    C = cs.shape[1]
+    cap_share = p[P_RUSSIA_CAPITAL_SHARE]
+    for k in range(K):
+        nominal = 0.0
+        if k == 0:
+            nominal = p[P_FORCE_MLI]
+        elif k == 1:
+            nominal = p[P_FORCE_BFA]
+        elif k == 2:
+            nominal = p[P_FORCE_NER]
+        ks[POOL, k] += 0.02 * (nominal - ks[POOL, k])
+        scale = lev[L_SCALE, k]
+        extra = ks[JOINT, k] + lev[L_INTERV, k]
+        russia_ops = ks[RUSSIA, k] * (1 - cap_share)
+        national = ks[POOL, k] * scale
+        deploy = national + extra + russia_ops
+        if deploy <= 0:
+            continue
+        garrison = p[P_GARRISON_SHARE] * deploy
+        ops_force = deploy - garrison
+        extra_share = extra / deploy
+        wk = 0.0
+        for j in range(uptr[k], uptr[k + 1]):
+            wk += geo[G_POP0, uidx[j]]
+        if wk > 0:
+            for j in range(uptr[k], uptr[k + 1]):
+                c = uidx[j]
+                g = garrison * geo[G_POP0, c] / wk
+                fl[F_STATE, c] += g * (1 - extra_share)
+                fl[F_EXTRA, c] += g * extra_share
+        # clearing operations: the n most active cells (repeated arg-max, n is small)
+        n_k = cptr[k + 1] - cptr[k]
+        n_ops = min(math.floor(p[P_OPS_PER_10K] * ops_force / 1e4 + 0.5), n_k)
+        n_real = 0
+        for _ in range(n_ops):
+            best, best_c = 0.0, -1
+            for j in range(cptr[k], cptr[k + 1]):
+                c = cidx[j]
+                if fl[F_OP, c] > 0:
+                    continue
+                s = (cs[JNIM, c] + cs[ISSP, c]) * (1.0 - cs[ACCORD, c])
+                if s > best:
+                    best, best_c = s, c
+            if best_c < 0:
+                break
+            fl[F_OP, best_c] = 1.0
+            n_real += 1
+        if n_real > 0:
+            per_op = ops_force / n_real
+            for j in range(cptr[k], cptr[k + 1]):
+                c = cidx[j]
+                if fl[F_OP, c] > 0:
+                    fl[F_STATE, c] += per_op * national / deploy
+                    fl[F_EXTRA, c] += per_op * extra / deploy
+                    fl[F_RUSSIA, c] += per_op * russia_ops / deploy
+        # militias where insurgents are, by population
+        mk = 0.0
+        for j in range(cptr[k], cptr[k + 1]):
+            c = cidx[j]
+            if cs[JNIM, c] + cs[ISSP, c] > 1:
+                mk += geo[G_POP0, c]
+        if mk > 0:
+            for j in range(cptr[k], cptr[k + 1]):
+                c = cidx[j]
+                if cs[JNIM, c] + cs[ISSP, c] > 1:
+                    fl[F_MILITIA, c] = ks[MILITIA, k] * geo[G_POP0, c] / mk
+    # dispersal out of cleared cells and return once the force has left
+    op = fl[F_OP]
+    _disperse_and_return(
+        cs[JNIM], cs[JNIM_AWAY], op, nptr, nidx, p[P_DISPERSE_FRAC], p[P_RETURN_FRAC]
     )
-    f.russia_cell += op * ctx.by_cell(
-        per_op * np.where(deploy > 0, russia_ops / np.maximum(deploy, 1e-9), 0.0)
+    _disperse_and_return(
+        cs[ISSP], cs[ISSP_AWAY], op, nptr, nidx, p[P_DISPERSE_FRAC], p[P_RETURN_FRAC]
     )
-    # militias where insurgents are, by population
-    mw = sp.pop0[None, :] * ((s.jnim + s.issp) > 1)
-    mk = ctx.to_country(mw)
-    f.militia_cell[:] = ctx.by_cell(s.militia / np.maximum(mk, 1e-9)) * mw
-    # dispersal out of cleared cells; the dispersed remember where they came from
-    for arr, away in ((s.jnim, s.jnim_away), (s.issp, s.issp_away)):
-        out = arr * op * p.disperse_frac
-        arr -= out
-        arr += _spread(out, sp.adj_norm)
-        away += out
-        # where no operation runs, a share of the cleared fighters comes back from the
-        # neighbours (as many as are still there)
-        ret = away * (1 - op) * p.return_frac
-        want = _spread(ret, sp.adj_norm)  # fighters to take out of each neighbour
-        avail = np.where(want > 0, np.minimum(want, arr) / np.maximum(want, 1e-12), 0.0)
-        back = ret * np.asarray((sp.adj_norm @ avail.T).T)
-        arr -= want * avail
-        arr += back
-        away -= ret
-    # movement towards attractive cells (and back once forces have left)
-    present = f.state_cell + f.militia_cell + f.russia_cell + f.extra_cell
-    attract = (
-        np.sqrt(sp.pop0 / max(sp.pop0.mean(), 1.0))[None, :] * (1 + s.gov) / (1 + present / 100.0)
-    )
-    w = sp.adj + sp_.identity(C, format="csr")
-    denom = np.asarray((w @ attract.T).T)  # (M, C): sum of attractiveness over i's neighbourhood
-    for arr in (s.jnim, s.issp):
-        out = arr * p.move_frac
-        inflow = attract * np.asarray((w @ (out / np.maximum(denom, 1e-12)).T).T)
-        arr += inflow - out
-    np.maximum(s.jnim, 0.0, out=s.jnim)
-    np.maximum(s.issp, 0.0, out=s.issp)
+    # movement towards attractive cells
+    attract = np.empty(C)
+    for c in range(C):
+        present = fl[F_STATE, c] + fl[F_MILITIA, c] + fl[F_RUSSIA, c] + fl[F_EXTRA, c]
+        attract[c] = geo[G_ATTRACT, c] * (1.0 + cs[GOV, c]) / (1.0 + present / 100.0)
+    denom = np.empty(C)
+    for c in range(C):
+        s = attract[c]
+        for j in range(nptr[c], nptr[c + 1]):
+            s += attract[nidx[j]]
+        denom[c] = s
+    _move(cs[JNIM], cs[ISSP], attract, denom, nptr, nidx, p[P_MOVE_FRAC])

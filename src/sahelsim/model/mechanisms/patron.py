@@ -2,30 +2,49 @@
 
 Russian personnel (lever ``russia_personnel``, persons per country) protect regimes and sites
 rather than hold ground: ``russia_capital_share`` (share, default 0.7) is posted to the capital
-and urban cores; the rest joins clearing operations. Dependency D (0..1) grows with the Russian
-share of force and with every failed defence (deaths in urban cores last month):
+and urban cores (by population); the rest joins clearing operations (:mod:`.operations`).
+Dependency D (0..1) grows with the Russian share of force and with every failed defence
+(deaths in urban cores last month):
 
     D <- D + (dependency_gain * R / (R + pool) + dependency_fail * deaths_urban) * (1 - D)
 """
 
 from __future__ import annotations
 
-import numpy as np
+from numba import njit
 
-from ..context import Ctx
-from ..state import State
+from ..layout import (
+    DEATHS_LAST,
+    DEPEND,
+    F_RUSSIA,
+    G_POP0,
+    L_RUSSIA,
+    P_DEPENDENCY_FAIL,
+    P_DEPENDENCY_GAIN,
+    P_RUSSIA_CAPITAL_SHARE,
+    POOL,
+    RUSSIA,
+)
 
 
-def apply(s: State, ctx: Ctx) -> None:
-    sp, p = ctx.space, ctx.p
-    s.russia[:] = ctx.lever("russia_personnel")[None, :]
-    urban = sp.urban.astype(float)
-    w = urban * sp.pop0
-    wk = w @ ctx.onehot  # (K,)
-    frac = np.where(wk[sp.country] > 0, w / np.maximum(wk[sp.country], 1e-9), 0.0)
-    frac = np.where(sp.country >= 0, frac, 0.0)
-    ctx.flows.russia_cell[:] = ctx.by_cell(s.russia * p.russia_capital_share) * frac[None, :]
-    share = s.russia / np.maximum(s.russia + s.pool, 1.0)
-    deaths_urban = ctx.to_country(s.deaths_last * urban[None, :])
-    growth = p.dependency_gain * share + p.dependency_fail * deaths_urban
-    s.dependency[:] = np.clip(s.dependency + growth * (1 - s.dependency), 0.0, 1.0)
+@njit(cache=True)
+def member(key, t, cs, ks, fl, fk, gc, p, D, G):
+    lev = D[2]
+    geo, uptr, uidx = G[0], G[7], G[8]
+    for k in range(ks.shape[1]):
+        ks[RUSSIA, k] = lev[L_RUSSIA, k]
+        wk = 0.0
+        dead = 0.0
+        for j in range(uptr[k], uptr[k + 1]):
+            c = uidx[j]
+            wk += geo[G_POP0, c]
+            dead += cs[DEATHS_LAST, c]
+        if wk > 0:
+            posted = ks[RUSSIA, k] * p[P_RUSSIA_CAPITAL_SHARE]
+            for j in range(uptr[k], uptr[k + 1]):
+                c = uidx[j]
+                fl[F_RUSSIA, c] = posted * geo[G_POP0, c] / wk
+        share = ks[RUSSIA, k] / max(ks[RUSSIA, k] + ks[POOL, k], 1.0)
+        growth = p[P_DEPENDENCY_GAIN] * share + p[P_DEPENDENCY_FAIL] * dead
+        d = ks[DEPEND, k] + growth * (1 - ks[DEPEND, k])
+        ks[DEPEND, k] = min(max(d, 0.0), 1.0)

@@ -3,17 +3,22 @@ Loops").
 
 Copies this month's dated external constraint into the state. The constraint (0..1) is the
 presence of external accountability: French forces, the UN mission, ECOWAS membership, plus the
-``external_monitors`` lever (see :mod:`sahelsim.model.drivers` for the weights). A coup that
-opened a political transition adds 0.3 (the ``transition`` coup rule).
+``external_monitors`` lever (weights in :mod:`sahelsim.model.drivers`). A coup that opened a
+political transition adds 0.3 (the ``transition`` coup rule, :mod:`.regime`).
+
+    external[k] = clip(schedule[t, k] + 0.3 * transition[k], 0, 1)
 """
 
 from __future__ import annotations
 
-import numpy as np
+from numba import njit
 
-from ..context import Ctx
-from ..state import State
+from ..layout import D_EXTERNAL, EXTERNAL, TRANS
 
 
-def apply(s: State, ctx: Ctx) -> None:
-    s.external[:] = np.clip(ctx.d.external[None, :] + 0.3 * s.transition, 0.0, 1.0)
+@njit(cache=True)
+def member(key, t, cs, ks, fl, fk, gc, p, D, G):
+    drv = D[0]
+    for k in range(ks.shape[1]):
+        v = drv[D_EXTERNAL, k] + 0.3 * ks[TRANS, k]
+        ks[EXTERNAL, k] = min(max(v, 0.0), 1.0)

@@ -46,7 +46,7 @@ def member(key, t, cs, ks, fl, fk, gc, p, D, G):
         fs += p[P_ADMIN_PRESENCE] * cs[SERV, c]
         fj = cs[JNIM, c] * (1.0 + p[P_GOV_STRENGTH] * cs[GOV, c])
         fi = cs[ISSP, c]
-        if fj <= 0 and fi <= 0:
+        if (fj + fi) * 1000.0 < fs:  # insurgents negligible: shares (1, 0, 0) to < 1e-4
             cs[SH_STATE, c] = 1.0
             cs[SH_JNIM, c] = 0.0
             cs[SH_ISSP, c] = 0.0

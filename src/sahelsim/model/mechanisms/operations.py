@@ -97,6 +97,8 @@ def _disperse_and_return(arr, away, op, nptr, nidx, frac, ret_frac):
                 s += avail[nidx[j]]
             arr[c] += ret[c] * s / deg
         away[c] -= ret[c]
+        if away[c] < 0.01:
+            away[c] = 0.0
 
 
 @njit(cache=True)
@@ -134,6 +136,7 @@ def member(key, t, cs, ks, fl, fk, gc, p, D, G):
     K = ks.shape[1]
     C = cs.shape[1]
     cap_share = p[P_RUSSIA_CAPITAL_SHARE]
+    n_ops_total = 0
     for k in range(K):
         nominal = 0.0
         if k == 0:
@@ -179,6 +182,7 @@ def member(key, t, cs, ks, fl, fk, gc, p, D, G):
                 break
             fl[F_OP, best_c] = 1.0
             n_real += 1
+            n_ops_total += 1
         if n_real > 0:
             per_op = ops_force / n_real
             for j in range(cptr[k], cptr[k + 1]):

@@ -74,7 +74,7 @@ def country_year(store: Store, iso3: tuple[str, ...] | None = None) -> pd.DataFr
         SELECT origin_iso3 AS iso3, year,
           sum(value) FILTER (source = 'unhcr_population' AND measure = 'idps'
                              AND origin_iso3 = asylum_iso3) AS idps_unhcr,
-          sum(value) FILTER (source = 'unhcr_idmc') AS idps_idmc,
+          sum(value) FILTER (source IN ('idmc', 'unhcr_idmc')) AS idps_idmc,
           sum(value) FILTER (source = 'unhcr_population' AND measure IN ('refugees',
                              'asylum_seekers') AND origin_iso3 <> asylum_iso3) AS refugees_abroad
         FROM displacement GROUP BY ALL

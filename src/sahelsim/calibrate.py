@@ -198,7 +198,7 @@ class Calibrator:
             else summary_vector(
                 observed_country_year(observed) if "deaths_state_based" in observed else observed,
                 years,
-            )  # fmt: skip
+            )
         )
         keep = np.isfinite(s_obs)
         sim = self.simulator or self._default_simulator()

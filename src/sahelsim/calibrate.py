@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 CALIBRATED = (
     "recruit_base", "attrition", "engage_rate", "kill_state_on_ins", "kill_ins_on_state",
     "jnim_issp_clash", "harm_state", "harm_jnim", "harm_issp", "massacre_rate",
-    "flee_per_death", "flee_control", "move_frac", "jnim_fighters0",
+    "flee_per_death", "flee_control", "move_frac", "jnim_fighters0", "issp_fighters0",
+    "init_concentration", "recruit_grievance", "recruit_services",
 )  # fmt: skip
 POSTERIOR_FILE = "posterior.json"
 POSTERIOR_VERSION = 1
@@ -287,7 +288,7 @@ class Calibrator:
 
 def _mad(x: np.ndarray) -> np.ndarray:
     med = np.median(x, axis=0)
-    return np.maximum(1.4826 * np.median(np.abs(x - med), axis=0), 0.1)
+    return np.maximum(1.4826 * np.median(np.abs(x - med), axis=0), 1.0)
 
 
 def _distance(stats: np.ndarray, obs: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -343,3 +344,140 @@ def attrition_report(post: Posterior) -> str:
 
 
 CORE_COUNTRIES = CORE
+
+
+def posterior_predictive(
+    post: Posterior,
+    *,
+    years: tuple[int, int],
+    members: int = 200,
+    seed: int = 1,
+    data_dir: Path | None = None,
+    synthetic: bool = False,
+) -> Any:
+    """Simulated observables (member, year, country) with members' parameters drawn from
+    ``post``."""
+    from .model.run import posterior_param_matrix, run_scenario
+
+    ids = np.arange(members)
+    pm = posterior_param_matrix(ids, seed, posterior=post)
+    from .model.drivers import build_drivers
+    from .model.engine import Record, simulate
+    from .model.params import Params
+    from .model.run import make_space
+    from .model.scenarios import load_scenario
+
+    _ = run_scenario
+    y0, y1 = years
+    start = int(month_id(y0, 1))
+    months = (y1 - y0 + 1) * 12
+    space = make_space(data_dir, start, synthetic=synthetic)
+    sc = load_scenario("acceleration")
+    drv = build_drivers(space, start, months, levers=sc.lever_series(start, months), flags=sc.flags,
+                        projection_start=None)  # fmt: skip
+    ds = simulate(space, Params.default(), drv, members=ids, seed=seed, record=Record(cells=()),
+                  param_matrix=pm)  # fmt: skip
+    return simulated_country_year(ds)
+
+
+def ppc_table(pred: Any, observed: pd.DataFrame) -> pd.DataFrame:
+    """Observed value against the posterior predictive median and 50 % / 90 % intervals."""
+    obs = observed_country_year(observed) if "deaths_state_based" in observed else observed
+    idx = obs.set_index(["iso3", "year"])
+    rows = []
+    for v in ("sb", "ns", "os_govt", "os_nsgroup", "idps"):
+        for c in pred.country.values:
+            for y in pred.year.values:
+                x = pred[v].sel(country=c, year=y).values
+                q = np.quantile(x, [0.05, 0.25, 0.5, 0.75, 0.95])
+                o = idx[v].get((str(c), int(y)), np.nan)
+                rows.append({"observable": v, "iso3": str(c), "year": int(y), "observed": o,
+                             "q05": q[0], "q25": q[1], "median": q[2], "q75": q[3], "q95": q[4],
+                             "in_90": bool(q[0] <= o <= q[4]) if pd.notna(o) else None})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def ppc_plot(table: pd.DataFrame, path: Path) -> Path | None:
+    """Fan chart per observable and country (PNG); None when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log.warning(
+            "matplotlib not installed: no posterior predictive plot (pip install 'sahelsim[calibrate]')"
+        )
+        return None
+    obs_vars = list(dict.fromkeys(table["observable"]))
+    countries = list(dict.fromkeys(table["iso3"]))
+    fig, axes = plt.subplots(len(obs_vars), len(countries), figsize=(4 * len(countries), 2.6 * len(obs_vars)),
+                             squeeze=False, sharex=True)  # fmt: skip
+    for i, v in enumerate(obs_vars):
+        for j, c in enumerate(countries):
+            ax = axes[i][j]
+            d = table[(table.observable == v) & (table.iso3 == c)]
+            ax.fill_between(d.year, d.q05, d.q95, alpha=0.2, color="C0", label="90 %")
+            ax.fill_between(d.year, d.q25, d.q75, alpha=0.4, color="C0", label="50 %")
+            ax.plot(d.year, d["median"], color="C0", lw=1)
+            ax.plot(d.year, d.observed, "o", color="k", ms=3, label="observed")
+            ax.set_yscale("symlog", linthresh=10)
+            ax.set_title(f"{v} - {c}", fontsize=9)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def run_calibration(
+    store: Any,
+    *,
+    out: Path,
+    install: bool = False,
+    data_dir: Path | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
+    """Calibrate on the store's country-year data; write the posterior (stamped with the data
+    hash), diagnostics, the posterior predictive table and plot. ``install`` also writes the
+    posterior into the package (``sahelsim/data/posterior.json``), which ``simulate`` and
+    ``make run`` use by default."""
+    from . import __version__, indicators
+
+    cy = indicators.country_year(store)
+    cal = Calibrator(data_dir=data_dir, progress=progress, **settings).fit(cy)
+    ledger = store.ledger()
+    used = ledger[
+        ledger["source"].isin(["ucdp_cy", "unhcr_population", "idmc"]) & ~ledger["superseded"]
+    ]
+    post = cal.posterior_
+    post.meta = {
+        "data_hash": data_hash(cal.observed_, used),
+        "data_files": used[["source", "file", "sha256", "version"]].astype(str).to_dict(orient="records"),
+        "created": pd.Timestamp.now(tz="UTC").isoformat(),
+        "sahelsim_version": __version__,
+        "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in
+                     {"params": cal.params, "n_particles": cal.n_particles,
+                      "generations": cal.generations, "alpha": cal.alpha,
+                      "years": cal.years, "seed": cal.seed,
+                      "grid": "synthetic" if cal.synthetic else "study grid"}.items()},
+        "diagnostics": {k: v for k, v in cal.diagnostics_.items() if k != "final_distances"},
+    }  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"posterior": post.save(out / POSTERIOR_FILE)}
+    post.summary().to_csv(out / "posterior_summary.csv", index=False)
+    paths["summary"] = out / "posterior_summary.csv"
+    pred = posterior_predictive(post, years=cal.years, data_dir=data_dir, synthetic=cal.synthetic)
+    tab = ppc_table(pred, cy)
+    tab.to_csv(out / "posterior_predictive.csv", index=False)
+    paths["ppc"] = out / "posterior_predictive.csv"
+    png = ppc_plot(tab, out / "posterior_predictive.png")
+    if png:
+        paths["ppc_plot"] = png
+    if install:
+        target = Path(str(resources.files("sahelsim") / "data" / POSTERIOR_FILE))
+        post.save(target)
+        paths["installed"] = target
+    return {"calibrator": cal, "posterior": post, "ppc": tab, "paths": paths,
+            "attrition": attrition_report(post)}  # fmt: skip

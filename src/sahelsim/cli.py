@@ -430,6 +430,77 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- evidence from the model -----------------------------------------------------------------
+def _store_with_data(args: argparse.Namespace) -> Any:
+    from .ingest import ingest_all
+    from .store import Store
+
+    data_dir = resolve_data_dir(getattr(args, "data_dir", None))
+    st = Store(_store_path(args))
+    ingest_all(data_dir, st)
+    _ensure_grid(st, data_dir)
+    return st, data_dir
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from .claims import audit, write_claims
+
+    st, data_dir = _store_with_data(args)
+    with st:
+        df = audit(st, model=not args.no_model, members=args.members, seed=args.seed,
+                   data_dir=data_dir if data_dir.exists() else None)  # fmt: skip
+    paths = write_claims(df, Path(args.out) / "claims")
+    t = Table(title="Claims audit", show_lines=True)
+    for c in ("id", "verdict", "figure", "evidence"):
+        t.add_column(c, overflow="fold")
+    colour = {"supported": "green", "contradicted": "red", "mixed": "yellow"}
+    for r in df.itertuples():
+        v = str(r.verdict)
+        t.add_row(str(r.id), f"[{colour.get(v, 'white')}]{v}[/]", str(r.figure), str(r.evidence))
+    console.print(t)
+    for p in paths:
+        console.print(f"wrote {p}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibrate import run_calibration
+
+    y0, y1 = (int(x) for x in args.years.split("-"))
+    st, data_dir = _store_with_data(args)
+    t0 = time.perf_counter()
+    with st, _progress() as p:
+        res = run_calibration(
+            st, out=Path(args.out) / "calibration", install=args.install,
+            data_dir=data_dir if data_dir.exists() else None, progress=_Bar(p, "calibrate"),
+            n_particles=args.particles, generations=args.generations, years=(y0, y1),
+            seed=args.seed, max_simulations=args.max_simulations, synthetic=args.synthetic,
+        )  # fmt: skip
+    post = res["posterior"]
+    sm = post.summary()
+    t = Table(title=f"Posterior ({len(post.weights)} particles)")
+    for c in ("parameter", "median", "50% interval", "90% interval"):
+        t.add_column(c)
+    for r in sm.itertuples():
+        t.add_row(
+            r.parameter, f"{r.q50:.4g}", f"{r.q25:.4g} - {r.q75:.4g}", f"{r.q05:.4g} - {r.q95:.4g}"
+        )
+    console.print(t)
+    d = res["calibrator"].diagnostics_
+    console.print(f"tolerances {[round(e, 3) for e in d['epsilon'][1:]]}; acceptance "
+                  f"{[round(a, 3) for a in d['acceptance'][1:]]}; {d['n_simulations']} simulations")  # fmt: skip
+    ppc = res["ppc"]
+    cov = ppc["in_90"].dropna().astype(bool).mean()
+    console.print(
+        f"posterior predictive: {cov:.0%} of observed country-years inside the 90 % interval"
+    )
+    console.print(res["attrition"])
+    for k, pth in res["paths"].items():
+        console.print(f"{k}: {pth}")
+    console.print(f"{time.perf_counter() - t0:.0f} s; data hash {post.meta['data_hash'][:16]}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: ingest the default data and write the indicator tables."""
     return cmd_indicators(args)
@@ -514,6 +585,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=str(DEFAULT_OUT / "compare"))
     simopts(s)
     s.set_defaults(func=cmd_scenarios)
+    s = sub.add_parser("claims", help="audit the article's claims against data and model")
+    common(s)
+    s.add_argument("--members", type=int, default=100)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--no-model", action="store_true", help="data verdicts only")
+    s.set_defaults(func=cmd_claims)
+    s = sub.add_parser("calibrate", help="ABC-SMC calibration on country-year data")
+    common(s)
+    s.add_argument("--particles", type=int, default=400)
+    s.add_argument("--generations", type=int, default=6)
+    s.add_argument("--years", default="2012-2023", help="calibration window, Y0-Y1")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--max-simulations", type=int, default=20000)
+    s.add_argument("--synthetic", action="store_true", help="synthetic grid (tests)")
+    s.add_argument(
+        "--install",
+        action="store_true",
+        help="write the posterior into the package (used by default afterwards)",
+    )
+    s.set_defaults(func=cmd_calibrate)
     s = sub.add_parser("timeline", help="the dated institutional timeline")
     s.set_defaults(func=cmd_timeline)
     s = sub.add_parser("run", help="the main job on the default data")

@@ -58,10 +58,14 @@ SPECS: tuple[ParamSpec, ...] = (
               "insurgent mobility towards attractive cells (return after withdrawal)",
               "The Jihadist Adaptation"),
     # -- insurgents ------------------------------------------------------------------------
-    ParamSpec("jnim_fighters0", 6500, "persons", 3000, 10000, "regeneration",
-              "ACSS: JNIM ~ 6,000-7,000 fighters (FIELD.md)"),
-    ParamSpec("issp_fighters0", 2500, "persons", 1000, 4000, "regeneration",
-              "ACSS: IS Sahel ~ 2,000-3,000 (FIELD.md)"),
+    ParamSpec("jnim_fighters0", 4000, "persons (Jan 2012)", 1000, 10000, "regeneration",
+              "JNIM's precursors in 2012 (AQIM, Ansar Dine, MUJAO, al-Mourabitoun): a few "
+              "thousand; ACSS puts JNIM at 6,000-7,000 today (FIELD.md)"),
+    ParamSpec("issp_fighters0", 300, "persons (Jan 2012)", 0, 4000, "regeneration",
+              "IS Sahel grew out of a MUJAO splinter from 2015: a few hundred at the start; "
+              "ACSS 2,000-3,000 today (FIELD.md)"),
+    ParamSpec("init_concentration", 4.0, "exponent on remoteness from the capital", 1.0, 8.0,
+              "regeneration", "2012 fighters concentrated in northern Mali (assumption)"),
     ParamSpec("attrition", 0.025, "1/month", 0.005, 0.06, "regeneration",
               "article: about 2.5 % a month is sustainable", "The Counterterrorism Illusion"),
     ParamSpec("recruit_base", 0.022, "1/month", 0.0, 0.06, "regeneration",

@@ -97,9 +97,14 @@ def run_scenario(
         flags=sc.flags,
         projection_start=projection_start,
     )
-    params = params or default_params()
+    pm = None
+    if params is None:
+        params = default_params()
+        ids = np.arange(members) if np.isscalar(members) else np.asarray(members)
+        pm = posterior_param_matrix(ids, seed)
     ds = simulate(space, params, drivers, members=members, seed=seed, record=record,
-                  progress=progress)  # fmt: skip
+                  progress=progress, param_matrix=pm)  # fmt: skip
+    ds.attrs["parameters"] = "posterior" if pm is not None else "given"
     ds.attrs.update(scenario=sc.name, scenario_title=sc.title,
                     projection_start=int(projection_start or start_id + months))  # fmt: skip
     if first > start_id:
@@ -109,8 +114,25 @@ def run_scenario(
 
 
 def default_params() -> Params:
-    """Default parameters (the calibrated posterior will replace these once it exists)."""
+    """The sourced prior defaults (switches all on)."""
     return Params.default()
+
+
+def posterior_param_matrix(members: np.ndarray, seed: int, posterior=None) -> np.ndarray | None:
+    """One parameter row per member drawn from the shipped posterior (parameter uncertainty
+    enters the ensemble); None when no posterior ships."""
+    from ..calibrate import load_posterior
+    from .params import SPECS
+
+    post = posterior if posterior is not None else load_posterior()
+    if post is None:
+        return None
+    names = [s.name for s in SPECS]
+    pm = np.broadcast_to(Params.default().vector(), (len(members), len(SPECS))).copy()
+    rows = post.sample_rows(members, seed)
+    for j, name in enumerate(post.names):
+        pm[:, names.index(name)] = post.particles[rows, j]
+    return pm
 
 
 def country_frame(ds: xr.Dataset) -> pd.DataFrame:

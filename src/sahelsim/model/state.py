@@ -57,8 +57,8 @@ def initial_state(space: Space, params: Params, members: int) -> State:
     """Initial state from data (population) and sourced priors (force and fighter sizes).
 
     Insurgents start where the conflict started: JNIM's precursors in the remote cells of Mali,
-    ISSP's on the Mali-Niger border (weights: remoteness from the capital squared times
-    sqrt(population density)), scaled so the totals equal the priors ``jnim_fighters0`` and
+    ISSP's on the Mali-Niger border (weights: remoteness from the capital to the power
+    ``init_concentration`` times sqrt(population density)), scaled so the totals equal the priors ``jnim_fighters0`` and
     ``issp_fighters0``. Militias start at a tenth of their prior (they grew with the war).
     Every member starts from the same state; randomness enters with the dynamics.
     """
@@ -74,8 +74,9 @@ def initial_state(space: Space, params: Params, members: int) -> State:
             remote[idx] = d / max(d.max(), 1e-9)
     mli = space.country == CORE.index("MLI")
     ner = space.country == CORE.index("NER")
-    w_j = np.where(mli, remote**2 * np.sqrt(dens + 1), 0.0)
-    w_i = np.where(ner | mli, remote**2 * np.sqrt(dens + 1), 0.0) * np.where(ner, 1.0, 0.3)
+    conc = p.init_concentration
+    w_j = np.where(mli, remote**conc * np.sqrt(dens + 1), 0.0)
+    w_i = np.where(ner | mli, remote**conc * np.sqrt(dens + 1), 0.0) * np.where(ner, 1.0, 0.3)
     rank = dens.argsort().argsort() / max(C - 1, 1)
     services0 = np.where(space.core, 0.25 + 0.5 * rank, 0.5 + 0.3 * rank)
     services0 = np.where(space.urban, 0.9, services0)

@@ -10,7 +10,8 @@ population density and falls with restraint and with the external constraint:
 Jihadist harm: ``harm_jnim`` and ``harm_issp`` deaths per fighter-month (ISSP more predatory)
 x sqrt(density / 100) x (1 + ``harm_reprisal`` x militia share of forces present: reprisals
 against communities that supply militias). Counts are over-dispersed (compound lognormal).
-Mass-casualty events: in an active cell (insurgents or an operation), with probability
+Only active cells (more than 5 fighters, or an operation) see harm. Mass-casualty events:
+in an active cell, with probability
 ``massacre_rate`` per cell-month (cut under accords), a massacre of Pareto size (``massacre_min``
 deaths, tail index ``massacre_alpha``; capped at 5 % of residents) is attributed to the state
 side or the jihadists in proportion to their mean harm. Deaths are taken from the residents.
@@ -69,7 +70,7 @@ def member(key, t, cs, ks, fl, fk, gc, p, D, G):
         J = cs[JNIM, c]
         Is = cs[ISSP, c]
         op = fl[F_OP, c]
-        if not (J + Is > 1 or op > 0):
+        if not (J + Is > 5 or op > 0):
             continue
         pop = max(cs[POP, c], 0.0)
         dens = math.sqrt(pop / max(geo[G_AREA, c], 1.0) / 100.0)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -501,6 +502,76 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from .backtest import forecast
+    from .calibrate import load_posterior
+
+    data_dir = resolve_data_dir(args.data_dir)
+    years = tuple(int(y) for y in args.years.split(","))
+    if load_posterior() is None:
+        log.warning("no calibrated posterior ships with this install: forecasting with priors")
+    paths = forecast(years=years, draws=args.draws, seed=args.seed, scenario=args.scenario,
+                     data_dir=data_dir if data_dir.exists() else None,
+                     synthetic=args.synthetic, out=Path(args.out) / "forecast")  # fmt: skip
+    from .forecast_io import read_views_parquet
+
+    t = Table(title=f"Forecast ({args.draws} draws, scenario {args.scenario})")
+    for c in ("target", "year", "country_id", "median", "90% interval"):
+        t.add_column(c)
+    for tgt in ("sb", "ns", "os"):
+        df = read_views_parquet(paths[tgt])
+        for (y, cid), g in df.groupby(["year", "country_id"]):
+            q = np.quantile(g["outcome"], [0.05, 0.5, 0.95])
+            t.add_row(tgt, str(y), str(cid), f"{q[1]:,.0f}", f"{q[0]:,.0f} - {q[2]:,.0f}")
+    console.print(t)
+    for k, pth in paths.items():
+        console.print(f"{k}: {pth}")
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from .backtest import run_backtest
+
+    o0, o1 = (int(x) for x in args.origins.split("-"))
+    st, data_dir = _store_with_data(args)
+    with st, _progress() as p:
+        res = run_backtest(st, origins=(o0, o1), n_particles=args.particles,
+                           generations=args.generations, draws=args.draws, seed=args.seed,
+                           data_dir=data_dir if data_dir.exists() else None,
+                           synthetic=args.synthetic, progress=_Bar(p, "backtest"))  # fmt: skip
+    out = Path(args.out) / "backtest"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("scores", "overall", "by_target", "verdict"):
+        res[name].to_csv(out / f"{name}.csv", index=False)
+    fc = res["forecasts"].copy()
+    fc["draws_median"] = fc["draws"].map(np.median)
+    fc["draws_q05"] = fc["draws"].map(lambda a: np.quantile(a, 0.05))
+    fc["draws_q95"] = fc["draws"].map(lambda a: np.quantile(a, 0.95))
+    fc.drop(columns="draws").to_csv(out / "forecasts.csv", index=False)
+    sc = res["scores"]
+    t = Table(title="Backtest CRPS by country and violence type (lower is better)")
+    names = ["model", "zero", "last_value", "conflictology", "negbin"]
+    for c in ("country", "type", *names):
+        t.add_column(c)
+    for (iso, tgt), g in sc.groupby(["iso3", "target"]):
+        vals = {r.forecaster: r.crps for r in g.itertuples()}
+        best = min(vals[n] for n in names[1:])
+        cells = [f"[bold]{vals[n]:,.1f}[/]" if vals[n] == min(vals.values()) else f"{vals[n]:,.1f}"
+                 for n in names]  # fmt: skip
+        _ = best
+        t.add_row(iso, tgt, *cells)
+    console.print(t)
+    console.print(res["overall"].round(3).to_string(index=False))
+    v = res["verdict"].iloc[0]
+    msg = (f"model CRPS {v.model_crps:,.1f} vs best baseline ({v.best_baseline}) "
+           f"{v.best_baseline_crps:,.1f}: ratio {v.ratio:.2f} (aim <= 0.85: "
+           f"{'met' if v.meets_crps_aim else 'NOT met'}); 90 % coverage {v.model_coverage90:.0%} "
+           f"(aim 80-95 %: {'met' if v.meets_coverage_aim else 'NOT met'})")  # fmt: skip
+    console.print(msg)
+    console.print(f"wrote {out}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: ingest the default data and write the indicator tables."""
     return cmd_indicators(args)
@@ -605,6 +676,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the posterior into the package (used by default afterwards)",
     )
     s.set_defaults(func=cmd_calibrate)
+    s = sub.add_parser("forecast", help="country-year forecasts in the VIEWS layout")
+    s.add_argument("--years", default="2025,2026")
+    s.add_argument("--draws", type=int, default=1000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--scenario", default="acceleration")
+    s.add_argument("--data-dir")
+    s.add_argument("--out", default=str(DEFAULT_OUT))
+    s.add_argument("--synthetic", action="store_true")
+    s.set_defaults(func=cmd_forecast)
+    s = sub.add_parser("backtest", help="rolling-origin backtest against the baselines")
+    common(s)
+    s.add_argument("--origins", default="2014-2023", help="first-last origin year")
+    s.add_argument("--particles", type=int, default=150)
+    s.add_argument("--generations", type=int, default=3)
+    s.add_argument("--draws", type=int, default=500)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--synthetic", action="store_true")
+    s.set_defaults(func=cmd_backtest)
     s = sub.add_parser("timeline", help="the dated institutional timeline")
     s.set_defaults(func=cmd_timeline)
     s = sub.add_parser("run", help="the main job on the default data")

@@ -34,12 +34,12 @@ run: $(VENV)/.installed-run
 
 ## make test: create .venv, install [dev], run the whole test suite
 test: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tools
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format src tests benchmarks

@@ -145,3 +145,13 @@ def test_run_scenario_writes_outputs(tmp_path):
     b = run_scenario("ct_success", synthetic=True, members=8, months=12, start="2024-07", seed=2)
     cmp = compare(ds, b, int(month_id(2025, 1)))
     assert {"diff_median", "diff_q05", "diff_q95"} <= set(cmp.columns)
+
+
+def test_docs_parameter_table_matches_specs():
+    """docs/model.md lists every parameter with its current default and range."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text()
+    for s in SPECS:
+        assert f"| `{s.name}` | {s.default:g} |" in text, s.name
+        assert f"{s.lo:g} – {s.hi:g}" in text, s.name

@@ -40,7 +40,7 @@ CALIBRATED = (
     "recruit_base", "attrition", "engage_rate", "kill_state_on_ins", "kill_ins_on_state",
     "jnim_issp_clash", "harm_state", "harm_jnim", "harm_issp", "massacre_rate",
     "flee_per_death", "flee_control", "move_frac", "jnim_fighters0", "issp_fighters0",
-    "init_concentration", "recruit_grievance", "recruit_services",
+    "init_concentration", "recruit_grievance", "recruit_services", "idp_return", "abroad_share",
 )  # fmt: skip
 POSTERIOR_FILE = "posterior.json"
 POSTERIOR_VERSION = 1

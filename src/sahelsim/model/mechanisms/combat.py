@@ -8,7 +8,10 @@ and intervention forces) meet insurgents I (JNIM + ISSP) in a cell:
 
 with X a mean-one lognormal (sigma ``overdispersion``), capped by the fighters present. JNIM and
 ISSP fight each other where both are present: deaths ~ ``jnim_issp_clash`` * min(J, I_s) * X.
-State-based deaths are UCDP type 1, JNIM-ISSP deaths type 2. State-side losses come out of the
+State-based deaths are UCDP type 1 and JNIM-ISSP deaths type 2. Fighting between militias
+(Dan Na Ambassagou, Dozos, VDP-type groups) and jihadists is coded by UCDP as non-state conflict
+(e.g. the "Dan Na Ambassagou - JNIM" dyad), so the militia share of the state side's presence
+in a cell sends that share of the exchange's deaths to type 2. State-side losses come out of the
 national pool and the militias in proportion to their presence.
 """
 
@@ -81,9 +84,10 @@ def member(key, t, cs, ks, fl, fk, gc, p, D, G):
             ks[POOL, k] -= st * fl[F_STATE, c] / S
             ks[MILITIA, k] -= st * fl[F_MILITIA, c] / S
             fk[FK_STATE_LOSS, k] += st
+        mil_share = fl[F_MILITIA, c] / S if S > 0 else 0.0
         fl[F_INS_LOSS, c] += ins + ns
-        fl[F_SB, c] += ins + st
-        fl[F_NS, c] += ns
+        fl[F_SB, c] += (ins + st) * (1.0 - mil_share)
+        fl[F_NS, c] += ns + (ins + st) * mil_share
     for k in range(ks.shape[1]):
         ks[POOL, k] = max(ks[POOL, k], 0.0)
         ks[MILITIA, k] = max(ks[MILITIA, k], 0.0)

@@ -12,7 +12,7 @@ from sahelsim.testing import ged_frame, write_csv
 
 def test_run_on_real_data(shared_data, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["run", "--data-dir", str(shared_data), "--out", str(out)]) == 0
+    assert main(["indicators", "--data-dir", str(shared_data), "--out", str(out)]) == 0
     cy = pd.read_parquet(out / "indicators" / "country_year.parquet")
     assert set(pd.read_csv(out / "indicators" / "country_year.csv").columns) == set(cy.columns)
     bfa = cy[(cy.iso3 == "BFA")].set_index("year")
@@ -24,7 +24,7 @@ def test_run_on_real_data(shared_data, tmp_path, capsys):
     ba = pd.read_csv(out / "indicators" / "before_after.csv")
     assert {"aes_charter", "ner_coup_2023"} <= set(ba.event_id)
     # a second run is a no-op for the store
-    assert main(["run", "--data-dir", str(shared_data), "--out", str(out)]) == 0
+    assert main(["indicators", "--data-dir", str(shared_data), "--out", str(out)]) == 0
     assert "already ingested" in capsys.readouterr().out
     from sahelsim.store import Store
 
@@ -116,3 +116,12 @@ def test_cell_sums_equal_country_sums(store_with_events):
         )
     # imprecise events were spread, never dropped on a single centroid
     assert cell.priogrid_gid.notna().all()
+
+
+def test_main_job_writes_claims_and_forecasts(shared_data, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "--data-dir", str(shared_data), "--out", str(out), "--members", "12"]) == 0
+    claims = pd.read_csv(out / "claims" / "claims_audit.csv")
+    assert len(claims) >= 14 and claims.verdict.notna().all()
+    assert (out / "forecast" / "forecast_ged_sb_country_year.parquet").exists()
+    assert (out / "indicators" / "country_year.parquet").exists()

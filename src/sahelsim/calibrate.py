@@ -41,6 +41,7 @@ CALIBRATED = (
     "jnim_issp_clash", "harm_state", "harm_jnim", "harm_issp", "massacre_rate",
     "flee_per_death", "flee_control", "move_frac", "jnim_fighters0", "issp_fighters0",
     "init_concentration", "recruit_grievance", "recruit_services", "idp_return", "abroad_share",
+    "militia_mobilisation",
 )  # fmt: skip
 POSTERIOR_FILE = "posterior.json"
 POSTERIOR_VERSION = 1

@@ -45,6 +45,9 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("militia_mli", 10000, "persons", 2000, 30000, "operations",
               "Dozo / Dan Na Ambassagou estimates (ICG)"),
     ParamSpec("militia_ner", 3000, "persons", 0, 10000, "operations", "local vigilante groups"),
+    ParamSpec("militia_mobilisation", 5.0, "militia recruits per death in the country last month",
+              0.0, 50.0, "operations", "Dan Na Ambassagou (2016), VDP (2020) grew with the "
+              "violence; the militia_* figures are ceilings"),
     ParamSpec("garrison_share", 0.6, "share of pool", 0.3, 0.9, "operations",
               "regime-survival allocation (MODEL.md 3.2)", "The Jihadist Adaptation"),
     ParamSpec("ops_per_10k", 2.0, "operations per 10,000 deployable", 0.5, 6.0, "operations",

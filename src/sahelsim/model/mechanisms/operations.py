@@ -16,8 +16,10 @@ cleared)
 
     A = sqrt(pop0 / mean pop0) * (1 + gov) / (1 + forces present / 100)
 
-Militias (VDP, Dozos...) deploy in proportion to population in the cells of their country where
-insurgents are (> 1 fighter).
+Militias (VDP, Dozos, Dan Na Ambassagou...) grow with the violence: each month
+``militia_mobilisation`` recruits per death in the country last month join, up to the ceiling
+``militia_mli``/``militia_bfa``/``militia_ner`` (persons); they deploy in proportion to
+population in the cells of their country where insurgents are (> 1 fighter).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from numba import njit
 
 from ..layout import (
     ACCORD,
+    DEATHS_LAST_K,
     F_EXTRA,
     F_MILITIA,
     F_OP,
@@ -50,6 +53,10 @@ from ..layout import (
     P_FORCE_MLI,
     P_FORCE_NER,
     P_GARRISON_SHARE,
+    P_MILITIA_BFA,
+    P_MILITIA_MLI,
+    P_MILITIA_MOBILISATION,
+    P_MILITIA_NER,
     P_MOVE_FRAC,
     P_OPS_PER_10K,
     P_RETURN_FRAC,
@@ -139,13 +146,19 @@ def member(key, t, cs, ks, fl, fk, gc, p, D, G):
     n_ops_total = 0
     for k in range(K):
         nominal = 0.0
+        ceiling = 0.0
         if k == 0:
-            nominal = p[P_FORCE_MLI]
+            nominal, ceiling = p[P_FORCE_MLI], p[P_MILITIA_MLI]
         elif k == 1:
-            nominal = p[P_FORCE_BFA]
+            nominal, ceiling = p[P_FORCE_BFA], p[P_MILITIA_BFA]
         elif k == 2:
-            nominal = p[P_FORCE_NER]
+            nominal, ceiling = p[P_FORCE_NER], p[P_MILITIA_NER]
         ks[POOL, k] += 0.02 * (nominal - ks[POOL, k])
+        if ceiling > 0 and ks[MILITIA, k] < ceiling:
+            grow = (
+                p[P_MILITIA_MOBILISATION] * ks[DEATHS_LAST_K, k] * (1.0 - ks[MILITIA, k] / ceiling)
+            )
+            ks[MILITIA, k] = min(ks[MILITIA, k] + grow, ceiling)
         scale = lev[L_SCALE, k]
         extra = ks[JOINT, k] + lev[L_INTERV, k]
         russia_ops = ks[RUSSIA, k] * (1 - cap_share)

@@ -151,6 +151,11 @@ def _finite(x: Any) -> Any:
     return x
 
 
+def _scroll(value: Any) -> str:
+    """A long data text in a cell that scrolls past a few lines."""
+    return f'<div class="scroll">{_e(value)}</div>'
+
+
 def _note(text: str, cls: str = "note") -> str:
     return f'<p class="{cls}">{text}</p>'
 
@@ -188,17 +193,34 @@ def _table(
 
 @dataclass
 class _Figures:
-    """Figures collected while the sections are built; inlined once at the end."""
+    """Figures collected while the sections are built; inlined once at the end.
 
-    items: dict[str, str] = field(default_factory=dict)  # id -> plotly JSON text
+    The layout template and GeoJSON collections are stored once and shared: a trace's
+    ``geojson`` may be ``"@name"`` for the collection registered with :meth:`add_geo`.
+    """
+
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    geo: dict[str, dict[str, Any]] = field(default_factory=dict)
+    template: dict[str, Any] | None = None
     maps: set[str] = field(default_factory=set)
+
+    def add_geo(self, name: str, collection: dict[str, Any]) -> str:
+        self.geo[name] = collection
+        return "@" + name
 
     def add(self, fid: str, fig: go.Figure, *, caption: str = "", is_map: bool = False) -> str:
         import plotly.io as pio
 
         if fid in self.items:
             raise ValueError(f"duplicate figure id {fid}")
-        self.items[fid] = pio.to_json(fig, validate=False, remove_uids=True)
+        d = json.loads(pio.to_json(fig, validate=False, remove_uids=True))
+        tpl = d.get("layout", {}).pop("template", None)
+        if tpl is not None:
+            if self.template is None:
+                self.template = tpl
+            elif tpl != self.template:
+                d["layout"]["template"] = tpl
+        self.items[fid] = d
         if is_map:
             self.maps.add(fid)
         kind = "map" if is_map else "chart"
@@ -209,18 +231,18 @@ class _Figures:
         )
 
     def payload(self) -> str:
-        body = ",".join(f"{json.dumps(k)}:{v}" for k, v in self.items.items())
-        return _safe_json("{" + body + "}")
+        doc = {"template": self.template, "geo": self.geo, "figures": self.items}
+        return _safe_json(json.dumps(doc, separators=(",", ":"), allow_nan=False))
 
 
 def _layout(fig: go.Figure, title: str, *, height: int = 420, **kw: Any) -> go.Figure:
-    kw.setdefault("margin", {"l": 60, "r": 20, "t": 70, "b": 50})
+    kw.setdefault("margin", {"l": 60, "r": 20, "t": 60, "b": 90})
     fig.update_layout(
         title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         template="plotly_white",
         height=height,
         font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.1, "x": 0, "xanchor": "left"},
         **kw,
     )
     return fig
@@ -285,8 +307,11 @@ def _section_data(store: Store, data_dir: Path | None) -> str:
                     ("status", "status"),
                 ],
                 fmt={
-                    c: n
-                    for c in ("rows_read", "rows_accepted", "rows_quarantined", "rows_filtered")
+                    "license": _scroll,
+                    **{
+                        c: n
+                        for c in ("rows_read", "rows_accepted", "rows_quarantined", "rows_filtered")
+                    },
                 },
                 cls="small",
             )
@@ -327,6 +352,7 @@ def _section_data(store: Store, data_dir: Path | None) -> str:
                     ("license", "license"),
                     ("citation", "citation"),
                 ],
+                fmt={c: _scroll for c in ("original", "obtained", "license", "citation")},
                 cls="small prose",
             )
         )
@@ -360,6 +386,16 @@ def _section_data(store: Store, data_dir: Path | None) -> str:
 
 def _mid_year(years: Iterable[int]) -> list[str]:
     return [f"{int(y)}-07-01" for y in years]
+
+
+_EPOCH = np.datetime64("1970-01-01T00:00:00", "ms")
+
+
+def _ms(dates: Iterable[str]) -> np.ndarray:
+    """Milliseconds since the epoch (Plotly's numeric form of a date), as float32: compact in
+    the inlined JSON and exact to a few minutes, dates sit mid-month or mid-year."""
+    d = np.array([np.datetime64(str(x), "ms") for x in dates])
+    return (d - _EPOCH).astype(np.float64).astype(np.float32)
 
 
 def _section_indicators(store: Store, figs: _Figures) -> tuple[str, pd.DataFrame | None]:
@@ -542,7 +578,7 @@ def _section_indicators(store: Store, figs: _Figures) -> tuple[str, pd.DataFrame
             )
         )
     fig.update_yaxes(title_text="deaths per year (UCDP, all types)", rangemode="tozero")
-    fig.update_xaxes(range=[f"{INDICATOR_FROM}-01-01", f"{int(ev['day'].str[:4].max()) + 1}-06-30"])
+    fig.update_xaxes(range=["2011-01-01", f"{int(ev['day'].str[:4].max()) + 1}-06-30"])
     parts.append("<h3>Institutional timeline</h3>")
     parts.append(
         figs.add(
@@ -576,7 +612,7 @@ def _section_claims(claims: pd.DataFrame | None, error: str = "") -> str:
     if claims is None or len(claims) == 0:
         return _note(f"The claims audit did not run{': ' + _e(error) if error else '.'}")
     counts = claims["verdict"].value_counts()
-    summ = ", ".join(
+    summ = " ".join(
         f'<span class="{_VERDICT_CLASS.get(str(v), "v-other")} pill">{_e(v)}: {int(n)}</span>'
         for v, n in counts.items()
     )
@@ -592,7 +628,6 @@ def _section_claims(claims: pd.DataFrame | None, error: str = "") -> str:
         ("interval", "interval"),
     ]
     cols = [c for c in cols if c[0] in claims.columns]
-    scroll = lambda v: f'<div class="scroll">{_e(v)}</div>'  # noqa: E731
     return (
         _note(
             "Each checkable claim of the article against the data (UCDP, UNHCR/IDMC, the"
@@ -603,7 +638,7 @@ def _section_claims(claims: pd.DataFrame | None, error: str = "") -> str:
         + _table(
             claims,
             cols,
-            fmt={"figure": scroll, "why_sources_differ": scroll},
+            fmt={"figure": _scroll, "why_sources_differ": _scroll},
             cell_class={"verdict": lambda v: _VERDICT_CLASS.get(str(v), "v-other")},
             cls="small prose claims",
         )
@@ -629,6 +664,7 @@ class _Runs:
     last_month: str = ""
     parameters: str = ""
     projection_start: int = 0
+    space: Any = None  # the model Space the runs used
 
 
 #: Fan chart variables: (variable, flow or stock). Flows are summed per year.
@@ -647,12 +683,12 @@ def _region_series(ds: xr.Dataset, var: str, how: str, area: dict[str, float]) -
     da = ds[var]
     if how == "flow":
         da = da.groupby("year").sum("month")
-        labels = _mid_year(da["year"].values)
+        labels = _ms(_mid_year(da["year"].values))
         tdim = "year"
     else:
         from .model.run import month_label
 
-        labels = [month_label(int(m)) + "-01" for m in da["month"].values]
+        labels = _ms(month_label(int(m)) + "-15" for m in da["month"].values)
         tdim = "month"
     out: dict[str, Any] = {"_labels": labels}
     for c in CORE:
@@ -687,7 +723,7 @@ def _run_scenarios(
         for c in CORE
         if c in space.countries
     }
-    runs = _Runs(projection_start=PROJECTION_START)
+    runs = _Runs(projection_start=PROJECTION_START, space=space)
     map_sc = MAP_SCENARIO if MAP_SCENARIO in names else names[0]
     runs.map_scenario = map_sc
     for i, name in enumerate(names):
@@ -712,7 +748,7 @@ def _run_scenarios(
             labels = series.pop("_labels")
             for region, arr in series.items():
                 q = np.quantile(np.asarray(arr, dtype=float), QUANTILES, axis=0)
-                runs.fans[(name, var, region)] = (labels, q)
+                runs.fans[(name, var, region)] = (labels, q.astype(np.float32))
         if name == map_sc:
             window = ds["cell_deaths"].sel(month=ds.month >= PROJECTION_START).sum("month")
             dm = window.transpose("member", "cell").values.astype(float)
@@ -743,7 +779,7 @@ def _fan_figure(
     *,
     title: str,
     ytitle: str,
-    observed: dict[str, list[tuple[str, list[str], list[float]]]] | None = None,
+    observed: dict[str, list[tuple[str, Any, list[float]]]] | None = None,
     yformat: str = ",.0f",
 ) -> go.Figure:
     import plotly.graph_objects as go
@@ -763,7 +799,10 @@ def _fan_figure(
         vertical_spacing=0.16 if nrows > 1 else 0.1,
         horizontal_spacing=0.03,
     )
+    top, bottom = 100, 110
+    height = 330 * nrows + top + bottom
     region_of: list[str] = []
+    legend_of: list[bool] = []  # the trace carries the legend entry when its region is shown
     for i, name in enumerate(names):
         row, col = i // ncols + 1, i % ncols + 1
         for region in regions:
@@ -771,7 +810,8 @@ def _fan_figure(
                 x, q = runs.fans[(name, var, region)]
                 first = i == 0 and region == "AES"
                 vis = region == "AES"
-                xx = list(x) + list(x)[::-1]
+                xx = np.concatenate([x, x[::-1]])
+                when = "%{x|%Y}" if FAN_VARS[var] == "flow" else "%{x|%Y-%m}"
                 for lo, hi, alpha, band in ((0, 4, 0.15, "90 %"), (1, 3, 0.3, "50 %")):
                     fig.add_trace(
                         go.Scatter(
@@ -781,7 +821,9 @@ def _fan_figure(
                             fillcolor=_rgba(colour, alpha),
                             line={"width": 0},
                             mode="lines",
-                            name=f"{lab}: {band} interval",
+                            name=f"{band} interval"
+                            if len(series) > 1
+                            else f"{lab}: {band} interval",
                             legendgroup=f"{k}{band}",
                             showlegend=first and k == 0,
                             hoverinfo="skip",
@@ -791,6 +833,7 @@ def _fan_figure(
                         col=col,
                     )
                     region_of.append(region)
+                    legend_of.append(i == 0 and k == 0)
                 fig.add_trace(
                     go.Scatter(
                         x=x,
@@ -800,9 +843,9 @@ def _fan_figure(
                         name=f"{lab}: median",
                         legendgroup=f"{k}m",
                         showlegend=first,
-                        customdata=np.stack([q[0], q[1], q[3], q[4]], axis=1),
+                        customdata=np.stack([q[0], q[1], q[3], q[4]], axis=1).astype(np.float32),
                         hovertemplate=(
-                            f"{region} {_pt(lab)} %{{x}}<br>median %{{y:{yformat}}}"
+                            f"{region} {_pt(lab)} {when}<br>median %{{y:{yformat}}}"
                             f"<br>50 %: %{{customdata[1]:{yformat}}} - "
                             f"%{{customdata[2]:{yformat}}}<br>90 %: "
                             f"%{{customdata[0]:{yformat}}} - %{{customdata[3]:{yformat}}}"
@@ -814,17 +857,22 @@ def _fan_figure(
                     col=col,
                 )
                 region_of.append(region)
-            for lab, x, y in (observed or {}).get(region, []):
+                legend_of.append(i == 0)
+            for j, (lab, x, y) in enumerate((observed or {}).get(region, [])):
                 fig.add_trace(
                     go.Scatter(
                         x=x,
                         y=y,
                         mode="markers",
-                        marker={"color": "black", "size": 6, "symbol": "circle-open"},
+                        marker={
+                            "color": "black",
+                            "size": 6,
+                            "symbol": ("circle-open", "diamond-open", "square-open")[j % 3],
+                        },
                         name=f"observed: {lab}",
                         legendgroup=f"obs{lab}",
                         showlegend=i == 0 and region == "AES",
-                        hovertemplate=f"{region} observed {lab} %{{x}}: %{{y:{yformat}}}"
+                        hovertemplate=f"{region} observed {lab} %{{x|%Y}}: %{{y:{yformat}}}"
                         "<extra></extra>",
                         visible=region == "AES",
                     ),
@@ -832,6 +880,7 @@ def _fan_figure(
                     col=col,
                 )
                 region_of.append(region)
+                legend_of.append(i == 0)
         fig.add_vline(
             x=month_label(runs.projection_start) + "-01",
             row=row,
@@ -852,7 +901,14 @@ def _fan_figure(
         {
             "label": COUNTRY_NAMES[r],
             "method": "restyle",
-            "args": [{"visible": [reg == r for reg in region_of]}],
+            "args": [
+                {
+                    "visible": [reg == r for reg in region_of],
+                    "showlegend": [
+                        reg == r and leg for reg, leg in zip(region_of, legend_of, strict=True)
+                    ],
+                }
+            ],
         }
         for r in regions
     ]
@@ -863,7 +919,7 @@ def _fan_figure(
                 "direction": "down",
                 "x": 1.0,
                 "xanchor": "right",
-                "y": 1.18,
+                "y": 1 + (top - 12) / (height - top - bottom),
                 "yanchor": "top",
                 "showactive": True,
             }
@@ -871,9 +927,8 @@ def _fan_figure(
     )
     fig.update_yaxes(title_text=ytitle, col=1)
     fig.update_yaxes(rangemode="tozero")
-    return _layout(
-        fig, title, height=330 * nrows + 130, margin={"l": 70, "r": 20, "t": 120, "b": 50}
-    )
+    fig.update_xaxes(type="date")
+    return _layout(fig, title, height=height, margin={"l": 70, "r": 20, "t": top, "b": bottom})
 
 
 def _section_scenarios(
@@ -919,9 +974,9 @@ def _section_scenarios(
             cls="small prose",
         ),
     ]
-    observed_deaths: dict[str, list[tuple[str, list[str], list[float]]]] = {}
-    observed_civ: dict[str, list[tuple[str, list[str], list[float]]]] = {}
-    observed_idp: dict[str, list[tuple[str, list[str], list[float]]]] = {}
+    observed_deaths: dict[str, list[tuple[str, Any, list[float]]]] = {}
+    observed_civ: dict[str, list[tuple[str, Any, list[float]]]] = {}
+    observed_idp: dict[str, list[tuple[str, Any, list[float]]]] = {}
     if cy is not None:
         d = cy[cy["year"] >= int(SIM_START[:4])]
         aes = d.groupby("year")[
@@ -936,22 +991,26 @@ def _section_scenarios(
             g = aes.reset_index() if region == "AES" else d[d["iso3"] == region]
             yrs = g["year"].astype(int).tolist()
             observed_deaths[region] = [
-                ("UCDP deaths", _mid_year(yrs), g["deaths_total"].astype(float).tolist())
+                ("UCDP deaths", _ms(_mid_year(yrs)), g["deaths_total"].astype(float).tolist())
             ]
             observed_civ[region] = [
                 (
                     "UCDP one-sided, government",
-                    _mid_year(yrs),
+                    _ms(_mid_year(yrs)),
                     g["civilians_killed_by_government"].astype(float).tolist(),
                 ),
                 (
                     "UCDP one-sided, non-state",
-                    _mid_year(yrs),
+                    _ms(_mid_year(yrs)),
                     g["civilians_killed_by_nonstate"].astype(float).tolist(),
                 ),
             ]
             observed_idp[region] = [
-                ("UNHCR/IDMC IDPs", [f"{y}-12-01" for y in yrs], g["idps"].astype(float).tolist())
+                (
+                    "UNHCR/IDMC IDPs",
+                    _ms(f"{y}-12-15" for y in yrs),
+                    g["idps"].astype(float).tolist(),
+                )
             ]
     parts.append(
         figs.add(
@@ -1081,7 +1140,10 @@ def _outline_trace(admin1: pd.DataFrame) -> go.Scattergeo | None:
 
 def _geo_layout(fig: go.Figure) -> None:
     fig.update_geos(
-        visible=False, fitbounds="locations", projection_type="mercator", bgcolor="rgba(0,0,0,0)"
+        visible=False,
+        fitbounds="locations",
+        projection_type="equirectangular",
+        bgcolor="rgba(0,0,0,0)",
     )
 
 
@@ -1114,11 +1176,11 @@ def _admin1_weights(
 def _section_maps(runs: _Runs, data_dir: Path | None, figs: _Figures) -> str:
     import plotly.graph_objects as go
 
-    from .model.run import HISTORY_START, make_space, month_label
+    from .model.run import month_label
 
-    if runs.cell_gid is None:
+    if runs.cell_gid is None or runs.space is None:
         return _note("No scenario was run: no maps.")
-    space = make_space(data_dir, HISTORY_START)
+    space = runs.space
     pos = {int(g): i for i, g in enumerate(space.gid)}
     idx = np.array([pos[int(g)] for g in runs.cell_gid])
     lat, lon = space.lat[idx], space.lon[idx]
@@ -1126,7 +1188,7 @@ def _section_maps(runs: _Runs, data_dir: Path | None, figs: _Figures) -> str:
         [space.countries[k] if k >= 0 else None for k in space.country[idx]], dtype=object
     )
     gid = runs.cell_gid
-    geo = _cell_geojson(gid, lat, lon)
+    geo = figs.add_geo("cells", _cell_geojson(gid, lat, lon))
     locs = [str(int(g)) for g in gid]
     admin1 = None
     if data_dir is not None:
@@ -1238,9 +1300,9 @@ def _section_maps(runs: _Runs, data_dir: Path | None, figs: _Figures) -> str:
         else np.zeros(len(units))
     )
     feats = []
-    for i, r in units.iterrows():
-        from shapely.geometry import mapping
+    from shapely.geometry import mapping
 
+    for i, r in units.iterrows():
         feats.append(
             {
                 "type": "Feature",
@@ -1249,7 +1311,7 @@ def _section_maps(runs: _Runs, data_dir: Path | None, figs: _Figures) -> str:
                 "geometry": mapping(_clockwise(r["geometry"])),
             }
         )
-    ugeo = {"type": "FeatureCollection", "features": feats}
+    ugeo = figs.add_geo("admin1", {"type": "FeatureCollection", "features": feats})
     names = [f"{_pt(n)} ({_pt(c)})" for n, c in zip(units["name"], units["iso3"], strict=True)]
     fig = go.Figure(
         go.Choropleth(
@@ -1465,7 +1527,13 @@ def _section_model(store: Store, figs: _Figures) -> str:
         ("source", "source"),
         ("section", "article section"),
     ]
-    gfmt = lambda v: _e(f"{float(v):.4g}") if pd.notna(v) else ""  # noqa: E731
+
+    def gfmt(v: Any) -> str:
+        if v is None or pd.isna(v):
+            return ""
+        x = float(v)
+        return _num(x) if abs(x) >= 1000 else _e(f"{x:.4g}")
+
     fmt = {"default": gfmt}
     if post is not None:
         summ = post.summary().set_index("parameter")
@@ -1530,6 +1598,10 @@ def _section_model(store: Store, figs: _Figures) -> str:
                 {"item": "simulations", "value": _num(dg.get("n_simulations"))},
                 {"item": "wall time", "value": f"{_num(dg.get('wall_seconds'))} s"},
                 {"item": "summary statistics", "value": dg.get("n_statistics", "")},
+                {
+                    "item": "particles (effective sample size)",
+                    "value": f"{len(post.weights)} ({_num(1.0 / float(np.sum(post.weights**2)))})",
+                },
                 {"item": "grid", "value": st.get("grid", "")},
             ]
         )
@@ -1583,7 +1655,7 @@ header { padding-top: 24px; border-bottom: 3px solid var(--accent); }
 h1 { margin: 0 0 6px; font-size: 28px; }
 h2 { margin-top: 40px; padding-top: 8px; border-top: 1px solid var(--line); font-size: 22px; }
 h3 { margin-top: 26px; font-size: 17px; }
-nav ol { display: flex; flex-wrap: wrap; gap: 4px 22px; padding-left: 18px; }
+nav ol { display: flex; flex-wrap: wrap; gap: 4px 34px; padding-left: 18px; }
 .meta { color: var(--muted); font-size: 14px; }
 .note { color: var(--muted); font-size: 14px; max-width: 1000px; }
 .note.strong { color: var(--fg); font-weight: 600; }
@@ -1596,7 +1668,8 @@ th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: lef
   vertical-align: top; }
 th { background: #f5f5f5; position: sticky; top: 0; }
 table.prose td { min-width: 80px; max-width: 420px; }
-.scroll { max-height: 9em; overflow-y: auto; }
+.scroll { max-height: 7.5em; overflow-y: auto; }
+td { overflow-wrap: anywhere; }
 .v-supported { background: #dff3e0; color: #14532d; font-weight: 600; }
 .v-contradicted { background: #fbe0e0; color: #7f1d1d; font-weight: 600; }
 .v-mixed { background: #fff1cc; color: #6b4a00; font-weight: 600; }
@@ -1613,7 +1686,8 @@ _RENDER_JS = """
 (function () {
   "use strict";
   var node = document.getElementById("sahelsim-figures");
-  var figs = JSON.parse(node.textContent);
+  var doc = JSON.parse(node.textContent);
+  var figs = doc.figures, geo = doc.geo || {};
   var ids = Object.keys(figs);
   var done = 0;
   var config = {displaylogo: false, responsive: true};
@@ -1623,7 +1697,14 @@ _RENDER_JS = """
     var el = document.getElementById(id);
     if (!el) { console.error("no element for figure " + id); return; }
     var f = figs[id];
-    Plotly.newPlot(el, f.data, f.layout || {}, config).then(function () {
+    var layout = f.layout || {};
+    if (!layout.template && doc.template) { layout.template = doc.template; }
+    (f.data || []).forEach(function (t) {
+      if (typeof t.geojson === "string" && t.geojson.charAt(0) === "@") {
+        t.geojson = geo[t.geojson.slice(1)];
+      }
+    });
+    Plotly.newPlot(el, f.data, layout, config).then(function () {
       done += 1;
       document.body.setAttribute("data-plots-done", String(done));
     }, function (err) { console.error("figure " + id + " failed: " + err); });
@@ -1648,10 +1729,9 @@ def _page(title: str, meta_html: str, sections: dict[str, str], figs: _Figures) 
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        # no external resource may load, whatever a data string contains
+        # nothing may load from elsewhere, whatever a data string contains
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
-        'img-src data: blob:; font-src data:; worker-src blob:">'
+        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:\">"
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{_e(title)}</h1>{meta_html}<nav><ol>{nav}</ol></nav></header>"
         f"<main>{body}</main>"
@@ -1659,7 +1739,7 @@ def _page(title: str, meta_html: str, sections: dict[str, str], figs: _Figures) 
         f" {_e(plotly.__version__)} and every figure's data are inlined; it opens offline.</footer>"
         f'<script type="application/json" id="sahelsim-figures">{figs.payload()}</script>'
         f"<script>{GEO_STUB}</script>"
-        f'<script type="text/javascript">/* plotly.js {_e(plotly.__version__)} */\n{plotly_js}'
+        f'<script type="text/javascript">/* plotly.js bundled with plotly {_e(plotly.__version__)} */\n{plotly_js}'
         "</script>"
         f"<script>{_RENDER_JS}</script>"
         "</body></html>\n"

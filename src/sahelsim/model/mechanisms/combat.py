@@ -10,8 +10,10 @@ with X a mean-one lognormal (sigma ``overdispersion``), capped by the fighters p
 ISSP fight each other where both are present: deaths ~ ``jnim_issp_clash`` * min(J, I_s) * X.
 State-based deaths are UCDP type 1 and JNIM-ISSP deaths type 2. Fighting between militias
 (Dan Na Ambassagou, Dozos, VDP-type groups) and jihadists is coded by UCDP as non-state conflict
-(e.g. the "Dan Na Ambassagou - JNIM" dyad), so the militia share of the state side's presence
-in a cell sends that share of the exchange's deaths to type 2. State-side losses come out of the
+(e.g. the "Dan Na Ambassagou - JNIM" dyad), so in Mali and Niger the militia share of the state
+side's presence in a cell sends that share of the exchange's deaths to type 2. Burkina Faso's
+VDP are a state auxiliary created by law (2020) and fight under the government's name, so there
+they stay type 1. State-side losses come out of the
 national pool and the militias in proportion to their presence.
 """
 
@@ -57,6 +59,7 @@ def member(key, t, cs, ks, fl, fk, gc, p, D, G):
         J = cs[JNIM, c]
         Is = cs[ISSP, c]
         I = J + Is  # noqa: E741
+        k = country[c]
         if I <= 0 or (S <= 0 and (J <= 0 or Is <= 0)):
             continue
         noise = lognormal_factor(uniform(key, t, S_COMBAT_NOISE, c), sigma)
@@ -79,12 +82,11 @@ def member(key, t, cs, ks, fl, fk, gc, p, D, G):
             Is -= ns / 2
         cs[JNIM, c] = max(J, 0.0)
         cs[ISSP, c] = max(Is, 0.0)
-        k = country[c]
         if st > 0 and k >= 0:
             ks[POOL, k] -= st * fl[F_STATE, c] / S
             ks[MILITIA, k] -= st * fl[F_MILITIA, c] / S
             fk[FK_STATE_LOSS, k] += st
-        mil_share = fl[F_MILITIA, c] / S if S > 0 else 0.0
+        mil_share = fl[F_MILITIA, c] / S if (S > 0 and k != 1) else 0.0  # k 1 = BFA (VDP)
         fl[F_INS_LOSS, c] += ins + ns
         fl[F_SB, c] += (ins + st) * (1.0 - mil_share)
         fl[F_NS, c] += ns + (ins + st) * mil_share

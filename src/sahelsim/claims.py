@@ -107,7 +107,23 @@ REQUIRED_IDS: tuple[str, ...] = (
 LEVEL = 0.9
 _RESOURCE = ("data", "claims.toml")
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_UNCALIBRATED = "UNCALIBRATED model (default priors)"
+
+
+def _model_label() -> str:
+    """How the model's parameters were set: the shipped posterior, or the priors."""
+    from .calibrate import load_posterior
+
+    post = load_posterior()
+    if post is None:
+        return "UNCALIBRATED model (default priors)"
+    years = post.meta.get("settings", {}).get("years", ["?", "?"])
+    return (
+        f"model calibrated by ABC-SMC on UCDP/UNHCR country-years {years[0]}-{years[1]} "
+        f"(posterior draws per member; data hash {str(post.meta.get('data_hash', ''))[:12]})"
+    )
+
+
+_UNCALIBRATED = _model_label()
 
 
 # -- the claims file ---------------------------------------------------------------------------
@@ -1126,6 +1142,12 @@ def _c08(claim: Claim, ctx: _Context) -> _Result:
         f"article), base recruitment {rb.default:g}/month (range {rb.lo:g}-{rb.hi:g}) raised by "
         "grievance, missing services, jihadist governance and displacement"
     )
+    from .calibrate import attrition_report, load_posterior
+
+    post = load_posterior()
+    if post is not None and "attrition" in post.names:
+        prior = ("calibrated posterior (UCDP/UNHCR fit): " + attrition_report(post).replace("\n", "; ")
+                 + ". The country-year data constrain attrition only weakly")  # fmt: skip
     if ctx.model is None:
         return _Result(
             NOT_TESTABLE,
@@ -1142,10 +1164,10 @@ def _c08(claim: Claim, ctx: _Context) -> _Result:
     med, lo, hi = _q(b / np.maximum(a, 1.0))
     return _Result(
         NOT_TESTABLE,
-        f"{prior}. Under this prior (uncalibrated model) JNIM + IS Sahel fighters in the three "
+        f"{prior}. Under these parameters ({_UNCALIBRATED}) JNIM + IS Sahel fighters in the three "
         f"countries go from {np.median(a):,.0f} ({m._label(m.start)}) to {np.median(b):,.0f} "
-        f"({m._label(t1)}), ratio {med:.2f} [{lo:.2f}, {hi:.2f}]: the prior lets the insurgency "
-        "sustain itself, but that is an assumption until calibration, not a test",
+        f"({m._label(t1)}), ratio {med:.2f} [{lo:.2f}, {hi:.2f}]: these parameters let the insurgency "
+        "sustain itself; no data count fighters, losses or recruits, so this is not a test",
         m.label("acceleration"),
         claim.measure,
         "model",

@@ -572,6 +572,20 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    st, data_dir = _store_with_data(args)
+    out = Path(args.out)
+    bt = Path(args.backtest_dir) if args.backtest_dir else None
+    with st, _progress() as p:
+        path = build_report(st, data_dir=data_dir if data_dir.exists() else None, out=out,
+                            members=args.members, seed=args.seed, backtest_dir=bt,
+                            progress=_Bar(p, "report"))  # fmt: skip
+    console.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job on the default data: ingest and indicators, the claims audit, calibrated
     forecasts (shipped posterior) and, when the report module is present, the HTML report."""
@@ -723,6 +737,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--synthetic", action="store_true")
     s.set_defaults(func=cmd_backtest)
+    s = sub.add_parser("report", help="one self-contained offline HTML report")
+    common(s)
+    s.add_argument("--members", type=int, default=200)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--backtest-dir", help="folder with backtest CSVs (default OUT/backtest)")
+    s.set_defaults(func=cmd_report)
     s = sub.add_parser("timeline", help="the dated institutional timeline")
     s.set_defaults(func=cmd_timeline)
     s = sub.add_parser("run", help="the main job on the default data")

@@ -1,0 +1,361 @@
+"""The HTML report: one self-contained file that loads nothing, escapes what comes from data,
+and renders every figure in a real (Debian) Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sahelsim.report import REPORT_FILE, SECTION_TITLES, build_report
+
+pytest.importorskip("plotly", reason="plotly is needed for the report")
+
+EVIL = "<script>alert(1)</script>"
+SCENARIOS = ["acceleration", "accommodation"]
+CHROMIUM = Path("/usr/bin/chromium")
+#: Flags from shared/PITFALLS.md; Playwright's persistent context adds a fresh --user-data-dir.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REMOTE = re.compile(r"^\s*(https?:|//|ftp:)", re.I)
+
+
+class _Tags(HTMLParser):
+    """Start tags with their attributes; script/style bodies are CDATA and not parsed as tags,
+    so strings inside plotly.js do not count."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[dict[str, str | None]] = []
+        self.script_sizes: list[int] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        if tag == "script":
+            self.scripts.append(a)
+            self.script_sizes.append(0)
+            self._in_script = True
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.script_sizes[-1] += len(data)
+
+
+def _evil_store(store, shared_data: Path) -> None:
+    """Ingest the staged data and add a ledger row and a quarantine row carrying EVIL."""
+    from sahelsim.ingest import ingest_all
+
+    ingest_all(shared_data, store)
+    store.con.execute(
+        "INSERT INTO sources VALUES (999, ?, ?, ?, ?, ?, ?, 3, 2, 1, 0, 0, 2, now(), 0.0, FALSE)",
+        [EVIL, f"/nowhere/{EVIL}.csv", "ab" * 32, EVIL, EVIL, EVIL],
+    )
+    store.con.execute(
+        "INSERT INTO quarantine VALUES (999, ?, ?, 2, 'value', ?, ?)", [EVIL, EVIL, EVIL, EVIL]
+    )
+
+
+def _backtest_csvs(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = ["model", "zero", "last_value", "conflictology", "negbin", EVIL]
+    overall = pd.DataFrame({
+        "forecaster": names, "n": 60, "crps": [310.0, 520.0, 300.0, 290.0, 305.0, 999.0],
+        "ignorance": 3.0, "is50": 800.0, "is90": 1500.0, "coverage50": 0.5, "coverage90": 0.88,
+    })  # fmt: skip
+    overall.to_csv(folder / "overall.csv", index=False)
+    rows = [{"forecaster": f, "iso3": c, "target": t, "n": 4, "crps": 100.0 + i}
+            for i, f in enumerate(names[:5]) for c in ("MLI", "BFA", "NER")
+            for t in ("sb", "ns", "os")]  # fmt: skip
+    pd.DataFrame(rows).to_csv(folder / "scores.csv", index=False)
+    pd.DataFrame([{"model_crps": 310.0, "best_baseline": "conflictology",
+                   "best_baseline_crps": 290.0, "ratio": 1.07, "aim_ratio": 0.85,
+                   "meets_crps_aim": False, "model_coverage90": 0.88,
+                   "meets_coverage_aim": True}]).to_csv(folder / "verdict.csv", index=False)  # fmt: skip
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report(shared_data, tmp_path_factory):
+    """A small report (8 members, two scenarios) from the staged data with EVIL injected in the
+    ledger, the quarantine, the claims table and the backtest table."""
+    from sahelsim.claims import audit
+    from sahelsim.store import Store
+
+    tmp = tmp_path_factory.mktemp("report")
+    calls: list[tuple[str, int, int]] = []
+    with Store(tmp / "s.duckdb") as st:
+        _evil_store(st, shared_data)
+        claims = audit(st, model=False)
+        claims.loc[0, "figure"] = EVIL
+        claims.loc[1, "claim"] = EVIL
+        claims.loc[2, "verdict"] = EVIL  # an unknown verdict must not reach a class attribute
+        path = build_report(
+            st,
+            data_dir=shared_data,
+            out=tmp / "out",
+            members=8,
+            seed=0,
+            scenarios=SCENARIOS,
+            backtest_dir=_backtest_csvs(tmp / "bt"),
+            claims=claims,
+            progress=lambda label, done, total: calls.append((label, done, total)),
+        )
+    return path, calls
+
+
+def _figures(text: str) -> dict:
+    m = re.search(r'<script type="application/json" id="sahelsim-figures">(.*?)</script>',
+                  text, re.S)  # fmt: skip
+    assert m, "figure data block missing"
+    return json.loads(m.group(1))
+
+
+# -- the file ------------------------------------------------------------------------------
+
+
+def test_report_is_one_self_contained_file(report):
+    import plotly
+    import plotly.offline
+
+    path, calls = report
+    assert path.name == REPORT_FILE
+    assert [p.name for p in path.parent.iterdir()] == [REPORT_FILE], "exactly one file"
+    size = path.stat().st_size
+    assert 4_000_000 < size < 8_000_000, f"report is {size / 1e6:.1f} MB"
+    text = path.read_text(encoding="utf-8")
+
+    tags = _Tags()
+    tags.feed(text)
+    tags.close()
+    # nothing is loaded from elsewhere: no src/href/srcset/... pointing off the file
+    for tag, attrs in tags.tags:
+        for name, value in attrs.items():
+            if name in ("src", "href", "srcset", "action", "poster", "data", "background"):
+                assert value is None or not REMOTE.match(value), f"<{tag} {name}={value!r}>"
+            if name == "href" and tag == "a":
+                assert value is not None and value.startswith("#"), f"link {value!r}"
+    assert not [a for a in tags.scripts if "src" in a], "a <script src=...> loads code"
+    assert not [t for t, _ in tags.tags if t in ("link", "img", "iframe", "object", "embed")]
+    style = " ".join(re.findall(r"<style>(.*?)</style>", text, re.S))
+    assert "@import" not in style and "@font-face" not in style and "url(" not in style
+    # Plotly inlined exactly once, after the geo stub
+    js = plotly.offline.get_plotlyjs()
+    assert text.count(js[:2000]) == 1 and text.count(js[-2000:]) == 1
+    assert sum(n > 1_000_000 for n in tags.script_sizes) == 1
+    assert text.index("window.PlotlyGeoAssets") < text.index(js[:2000])
+    assert f"plotly.js bundled with plotly {plotly.__version__}" in text
+    # every section
+    for key, title in SECTION_TITLES.items():
+        assert f'<section id="{key}"><h2>{html.escape(title)}</h2>' in text, title
+    # progress: monotone, ends at total
+    dones = [d for _, d, _ in calls]
+    assert dones == sorted(dones) and calls[-1][1] == calls[-1][2]
+    assert any(label.startswith("scenario ") for label, _, _ in calls)
+
+
+def test_data_strings_are_escaped(report):
+    path, _ = report
+    text = path.read_text(encoding="utf-8")
+    assert EVIL not in text, "a data string reached the page unescaped"
+    assert "<script>alert" not in text.lower()
+    esc = html.escape(EVIL)
+    # ledger (source, version, license), quarantine reason, claims figure and claim, backtest
+    assert text.count(esc) >= 6
+    # the JSON block escapes '<' (plotly text is HTML-escaped first)
+    block = re.search(r'id="sahelsim-figures">(.*?)</script>', text, re.S).group(1)
+    assert "</" not in block and "<" not in block
+    assert "\\u0026lt;script\\u0026gt;alert(1)" in block  # the backtest forecaster label
+    # an unknown verdict gets a fixed class, never the data string
+    assert 'class="v-other"' in text
+
+
+def test_figures_and_sections_content(report):
+    path, _ = report
+    text = path.read_text(encoding="utf-8")
+    doc = _figures(text)
+    figs = doc["figures"]
+    divs = re.findall(r'<div id="([a-z0-9_]+)" class="plotly-graph-div', text)
+    assert sorted(divs) == sorted(figs)
+    expected = {"ind_deaths", "ind_civilians", "ind_idps", "ind_timeline", "fan_deaths",
+                "fan_civilians", "fan_territory", "fan_idps", "map_violence", "map_control",
+                "map_admin1", "backtest_crps"}  # fmt: skip
+    assert expected <= set(figs)
+    # maps: inline GeoJSON, clockwise polygons, no visible base map
+    assert set(doc["geo"]) == {"cells", "admin1"}
+    for fid in ("map_violence", "map_control", "map_admin1"):
+        layout = figs[fid]["layout"]
+        assert layout["geo"]["visible"] is False and layout["geo"]["fitbounds"] == "locations"
+        assert figs[fid]["data"][0]["type"] == "choropleth"
+        assert figs[fid]["data"][0]["geojson"] in ("@cells", "@admin1")
+    from shapely.geometry import shape
+
+    for name, fc in doc["geo"].items():
+        assert fc["features"], name
+        for f in fc["features"]:
+            g = shape(f["geometry"])
+            for poly in getattr(g, "geoms", [g]):
+                assert not poly.exterior.is_ccw, f"{name} {f['id']} is counter-clockwise"
+    # fan charts: one subplot per scenario, projection start marked, region menu
+    fan = figs["fan_deaths"]
+    assert len(fan["layout"]["updatemenus"][0]["buttons"]) == 4
+    assert any(s.get("type") == "line" for s in fan["layout"]["shapes"])
+    assert "projection" in text
+    # backtest table and the model card
+    assert "conflictology" in text and "Backtest not run" not in text
+    assert "Known limitations" in text and "Mechanisms" in text
+    assert "uncalibrated priors" in text or "posterior median" in text
+    for mech in ("combat", "civilian_harm", "displacement", "regime"):
+        assert f"<td>{mech}</td>" in text
+
+
+def test_report_without_data_or_backtest(tmp_path, store):
+    """An empty store and no data directory: every section still there, with notes."""
+    claims = pd.DataFrame([{"id": "c99_x", "claim": EVIL, "section": "s", "verdict": "mixed",
+                            "figure": "f", "source": "s", "definitions": "d",
+                            "why_sources_differ": "w", "evidence": "data", "interval": ""}])  # fmt: skip
+    path = build_report(store, data_dir=None, out=tmp_path / "o", members=3,
+                        scenarios=["acceleration"], claims=claims)  # fmt: skip
+    text = path.read_text(encoding="utf-8")
+    for title in SECTION_TITLES.values():
+        assert f"<h2>{html.escape(title)}</h2>" in text
+    assert "Backtest not run" in text and "Indicators not available" in text
+    assert "synthetic grid" in text and EVIL not in text and html.escape(EVIL) in text
+    with pytest.raises(ValueError, match="members"):
+        build_report(store, data_dir=None, out=tmp_path / "p", members=1, claims=claims)
+
+
+# -- a real browser --------------------------------------------------------------------------
+
+
+def _browser_or_skip():
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: apt-get install -y chromium (Debian's build)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright for Python is not installed: pip install playwright")
+    return sync_playwright
+
+
+def _image_stats(png: bytes) -> tuple[int, float, float]:
+    """(distinct colours, share of non-white pixels, share of saturated pixels)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    im = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    px = im.reshape(-1, 3)
+    colours = len(np.unique(px[:, 0] * 65536 + px[:, 1] * 256 + px[:, 2]))
+    nonwhite = float(np.mean(px.min(axis=1) < 245))
+    saturated = float(np.mean(px.max(axis=1) - px.min(axis=1) > 40))
+    return colours, nonwhite, saturated
+
+
+def test_report_renders_in_chromium(report, tmp_path):
+    sync_playwright = _browser_or_skip()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    path, _ = report
+    errors: list[str] = []
+    blocked: list[str] = []
+    dialogs: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    def console(msg):
+        if msg.type == "error":
+            errors.append(f"console: {msg.text}")
+
+    def dialog(d):
+        dialogs.append(d.message)
+        d.dismiss()
+
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_FLAGS,
+            headless=True,
+            viewport={"width": 1300, "height": 900},
+        )
+        try:
+            ctx.route("**/*", route)
+            page = ctx.new_page()
+            page.on("console", console)
+            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+            page.on("dialog", dialog)
+            page.goto(path.as_uri(), wait_until="load")
+            try:
+                page.wait_for_function(
+                    "document.body.dataset.plotsTotal !== undefined &&"
+                    " document.body.dataset.plotsDone === document.body.dataset.plotsTotal",
+                    timeout=90_000,
+                )
+            except PlaywrightTimeout:
+                pytest.fail(f"not every figure rendered; errors: {errors[:5]}, blocked: {blocked}")
+            total = int(page.evaluate("document.body.dataset.plotsTotal"))
+            divs = page.query_selector_all(".plotly-graph-div")
+            assert len(divs) == total >= 12
+            for div in divs:
+                fid = div.get_attribute("id")
+                kind = div.get_attribute("data-kind")
+                assert div.eval_on_selector_all(".main-svg", "e => e.length") >= 1, fid
+                if kind == "map":
+                    n = div.eval_on_selector_all("path.choroplethlocation", "e => e.length")
+                    assert n > 50, f"{fid}: {n} choropleth paths"
+                else:
+                    n = div.eval_on_selector_all(
+                        ".scatterlayer .trace, .barlayer .trace", "e => e.length"
+                    )
+                    assert n > 0, f"{fid}: no traces drawn"
+                colours, nonwhite, saturated = _image_stats(div.screenshot())
+                assert colours > 30 and nonwhite > 0.01, f"{fid} looks blank"
+                assert saturated > 0.005, f"{fid} has no coloured marks"
+                if kind == "map":  # a counter-clockwise polygon floods the whole frame
+                    assert nonwhite < 0.8, f"{fid}: map floods the frame ({nonwhite:.0%})"
+            # the region menu of a fan chart switches traces and keeps a legend
+            shown = page.evaluate(
+                """() => {
+                  const el = document.getElementById('fan_deaths');
+                  const b = el.layout.updatemenus[0].buttons[1];
+                  return Plotly.restyle(el, b.args[0]).then(() => [
+                    el.data.filter(t => t.visible === true).length,
+                    el.querySelectorAll('.legend .traces').length]);
+                }"""
+            )
+            assert shown[0] > 0 and shown[1] > 0, shown
+            # the injected string shows as text and runs nothing
+            assert EVIL in page.inner_text("#data")
+            assert EVIL in page.inner_text("#claims")
+            page.screenshot(path=str(tmp_path / "report_full.png"), full_page=True)
+        finally:
+            ctx.close()
+    assert not dialogs, f"a data string ran as script: {dialogs}"
+    assert not blocked, f"the report tried to load {blocked[:5]}"
+    assert not errors, errors

@@ -23,7 +23,7 @@ $(VENV)/.installed-run: pyproject.toml
 $(VENV)/.installed-dev: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[dev,app,distributed]'
 	touch $(VENV)/.installed-run $@
 
 venv: $(VENV)/.installed-run

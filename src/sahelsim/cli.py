@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -342,6 +343,18 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
 
 # -- model -----------------------------------------------------------------------------------
+def _is_local(args: argparse.Namespace) -> bool:
+    """The default path: everything in this process (no ``--backend ray``, no ``--address``)."""
+    return getattr(args, "backend", "local") == "local" and not getattr(args, "address", None)
+
+
+def _backend(args: argparse.Namespace) -> Any:
+    """The backend of ``--backend``/``--address`` (a context manager; see docs/scaling.md)."""
+    from .distributed import make_backend
+
+    return make_backend(args.backend, args.address)
+
+
 def _sim_args(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = resolve_data_dir(args.data_dir)
     return {
@@ -358,8 +371,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .model.run import month_label, run_scenario, summary_frame, write_outputs
 
     t0 = time.perf_counter()
-    with _progress() as p:
-        ds = run_scenario(args.scenario, progress=_Bar(p, "simulate"), **_sim_args(args))
+    if _is_local(args):
+        with _progress() as p:
+            ds = run_scenario(args.scenario, progress=_Bar(p, "simulate"), **_sim_args(args))
+    else:
+        from . import distributed
+
+        with _backend(args) as be, _progress() as p:
+            ds = distributed.run_scenario(args.scenario, backend=be,
+                                          progress=_Bar(p, "simulate"), **_sim_args(args))  # fmt: skip
     paths = write_outputs(ds, Path(args.out))
     sm = summary_frame(ds)
     last = int(sm["month_id"].max())
@@ -468,15 +488,28 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from .calibrate import run_calibration
 
     y0, y1 = (int(x) for x in args.years.split("-"))
+    be = None if _is_local(args) else _backend(args)
     st, data_dir = _store_with_data(args)
     t0 = time.perf_counter()
-    with st, _progress() as p:
-        res = run_calibration(
-            st, out=Path(args.out) / "calibration", install=args.install,
-            data_dir=data_dir if data_dir.exists() else None, progress=_Bar(p, "calibrate"),
-            n_particles=args.particles, generations=args.generations, years=(y0, y1),
-            seed=args.seed, max_simulations=args.max_simulations, synthetic=args.synthetic,
-        )  # fmt: skip
+    dd = data_dir if data_dir.exists() else None
+    extra: dict[str, Any] = {}
+    if be is not None:
+        from .distributed import calibration_simulator
+
+        extra["simulator"] = calibration_simulator(be, years=(y0, y1), seed=args.seed,
+                                                   data_dir=dd, synthetic=args.synthetic)  # fmt: skip
+    try:
+        with st, _progress() as p:
+            res = run_calibration(
+                st, out=Path(args.out) / "calibration", install=args.install,
+                data_dir=dd, progress=_Bar(p, "calibrate"),
+                n_particles=args.particles, generations=args.generations, years=(y0, y1),
+                seed=args.seed, max_simulations=args.max_simulations, synthetic=args.synthetic,
+                **extra,
+            )  # fmt: skip
+    finally:
+        if be is not None:
+            be.close()
     post = res["posterior"]
     sm = post.summary()
     t = Table(title=f"Posterior ({len(post.weights)} particles)")
@@ -534,11 +567,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     o0, o1 = (int(x) for x in args.origins.split("-"))
     st, data_dir = _store_with_data(args)
-    with st, _progress() as p:
-        res = run_backtest(st, origins=(o0, o1), n_particles=args.particles,
-                           generations=args.generations, draws=args.draws, seed=args.seed,
-                           data_dir=data_dir if data_dir.exists() else None,
-                           synthetic=args.synthetic, progress=_Bar(p, "backtest"))  # fmt: skip
+    if _is_local(args):
+        with st, _progress() as p:
+            res = run_backtest(st, origins=(o0, o1), n_particles=args.particles,
+                               generations=args.generations, draws=args.draws, seed=args.seed,
+                               data_dir=data_dir if data_dir.exists() else None,
+                               synthetic=args.synthetic, progress=_Bar(p, "backtest"))  # fmt: skip
+    else:
+        from .distributed import run_backtest_parallel
+
+        with st, _backend(args) as be, _progress() as p:
+            res = run_backtest_parallel(st, origins=(o0, o1), n_particles=args.particles,
+                                        generations=args.generations, draws=args.draws,
+                                        seed=args.seed,
+                                        data_dir=data_dir if data_dir.exists() else None,
+                                        synthetic=args.synthetic, backend=be,
+                                        progress=_Bar(p, "backtest"))  # fmt: skip
     out = Path(args.out) / "backtest"
     out.mkdir(parents=True, exist_ok=True)
     for name in ("scores", "overall", "by_target", "verdict"):
@@ -584,6 +628,14 @@ def cmd_report(args: argparse.Namespace) -> int:
                             progress=_Bar(p, "report"))  # fmt: skip
     console.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .app import serve
+
+    console.print(f"scenario explorer on http://{args.host}:{args.port} (Ctrl-C stops it)")
+    return int(serve(host=args.host, port=args.port, data_dir=args.data_dir,
+                     synthetic=args.synthetic))  # fmt: skip
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -648,6 +700,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--store", help="DuckDB store (default: OUT/sahelsim.duckdb)")
         sp.add_argument("--out", default=str(DEFAULT_OUT), help="output directory")
 
+    def backend_opts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="run in this process (default) or on a Ray cluster "
+                        "(pip install 'sahelsim[distributed]'; docs/scaling.md)")  # fmt: skip
+        sp.add_argument("--address", help="Ray cluster for --backend ray: 'auto' or "
+                        "'ray://HEAD:10001' (default: $RAY_ADDRESS, else a local cluster)")  # fmt: skip
+
     data = sub.add_parser("data", help="download, ingest and inspect sources")
     dsub = data.add_subparsers(dest="data_command", required=True)
     s = dsub.add_parser("status", help="every source with provenance and counts")
@@ -692,6 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scenario", default="acceleration")
     s.add_argument("--out", default=str(DEFAULT_OUT / "simulate"))
     simopts(s)
+    backend_opts(s)
     s.set_defaults(func=cmd_simulate)
     s = sub.add_parser("scenarios", help="list, show or compare scenarios")
     s.add_argument("action", choices=["list", "show", "compare"])
@@ -718,6 +778,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write the posterior into the package (used by default afterwards)",
     )
+    backend_opts(s)
     s.set_defaults(func=cmd_calibrate)
     s = sub.add_parser("forecast", help="country-year forecasts in the VIEWS layout")
     s.add_argument("--years", default="2025,2026")
@@ -736,6 +797,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--draws", type=int, default=500)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--synthetic", action="store_true")
+    backend_opts(s)
     s.set_defaults(func=cmd_backtest)
     s = sub.add_parser("report", help="one self-contained offline HTML report")
     common(s)
@@ -743,6 +805,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--backtest-dir", help="folder with backtest CSVs (default OUT/backtest)")
     s.set_defaults(func=cmd_report)
+    s = sub.add_parser("serve", help="interactive scenario explorer in the browser")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    s.add_argument("--port", type=int, default=8501)
+    s.add_argument("--data-dir", help="data directory (default: $SAHELSIM_DATA or cache)")
+    s.add_argument("--synthetic", action="store_true", help="use the synthetic grid")
+    s.set_defaults(func=cmd_serve)
     s = sub.add_parser("timeline", help="the dated institutional timeline")
     s.set_defaults(func=cmd_timeline)
     s = sub.add_parser("run", help="the main job on the default data")
@@ -762,13 +830,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except SahelsimError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         return 2
     except FileNotFoundError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         return 2
     except LookupError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         return 2
 
 

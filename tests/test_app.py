@@ -1,0 +1,543 @@
+"""The scenario explorer: request validation and the run cache (no server), the Streamlit page
+headless (AppTest), a real Chromium session against a served app, and a bounded load test.
+
+Everything runs on the synthetic grid with small ensembles (20 members, 24 projection months).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sahelsim.app import core
+from sahelsim.claims import VERDICTS
+from sahelsim.model.run import PROJECTION_START, parse_month
+from sahelsim.model.scenarios import ScenarioError, load_scenario
+
+SMALL = {"members": 20, "months": 24}
+CHROMIUM = Path("/usr/bin/chromium")
+#: Flags from shared/PITFALLS.md; Playwright's persistent context adds a fresh --user-data-dir.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _synthetic_grid():
+    """Every run of this module uses the synthetic grid and no cached claims file."""
+    old = {k: os.environ.get(k) for k in (core.ENV_GRID, core.ENV_CLAIMS)}
+    os.environ[core.ENV_GRID] = "synthetic"
+    os.environ[core.ENV_CLAIMS] = "/nonexistent/claims_audit.csv"
+    yield
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+# -- core: validation, levers, cache ------------------------------------------------------------
+
+
+def test_request_is_canonical():
+    a = core.make_request("accommodation", {"restraint": 0.1 + 0.2, "inclusion": 1}, **SMALL)
+    b = core.make_request("accommodation", {"inclusion": 1.0, "restraint": 0.3}, **SMALL)
+    assert a == b and hash(a) == hash(b)
+    assert a.levers == (("inclusion", None, 1.0), ("restraint", None, 0.3))
+    c = core.make_request("accommodation", {"restraint": 0.3}, members="20", months=24.0)
+    assert c.members == 20 and c.months == 24
+    assert core.make_request("coup") != core.make_request("coup", seed=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"levers": {"restraint": 2}}, "restraint"),
+        ({"levers": {"restraint": "lots"}}, "needs a number"),
+        ({"levers": {"no_such_lever": 1}}, "unknown lever"),
+        ({"levers": {"joint_force": {"MLI": 100}}}, "alliance"),
+        ({"members": 1}, "members"),
+        ({"members": "many"}, "whole number"),
+        ({"months": 500}, "horizon"),
+        ({"seed": -1}, "seed"),
+        ({"effective": "2024-13"}, "effective month"),
+        ({"effective": "2040-01"}, "effective month"),
+    ],
+)
+def test_bad_input_is_a_clear_message(kwargs, needle):
+    levers = kwargs.pop("levers", None)
+    with pytest.raises(core.InputError) as info:
+        core.make_request("acceleration", levers, **kwargs)
+    assert needle in str(info.value)
+    if needle == "restraint":  # the library's message: range and unit
+        assert "0..1" in str(info.value) and "unit" in str(info.value)
+
+
+def test_unknown_scenario_and_lever_text():
+    with pytest.raises(core.InputError, match="no shipped scenario"):
+        core.make_request("utopia")
+    assert core.parse_lever_text("restraint = 0.5\nrussia_personnel = { MLI = 3000 }") == {
+        "restraint": 0.5,
+        "russia_personnel": {"MLI": 3000},
+    }
+    assert core.parse_lever_text("  \n") == {}
+    with pytest.raises(core.InputError, match="not valid TOML"):
+        core.parse_lever_text("restraint = = 2")
+
+
+def test_lever_holds_from_the_effective_month():
+    """An override is not undone by the scenario's own later change of the lever."""
+    sc = load_scenario("accommodation")  # negotiation_propensity ramps to 0.3 from 2025-06
+    new = core.apply_levers(sc, {"negotiation_propensity": 0.5}, "2025-01")
+    s = new.lever_series(PROJECTION_START, 36)["negotiation_propensity"]
+    assert np.allclose(s, 0.5)
+    before = new.lever_series(PROJECTION_START - 12, 12)["negotiation_propensity"]
+    assert np.allclose(before, sc.lever_series(PROJECTION_START - 12, 12)["negotiation_propensity"])
+    # one country only: the others keep the scenario's ramp
+    sc = load_scenario("consolidation")
+    new = core.apply_levers(sc, {"russia_personnel": {"MLI": 100.0}}, "2025-01")
+    got = new.lever_series(PROJECTION_START, 36)["russia_personnel"]
+    ref = sc.lever_series(PROJECTION_START, 36)["russia_personnel"]
+    assert np.allclose(got[:, 0], 100.0) and np.allclose(got[:, 1:], ref[:, 1:])
+    # a later effective month leaves the months before it as written
+    new = core.apply_levers(sc, {"governance_investment": 0.9}, "2026-01")
+    g = new.lever_series(PROJECTION_START, 24)["governance_investment"]
+    assert np.allclose(g[:12], 0.05) and np.allclose(g[12:], 0.9)
+    with pytest.raises(ScenarioError):
+        core.apply_levers(sc, {"restraint": 7}, "2025-01")
+
+
+def test_lever_defaults_and_changes():
+    d = core.lever_defaults(load_scenario("consolidation"), core.MAX_MONTHS)
+    assert d["russia_personnel"] == {"MLI": 3000.0, "BFA": 450.0, "NER": 300.0}
+    assert d["governance_investment"] == 0.05 and d["coup_rule"] == "stay_in_aes"
+    assert d["legitimacy_shock"] == 0.0
+    vals = dict(d, restraint=0.4, russia_personnel={"MLI": 3000.0, "BFA": 500.0, "NER": 300.0})
+    assert core.changed_levers(d, vals) == {"restraint": 0.4, "russia_personnel": {"BFA": 500.0}}
+    assert core.changed_levers(d, d) == {}
+
+
+def test_cache_computes_once_per_request_and_drops_failures():
+    calls: list[core.RunRequest] = []
+    gate = threading.Event()
+
+    def slow(req):
+        calls.append(req)
+        gate.wait(5)
+        return f"result {req.seed}"
+
+    req = core.make_request("coup", seed=987_654, **SMALL)
+    with ThreadPoolExecutor(8) as ex:
+        futs = [ex.submit(core.run_cached, req, compute=slow) for _ in range(8)]
+        time.sleep(0.2)
+        gate.set()
+        got = [f.result() for f in futs]
+    assert len(calls) == 1
+    assert {r for r, _ in got} == {"result 987654"} and sum(hit for _, hit in got) == 7
+
+    def boom(req):
+        raise RuntimeError("engine failed")
+
+    bad = core.make_request("coup", seed=987_655, **SMALL)
+    with pytest.raises(RuntimeError):
+        core.run_cached(bad, compute=boom)
+    assert core.run_cached(bad, compute=lambda r: "ok") == ("ok", False)
+    core.clear_cache()
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    req = core.make_request("accommodation", {"restraint": 0.6}, seed=5, **SMALL)
+    res, hit = core.run_cached(req)
+    assert not hit
+    return res
+
+
+def test_run_result_and_exports(small_run):
+    import xarray as xr
+
+    res = small_run
+    ds = res.ds
+    assert ds.sizes["member"] == 20
+    assert int(ds.month[0]) == parse_month("2012-01")
+    assert int(ds.month[-1]) == PROJECTION_START + 23
+    assert res.cells.sizes["member"] == 20 and "cell_hold" in res.cells
+    assert core.run_cached(res.request)[0] is res  # cached
+    csv = res.summary_csv().decode()
+    assert csv.splitlines()[0].startswith("month_id,date,country,variable")
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"app-test-{os.getpid()}.nc"
+    path.write_bytes(res.netcdf_bytes())
+    try:
+        with xr.open_dataset(path) as back:
+            assert back.sizes["member"] == 20
+            assert "deaths_total" in back and "cell_deaths" in back
+            assert "restraint" in back.attrs["levers"]
+    finally:
+        path.unlink()
+
+
+def test_split_ensemble_changes_no_result():
+    """Members past MAP_MEMBERS run without cell recording; the numbers are the same."""
+    from sahelsim.model.run import run_scenario
+
+    req = core.make_request("acceleration", members=core.MAP_MEMBERS + 6, months=12, seed=2)
+    res, _ = core.run_cached(req)
+    assert res.cells.sizes["member"] == core.MAP_MEMBERS
+    ref = run_scenario("acceleration", members=req.members, months=res.ds.sizes["month"],
+                       seed=2, space=core._space(None))  # fmt: skip
+    np.testing.assert_array_equal(res.ds["deaths_total"].values, ref["deaths_total"].values)
+
+
+def test_figures_and_comparison(small_run):
+    figs = core.fan_figures([(small_run.request.label, small_run)])
+    assert set(figs) == set(core.FANS)
+    assert len(figs["civilians"].data) > len(figs["deaths"].data)
+    maps = core.map_figures(small_run)
+    assert set(maps) == {"map_violence", "map_control"}  # no admin-1 polygons on this grid
+    assert maps["map_violence"]["data"][0]["geojson"]["features"]
+    req_b = core.make_request("acceleration", seed=5, **SMALL)
+    res_b, _ = core.run_cached(req_b)
+    table = core.compare_table(small_run, res_b)
+    assert {"outcome", "country", "diff_median", "share_b_higher"} <= set(table.columns)
+    assert len(table) == 12 * 3
+    with pytest.raises(core.InputError, match="same members"):
+        other, _ = core.run_cached(core.make_request("acceleration", seed=6, **SMALL))
+        core.compare_table(small_run, other)
+
+
+def test_claims_table_without_cache(tmp_path, monkeypatch):
+    assert core.claims_table(None) is None  # nothing cached, not asked to run
+    csv = tmp_path / "claims_audit.csv"
+    csv.write_text("id,claim,verdict\nc01_x,A claim,supported\n")
+    monkeypatch.setenv(core.ENV_CLAIMS, str(csv))
+    df, source = core.claims_table(None)
+    assert list(df["verdict"]) == ["supported"] and str(csv) in source
+
+
+# -- the page, headless ------------------------------------------------------------------------
+
+
+def _apptest():
+    pytest.importorskip("streamlit", reason="the app extra is not installed: pip install '.[app]'")
+    from streamlit.testing.v1 import AppTest
+
+    from sahelsim.app import APP_FILE
+
+    return AppTest.from_file(str(APP_FILE), default_timeout=60)
+
+
+def _specs(at) -> list[str]:
+    return [el.proto.spec for el in at.get("plotly_chart")]
+
+
+def _slider(at, key: str):
+    return next(s for s in at.sidebar.slider if s.key == key)
+
+
+def _submit(at):
+    return next(b for b in at.sidebar.button if "Run ensemble" in b.label)
+
+
+@pytest.fixture()
+def page():
+    at = _apptest()
+    at.query_params.update({"members": "20", "months": "24", "seed": "11"})
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_page_loads(page):
+    at = page
+    assert at.title[0].value == "Central Sahel scenario explorer"
+    assert not at.error
+    assert len(_specs(at)) >= 4 + 2  # four fan charts, two cell maps
+    assert at.session_state.req.members == 20
+    assert "synthetic grid" in " ".join(c.value for c in at.caption)
+    assert [t.label for t in at.tabs] == ["Projections", "Maps", "Compare", "Claims", "Levers"]
+
+
+def test_lever_change_reruns(page):
+    at = page
+    before = _specs(at)[0]
+    _slider(at, "lv:acceleration:restraint").set_value(0.9)
+    _submit(at).click()
+    at.run()
+    assert not at.exception and not at.error
+    assert at.session_state.req.levers == (("restraint", None, 0.9),)
+    after = _specs(at)[0]
+    assert after != before
+    assert json.loads(after)["data"] != json.loads(before)["data"]
+    # reset: the scenario as shipped
+    next(b for b in at.sidebar.button if b.key == "btn_reset").click()
+    at.run()
+    assert not at.exception and at.session_state.req.levers == ()
+    assert _slider(at, "lv:acceleration:restraint").value == 0.0
+    # switching the scenario runs it at once with its own levers
+    at.sidebar.selectbox(key="w_scenario").set_value("coup")
+    at.run()
+    assert not at.exception
+    assert at.session_state.req.scenario == "coup" and at.session_state.req.levers == ()
+
+
+def test_every_scenario_renders(page):
+    from sahelsim.model.scenarios import list_scenarios
+
+    at = page
+    for name in list_scenarios():
+        at.sidebar.selectbox(key="w_scenario").set_value(name)
+        at.run()
+        assert not at.exception, name
+        assert not at.error, (name, [e.value for e in at.error])
+        assert at.session_state.req.scenario == name
+        assert len(_specs(at)) >= 6
+
+
+def test_one_country_lever(page):
+    at = page
+    at.sidebar.selectbox(key="w_scenario").set_value("consolidation")
+    at.run()
+    _slider(at, "lv:consolidation:russia_personnel:BFA").set_value(1000.0)
+    _submit(at).click()
+    at.run()
+    assert not at.exception and not at.error
+    assert at.session_state.req.levers == (("russia_personnel", "BFA", 1000.0),)
+    assert at.query_params["russia_personnel.BFA"] == "1000.0"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("restraint = 2", "0..1"),
+        ("restraint = = 2", "not valid TOML"),
+        ("warp_drive = 1", "unknown lever"),
+    ],
+)
+def test_bad_value_is_an_error_message_not_a_traceback(page, text, needle):
+    at = page
+    req = at.session_state.req
+    at.sidebar.text_area(key="w_lever_text").input(text)
+    _submit(at).click()
+    at.run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert needle in errors
+    assert at.session_state.req == req  # the last valid run stays on screen
+    assert len(_specs(at)) >= 4
+
+
+def test_bad_url_parameters_fall_back_to_defaults():
+    at = _apptest()
+    at.query_params.update({"members": "lots", "restraint": "9"})
+    at.run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "URL parameters ignored" in errors and "members" in errors
+    assert at.session_state.req.members == core.DEFAULT_MEMBERS
+
+
+def test_compare_and_claims_tabs(page):
+    at = page
+    at.selectbox(key="w_cmp").set_value("ct_success")
+    at.button(key="btn_cmp").click()
+    at.run()
+    assert not at.exception
+    assert sum(s.startswith("{") for s in _specs(at)) >= 4 + 2 + 4
+    captions = " ".join(c.value for c in at.caption)
+    assert "No cached audit" in captions and "data-only audit" in captions
+    frames = [df.value for df in at.dataframe]
+    assert any("share of members B > A" in f.columns for f in frames)
+    claims = next(f for f in frames if "verdict" in f.columns)
+    assert len(claims) >= 14 and set(claims["verdict"]) <= set(VERDICTS)
+
+
+# -- a real browser against the served app -----------------------------------------------------
+
+
+def _playwright_or_skip():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    pytest.importorskip("streamlit", reason="the app extra is not installed: pip install '.[app]'")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright for Python is not installed: pip install playwright")
+    return sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 30) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    _playwright_or_skip()
+    from sahelsim.app import serve
+
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    proc = serve("127.0.0.1", port, synthetic=True, wait=False, log_file=log)
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.monotonic()
+    try:
+        while True:
+            try:
+                if _get(url + "/_stcore/health", 2)[1].strip() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() - t0 > 60:
+                pytest.fail(f"server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class _Watch:
+    """Console errors, page errors and requests that leave the loopback interface."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        self.remote: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("request", self._request)
+
+    def _request(self, r) -> None:
+        if not r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+            self.remote.append(r.url)
+
+
+FIRST_FAN = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+FAN_DATA = f"() => JSON.stringify(document.querySelector('{FIRST_FAN}').data.map(t => t.y))"
+STATUS = "ran in|from the cache"
+
+
+def _wait_ready(page, timeout: float = 60_000) -> None:
+    page.wait_for_selector(FIRST_FAN, timeout=timeout)
+    page.get_by_text(re.compile(STATUS)).first.wait_for(timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout
+    )
+
+
+def _context(pw, tmp: Path):
+    return pw.chromium.launch_persistent_context(
+        str(tmp),
+        executable_path=str(CHROMIUM),
+        args=CHROMIUM_FLAGS,
+        headless=True,
+        viewport={"width": 1400, "height": 1000},
+    )
+
+
+def test_browser_lever_change_updates_the_chart(server, tmp_path):
+    sync_playwright = _playwright_or_skip()
+    with sync_playwright() as pw:
+        ctx = _context(pw, tmp_path / "profile")
+        try:
+            page = ctx.new_page()
+            watch = _Watch(page)
+            page.goto(f"{server}/?members=20&months=24&seed=21", wait_until="load")
+            _wait_ready(page)
+            before = page.evaluate(FAN_DATA)
+            slider = page.locator('[data-testid="stSlider"]', has_text="restraint").get_by_role(
+                "slider"
+            )
+            slider.first.focus()
+            slider.first.press("End")
+            page.get_by_role("button", name="Run ensemble").click()
+            page.wait_for_function(f"(old) => {FAN_DATA[6:]} !== old", arg=before, timeout=60_000)
+            _wait_ready(page)
+            assert page.evaluate(FAN_DATA) != before
+            assert "restraint=1" in page.url
+            # the downloads are built when clicked
+            with page.expect_download(timeout=30_000) as dl:
+                page.get_by_role("button", name="Summary (CSV)").click()
+            csv = Path(dl.value.path()).read_text()
+            assert csv.startswith("month_id,date,country,variable") and "deaths_total" in csv
+            with page.expect_download(timeout=30_000) as dl:
+                page.get_by_role("button", name="Ensemble (NetCDF)").click()
+            assert Path(dl.value.path()).read_bytes()[:4] == b"\x89HDF"
+            assert dl.value.suggested_filename == "acceleration_edited.nc"
+            # the maps draw offline (stub topojson served by the app)
+            page.get_by_role("tab", name="Maps").click()
+            maps = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+            page.wait_for_function(
+                "() => document.querySelectorAll('path.choroplethlocation').length > 100",
+                timeout=30_000,
+            )
+            assert maps.count() >= 6
+            page.wait_for_timeout(500)
+            assert watch.errors == [], watch.errors
+            assert watch.remote == [], watch.remote
+        finally:
+            ctx.close()
+
+
+def test_load_twenty_clients(server, tmp_path):
+    """20 concurrent HTTP clients, then 4 concurrent browser sessions each running a small
+    ensemble (different seeds, so each is a real run): none fails."""
+    sync_playwright = _playwright_or_skip()
+
+    def client(i: int) -> tuple[int, int, int]:
+        s1, body = _get(f"{server}/?seed={i}")
+        s2, ok = _get(f"{server}/_stcore/health")
+        s3, _ = _get(f"{server}/app/static/world_110m.json")
+        assert b'<div id="root">' in body or b"root" in body
+        return s1, s2 if ok.strip() == b"ok" else 0, s3
+
+    with ThreadPoolExecutor(20) as ex:
+        statuses = list(ex.map(client, range(20)))
+    assert statuses == [(200, 200, 200)] * 20
+
+    n = 4
+    with sync_playwright() as pw:
+        ctx = _context(pw, tmp_path / "profile")
+        try:
+            pages, watches = [], []
+            for i in range(n):
+                p = ctx.new_page()
+                watches.append(_Watch(p))
+                p.goto(f"{server}/?members=20&months=24&seed={100 + i}", wait_until="commit")
+                pages.append(p)
+            for i, p in enumerate(pages):
+                _wait_ready(p, timeout=80_000)
+                assert f"seed {100 + i}" in p.inner_text("body")
+            datas = {p.evaluate(FAN_DATA) for p in pages}
+            assert len(datas) == n  # four different ensembles
+            errs = [e for w in watches for e in w.errors]
+            assert errs == [], errs
+        finally:
+            ctx.close()

@@ -90,6 +90,36 @@ def baseline_draws(
     return out
 
 
+def backtest_origin(
+    cy: pd.DataFrame, obs: pd.DataFrame, settings: dict[str, Any], T: int
+) -> list[dict[str, Any]]:
+    """One origin year: calibrate on 2012..T, forecast the horizons with the model and every
+    baseline; returns the forecast rows. ``settings`` holds the keyword arguments of
+    :func:`run_backtest` plus ``last_obs`` (the latest observed year)."""
+    from .calibrate import Calibrator
+
+    s = settings
+    obs_idx = obs.set_index(["target", "iso3", "year"])["value"]
+    years = [T + h for h in s["horizons"] if T + h <= s["last_obs"]]
+    if not years:
+        return []
+    seed = s["seed"]
+    cal = Calibrator(n_particles=s["n_particles"], generations=s["generations"], years=(2012, T),
+                     seed=seed + T, data_dir=s["data_dir"], synthetic=s["synthetic"]).fit(cy)  # fmt: skip
+    md = model_draws(cal.posterior_, last_year=max(years), members=s["draws"], seed=seed + T,
+                     data_dir=s["data_dir"], synthetic=s["synthetic"])  # fmt: skip
+    forecasts = {"model": md} | baseline_draws(obs, T, years, s["draws"], seed + T)
+    rows = []
+    for name, fc in forecasts.items():
+        for t in TARGETS:
+            for c in CORE:
+                for y in years:
+                    rows.append({"origin": T, "horizon": y - T, "year": y, "iso3": c,
+                                 "target": t, "forecaster": name, "draws": fc[(t, c, y)],
+                                 "obs": float(obs_idx.get((t, c, y), np.nan))})  # fmt: skip
+    return rows
+
+
 def run_backtest(
     store: Any,
     *,
@@ -105,34 +135,20 @@ def run_backtest(
 ) -> dict[str, pd.DataFrame]:
     """Rolling-origin backtest; returns the forecast rows and the score tables."""
     from . import indicators
-    from .calibrate import Calibrator
 
     cy = indicators.country_year(store)
     obs = observed_targets(cy)
     last_obs = int(obs.year.max())
-    obs_idx = obs.set_index(["target", "iso3", "year"])["value"]
+    settings = {"horizons": horizons, "last_obs": last_obs, "n_particles": n_particles,
+                "generations": generations, "draws": draws, "seed": seed,
+                "data_dir": data_dir, "synthetic": synthetic}  # fmt: skip
     rows = []
     t0 = time.perf_counter()
     span = list(range(origins[0], origins[1] + 1))
     for i, T in enumerate(span):
         if progress:
             progress(f"origin {T}", i, len(span))
-        years = [T + h for h in horizons if T + h <= last_obs]
-        if not years:
-            continue
-        cal = Calibrator(n_particles=n_particles, generations=generations, years=(2012, T),
-                         seed=seed + T, data_dir=data_dir, synthetic=synthetic).fit(cy)  # fmt: skip
-        md = model_draws(cal.posterior_, last_year=max(years), members=draws, seed=seed + T,
-                         data_dir=data_dir, synthetic=synthetic)  # fmt: skip
-        forecasts = {"model": md} | baseline_draws(obs, T, years, draws, seed + T)
-        for name, fc in forecasts.items():
-            for t in TARGETS:
-                for c in CORE:
-                    for y in years:
-                        rows.append({"origin": T, "horizon": y - T, "year": y, "iso3": c,
-                                     "target": t, "forecaster": name,
-                                     "draws": fc[(t, c, y)],
-                                     "obs": float(obs_idx.get((t, c, y), np.nan))})  # fmt: skip
+        rows.extend(backtest_origin(cy, obs, settings, T))
     frame = pd.DataFrame(rows)
     log.info("backtest: %d forecasts in %.0f s", len(frame), time.perf_counter() - t0)
     return {"forecasts": frame, **score_backtest(frame)}

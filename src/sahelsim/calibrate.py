@@ -31,7 +31,7 @@ from scipy.special import logsumexp
 
 from .canon import month_id
 from .errors import SahelsimError
-from .observe import CORE, observed_country_year, simulated_country_year, summary_vector
+from .observe import observed_country_year, simulated_country_year, summary_vector
 
 log = logging.getLogger(__name__)
 
@@ -163,23 +163,13 @@ class Calibrator:
 
     # -- the model as a batch simulator ----------------------------------------------------
     def _default_simulator(self) -> Simulator:
-        from .model.drivers import build_drivers
         from .model.engine import Record, simulate
-        from .model.params import SPEC_BY_NAME, SPECS, Params
-        from .model.run import make_space
-        from .model.scenarios import load_scenario
+        from .model.params import SPECS, Params
 
-        y0, y1 = self.years
-        start = int(month_id(y0, 1))
-        months = (y1 - y0 + 1) * 12
-        space = make_space(self.data_dir, start, synthetic=self.synthetic)
-        sc = load_scenario("acceleration")
-        drivers = build_drivers(space, start, months, levers=sc.lever_series(start, months),
-                                flags=sc.flags, projection_start=None)  # fmt: skip
+        space, drivers = history_setup(self.years, self.data_dir, self.synthetic)
         base = Params.default()
         cols = [next(i for i, s in enumerate(SPECS) if s.name == n) for n in self.params]
-        years = list(range(y0, y1 + 1))
-        _ = SPEC_BY_NAME
+        years = list(range(self.years[0], self.years[1] + 1))
 
         def sim(theta: np.ndarray, members: np.ndarray) -> np.ndarray:
             pm = np.broadcast_to(base.vector(), (theta.shape[0], len(SPECS))).copy()
@@ -344,7 +334,22 @@ def attrition_report(post: Posterior) -> str:
     return "\n".join(out)
 
 
-CORE_COUNTRIES = CORE
+def history_setup(
+    years: tuple[int, int], data_dir: Path | None, synthetic: bool
+) -> tuple[Any, Any]:
+    """Space and drivers of the historical (acceleration) run over whole years ``years``."""
+    from .model.drivers import build_drivers
+    from .model.run import make_space
+    from .model.scenarios import load_scenario
+
+    y0, y1 = years
+    start = int(month_id(y0, 1))
+    months = (y1 - y0 + 1) * 12
+    space = make_space(data_dir, start, synthetic=synthetic)
+    sc = load_scenario("acceleration")
+    drivers = build_drivers(space, start, months, levers=sc.lever_series(start, months),
+                            flags=sc.flags, projection_start=None)  # fmt: skip
+    return space, drivers
 
 
 def posterior_predictive(
@@ -358,24 +363,13 @@ def posterior_predictive(
 ) -> Any:
     """Simulated observables (member, year, country) with members' parameters drawn from
     ``post``."""
-    from .model.run import posterior_param_matrix, run_scenario
+    from .model.engine import Record, simulate
+    from .model.params import Params
+    from .model.run import posterior_param_matrix
 
     ids = np.arange(members)
     pm = posterior_param_matrix(ids, seed, posterior=post)
-    from .model.drivers import build_drivers
-    from .model.engine import Record, simulate
-    from .model.params import Params
-    from .model.run import make_space
-    from .model.scenarios import load_scenario
-
-    _ = run_scenario
-    y0, y1 = years
-    start = int(month_id(y0, 1))
-    months = (y1 - y0 + 1) * 12
-    space = make_space(data_dir, start, synthetic=synthetic)
-    sc = load_scenario("acceleration")
-    drv = build_drivers(space, start, months, levers=sc.lever_series(start, months), flags=sc.flags,
-                        projection_start=None)  # fmt: skip
+    space, drv = history_setup(years, data_dir, synthetic)
     ds = simulate(space, Params.default(), drv, members=ids, seed=seed, record=Record(cells=()),
                   param_matrix=pm)  # fmt: skip
     return simulated_country_year(ds)

@@ -599,10 +599,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         t.add_column(c)
     for (iso, tgt), g in sc.groupby(["iso3", "target"]):
         vals = {r.forecaster: r.crps for r in g.itertuples()}
-        best = min(vals[n] for n in names[1:])
         cells = [f"[bold]{vals[n]:,.1f}[/]" if vals[n] == min(vals.values()) else f"{vals[n]:,.1f}"
                  for n in names]  # fmt: skip
-        _ = best
         t.add_row(iso, tgt, *cells)
     console.print(t)
     console.print(res["overall"].round(3).to_string(index=False))

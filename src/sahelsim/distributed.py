@@ -686,31 +686,11 @@ def _country_year(source: Any) -> Any:
 
 
 def _backtest_origin(cy, obs, settings, T):
-    """One origin year of :func:`sahelsim.backtest.run_backtest`: the forecast rows."""
-    from .backtest import CORE, TARGETS, baseline_draws, model_draws
-    from .calibrate import Calibrator
+    """One origin year of :func:`sahelsim.backtest.run_backtest` on a worker."""
+    from .backtest import backtest_origin
 
-    s = settings
-    _require_data_dir(s["data_dir"], s["synthetic"])
-    obs_idx = obs.set_index(["target", "iso3", "year"])["value"]
-    years = [T + h for h in s["horizons"] if T + h <= s["last_obs"]]
-    if not years:
-        return []
-    seed = s["seed"]
-    cal = Calibrator(n_particles=s["n_particles"], generations=s["generations"], years=(2012, T),
-                     seed=seed + T, data_dir=s["data_dir"], synthetic=s["synthetic"]).fit(cy)  # fmt: skip
-    md = model_draws(cal.posterior_, last_year=max(years), members=s["draws"], seed=seed + T,
-                     data_dir=s["data_dir"], synthetic=s["synthetic"])  # fmt: skip
-    forecasts = {"model": md} | baseline_draws(obs, T, years, s["draws"], seed + T)
-    rows = []
-    for name, fc in forecasts.items():
-        for t in TARGETS:
-            for c in CORE:
-                for y in years:
-                    rows.append({"origin": T, "horizon": y - T, "year": y, "iso3": c,
-                                 "target": t, "forecaster": name, "draws": fc[(t, c, y)],
-                                 "obs": float(obs_idx.get((t, c, y), np.nan))})  # fmt: skip
-    return rows
+    _require_data_dir(settings["data_dir"], settings["synthetic"])
+    return backtest_origin(cy, obs, settings, T)
 
 
 def run_backtest_parallel(

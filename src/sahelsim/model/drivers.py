@@ -83,26 +83,6 @@ class Drivers:
             lev[:, i] = self.levers[name]
         return drv, flags, lev
 
-    def at(self, t: int) -> MonthDrivers:
-        return MonthDrivers(
-            external=self.external[t],
-            forced_coup=self.forced_coup[t],
-            performative=self.performative[t],
-            stochastic_coups=bool(self.stochastic_coups[t]),
-            lever={k: v[t] for k, v in self.levers.items()},
-            flags=self.flags,
-        )
-
-
-@dataclass(frozen=True)
-class MonthDrivers:
-    external: np.ndarray  # (K,)
-    forced_coup: np.ndarray
-    performative: np.ndarray
-    stochastic_coups: bool
-    lever: dict[str, np.ndarray]  # each (K,)
-    flags: dict[str, object]
-
 
 def build_drivers(
     space: Space,

@@ -29,7 +29,6 @@ class Space:
     urban: np.ndarray  # (C,) bool: capital or large town
     capital: np.ndarray  # (K,) cell index of each country's capital (-1 if none)
     adj: sp.csr_matrix  # (C, C) 8-neighbour adjacency, 0/1
-    adj_norm: sp.csr_matrix  # row-normalised adjacency (rows of isolated cells are zero)
 
     @property
     def n_cells(self) -> int:
@@ -112,7 +111,6 @@ class Space:
             urban=urban,
             capital=capital,
             adj=adj,
-            adj_norm=_row_normalise(adj),
         )
 
     @classmethod
@@ -157,7 +155,6 @@ class Space:
             urban=urban,
             capital=capital,
             adj=adj,
-            adj_norm=_row_normalise(adj),
         )
 
 
@@ -170,12 +167,6 @@ def _lists(country: np.ndarray, K: int, mask: np.ndarray) -> tuple[np.ndarray, n
         idx.append(cells)
         ptr[k + 1] = ptr[k] + cells.size
     return ptr, (np.concatenate(idx) if idx else np.zeros(0)).astype(np.int64)
-
-
-def _row_normalise(adj: sp.csr_matrix) -> sp.csr_matrix:
-    deg = np.asarray(adj.sum(axis=1)).ravel()
-    inv = np.where(deg > 0, 1.0 / np.maximum(deg, 1e-12), 0.0)
-    return sp.csr_matrix(sp.diags(inv) @ adj)
 
 
 def _capitals(countries: tuple[str, ...], country: np.ndarray, dist: np.ndarray) -> np.ndarray:

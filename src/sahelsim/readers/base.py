@@ -310,5 +310,16 @@ class RowChecker:
         return ~bad, q
 
 
+def merge_quarantine(rejects: list[dict[str, Any]], checked: pd.DataFrame) -> pd.DataFrame:
+    """Structural rejects (wrong field count) and failed checks in one frame, by line."""
+    parts = [pd.DataFrame(rejects, columns=QUARANTINE_COLUMNS)] if rejects else []
+    if len(checked):
+        parts.append(checked)
+    if not parts:
+        return pd.DataFrame(rejects, columns=QUARANTINE_COLUMNS)
+    q = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return q.sort_values("line", kind="stable").reset_index(drop=True)
+
+
 def quarantine_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=QUARANTINE_COLUMNS)

@@ -32,7 +32,13 @@ import numpy as np
 import pandas as pd
 
 from ..schema import DISPLACEMENT
-from .base import QUARANTINE_COLUMNS, ReadResult, RowChecker, read_small_csv, sha256_file
+from .base import (
+    ReadResult,
+    RowChecker,
+    merge_quarantine,
+    read_small_csv,
+    sha256_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +120,7 @@ def read_iom_dtm_mali(path: str | Path, *, version: str = VERSION) -> ReadResult
     chk.flag(dup_mask, DUPLICATE_FIELD, "duplicate key")
 
     good, qframe = chk.split()
-    parts = [pd.DataFrame(rejects, columns=QUARANTINE_COLUMNS)] if rejects else []
-    if len(qframe):
-        parts.append(qframe)
-    quarantine = (
-        pd.concat(parts, ignore_index=True)
-        .sort_values("line", kind="stable")
-        .reset_index(drop=True)
-        if parts
-        else pd.DataFrame(rejects, columns=QUARANTINE_COLUMNS)
-    )
+    quarantine = merge_quarantine(rejects, qframe)
 
     a1 = admin["admin1_pcode"].to_numpy()[good]
     a2 = admin["admin2_pcode"].to_numpy()[good]

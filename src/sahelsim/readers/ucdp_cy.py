@@ -27,7 +27,13 @@ import pandas as pd
 
 from ..canon import GW_TO_ISO3, ISO3_TO_GW
 from ..schema import UCDP_COUNTRY_YEAR
-from .base import QUARANTINE_COLUMNS, ReadResult, RowChecker, read_small_csv, sha256_file
+from .base import (
+    ReadResult,
+    RowChecker,
+    merge_quarantine,
+    read_small_csv,
+    sha256_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +157,7 @@ def read_ucdp_cy(path: str | Path, *, strict_bounds: bool = True) -> ReadResult:
     chk.flag(dup_mask, DUPLICATE_FIELD, "duplicate key")
 
     good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
-    quarantine = _quarantine(rejects, qframe)
+    quarantine = merge_quarantine(rejects, qframe)
 
     g = sub.loc[good]
     iso3 = gw_iso[good]
@@ -196,13 +202,3 @@ def read_ucdp_cy(path: str | Path, *, strict_bounds: bool = True) -> ReadResult:
         file, rows_read, len(data), len(quarantine), n_filtered,
     )  # fmt: skip
     return ReadResult(SOURCE, TABLE, data, quarantine, meta)
-
-
-def _quarantine(rejects: list[dict], checked: pd.DataFrame) -> pd.DataFrame:
-    parts = [pd.DataFrame(rejects, columns=QUARANTINE_COLUMNS)] if rejects else []
-    if len(checked):
-        parts.append(checked)
-    if not parts:
-        return pd.DataFrame(rejects, columns=QUARANTINE_COLUMNS)
-    q = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return q.sort_values("line", kind="stable").reset_index(drop=True)

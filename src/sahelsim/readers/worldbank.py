@@ -24,7 +24,13 @@ import pandas as pd
 
 from ..canon import ISO3_TO_GW
 from ..schema import POPULATION
-from .base import QUARANTINE_COLUMNS, ReadResult, RowChecker, read_small_csv, sha256_file
+from .base import (
+    ReadResult,
+    RowChecker,
+    merge_quarantine,
+    read_small_csv,
+    sha256_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +79,7 @@ def read_worldbank_population(
     chk.flag(dup_mask, DUPLICATE_FIELD, "duplicate key")
 
     good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
-    parts = [pd.DataFrame(rejects, columns=QUARANTINE_COLUMNS)] if rejects else []
-    if len(qframe):
-        parts.append(qframe)
-    quarantine = (
-        pd.concat(parts, ignore_index=True)
-        .sort_values("line", kind="stable")
-        .reset_index(drop=True)
-        if parts
-        else pd.DataFrame(rejects, columns=QUARANTINE_COLUMNS)
-    )
+    quarantine = merge_quarantine(rejects, qframe)
 
     n = int(good.sum())
     data = pd.DataFrame(

@@ -51,7 +51,7 @@ def _make_inputs(rows: int, folder: Path) -> dict[str, Path]:
     sys.path.insert(0, str(SRC))
     import numpy as np
 
-    from sahelsim.testing import acled_frame, ged_frame, write_csv, write_ged_api_pages
+    from sahelsim.data.fixtures import acled_frame, ged_frame, write_csv, write_ged_api_pages
 
     rng = np.random.default_rng(0)
     ged = ged_frame(rows, seed=1)

@@ -60,7 +60,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from sahelsim.canon import gid_to_row_col  # noqa: E402
+from sahelsim.core.canon import gid_to_row_col  # noqa: E402
 from sahelsim.model.params import Params  # noqa: E402
 from sahelsim.model.space import CORE, Space  # noqa: E402
 
@@ -439,7 +439,7 @@ def _check_adjacency(cells: list[SahelCell], space: Space) -> None:
 
 def load_space(data_dir: Path = DATA, synthetic: bool = False) -> Space:
     if not synthetic and data_dir.is_dir():
-        from sahelsim.grid import build_grid
+        from sahelsim.grid.build import build_grid
 
         return Space.from_grid(build_grid(data_dir), 2012.0)
     return Space.synthetic(rows=30, cols=40)

@@ -70,7 +70,7 @@ def _space(data: str):
     from sahelsim.model.space import Space
 
     if data and Path(data).is_dir():
-        from sahelsim.grid import build_grid
+        from sahelsim.grid.build import build_grid
 
         return Space.from_grid(build_grid(Path(data)), 2012.0), "study grid"
     return Space.synthetic(rows=30, cols=40), "synthetic 30x40 (data directory absent)"
@@ -79,7 +79,7 @@ def _space(data: str):
 def _child_numpy(spec: dict) -> dict:
     import numpy as np
 
-    from sahelsim.canon import month_id
+    from sahelsim.core.canon import month_id
     from sahelsim.model.drivers import build_drivers
     from sahelsim.model.engine import Record, simulate
     from sahelsim.model.params import Params

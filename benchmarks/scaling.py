@@ -69,17 +69,17 @@ def _space(data: str, start_year: float = 2012.0):
     from sahelsim.model.space import Space
 
     if data and Path(data).is_dir():
-        from sahelsim.grid import build_grid
+        from sahelsim.grid.build import build_grid
 
         return Space.from_grid(build_grid(Path(data)), start_year), "study grid"
     return Space.synthetic(rows=30, cols=40), "synthetic 30x40 (data directory absent)"
 
 
 def _ensemble_inputs(spec: dict):
-    from sahelsim.canon import month_id
+    from sahelsim.core.canon import month_id
     from sahelsim.model.drivers import build_drivers
     from sahelsim.model.params import Params
-    from sahelsim.model.scenarios import load_scenario
+    from sahelsim.scenarios.scenario import load_scenario
 
     space, grid = _space(spec["data"])
     start, T = int(month_id(2012, 1)), spec["months"]
@@ -93,7 +93,7 @@ def _observed(spec: dict):
     """Statistics simulated at the default parameters (member 10**6): the calibration target."""
     import numpy as np
 
-    from sahelsim.calibrate import CALIBRATED, Calibrator
+    from sahelsim.inference.calibrate import CALIBRATED, Calibrator
     from sahelsim.model.params import Params
 
     cal = Calibrator(years=spec["cal_years"], seed=0, data_dir=_data_dir(spec))
@@ -132,7 +132,7 @@ def _digest(arr) -> str:
 
 def _calibrate(spec: dict, simulator, obs) -> dict:
 
-    from sahelsim.calibrate import Calibrator
+    from sahelsim.inference.calibrate import Calibrator
 
     timed = _Timed(simulator)
     cal = Calibrator(n_particles=spec["particles"], generations=spec["generations"],
@@ -170,7 +170,7 @@ def _warm(spec):
     calibration simulator's grid, built once per worker process."""
     import numpy as np
 
-    from sahelsim.distributed import CalibrationSimulator
+    from sahelsim.distributed.ray_backend import CalibrationSimulator
     from sahelsim.model.params import SPEC_BY_NAME
 
     t0 = time.perf_counter()
@@ -197,7 +197,7 @@ def _child_local(spec: dict) -> dict:
     ens_sum = _digest(ds["deaths_total"].values)
     del ds
     obs = _observed(spec)
-    from sahelsim.calibrate import Calibrator
+    from sahelsim.inference.calibrate import Calibrator
 
     cal_sim = Calibrator(years=spec["cal_years"], seed=0, data_dir=_data_dir(spec))
     sim = cal_sim._default_simulator()
@@ -222,7 +222,7 @@ def _task_costs(spec: dict, space, params, drivers, sim) -> dict:
     import numba
     import numpy as np
 
-    from sahelsim.calibrate import Calibrator
+    from sahelsim.inference.calibrate import Calibrator
     from sahelsim.model.engine import Record, simulate
 
     numba.set_num_threads(1)
@@ -256,7 +256,7 @@ def _child_ray(spec: dict) -> dict:
 
     import ray
 
-    from sahelsim.distributed import RayBackend, calibration_simulator, simulate_chunks
+    from sahelsim.distributed.ray_backend import RayBackend, calibration_simulator, simulate_chunks
     from sahelsim.model.engine import Record
 
     n = spec["workers"]

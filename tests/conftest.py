@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))  # tools/ scripts used by tests (golden runs, import graph)
 
 
 def shared_data_dir() -> Path | None:
@@ -30,9 +32,14 @@ def shared_data() -> Path:
     return d
 
 
+@pytest.fixture(scope="session")
+def shared_data_or_none() -> Path | None:
+    return shared_data_dir()
+
+
 @pytest.fixture()
 def store(tmp_path):
-    from sahelsim.store import Store
+    from sahelsim.data.store.store import Store
 
     st = Store(tmp_path / "t.duckdb")
     yield st

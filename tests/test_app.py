@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from sahelsim.app import core
-from sahelsim.claims import VERDICTS
-from sahelsim.model.run import PROJECTION_START, parse_month
-from sahelsim.model.scenarios import ScenarioError, load_scenario
+from sahelsim.claims.audit import VERDICTS
+from sahelsim.scenarios.run import PROJECTION_START, parse_month
+from sahelsim.scenarios.scenario import ScenarioError, load_scenario
 
 SMALL = {"members": 20, "months": 24}
 CHROMIUM = Path("/usr/bin/chromium")
@@ -196,7 +196,7 @@ def test_run_result_and_exports(small_run):
 
 def test_split_ensemble_changes_no_result():
     """Members past MAP_MEMBERS run without cell recording; the numbers are the same."""
-    from sahelsim.model.run import run_scenario
+    from sahelsim.scenarios.run import run_scenario
 
     req = core.make_request("acceleration", members=core.MAP_MEMBERS + 6, months=12, seed=2)
     res, _ = core.run_cached(req)
@@ -299,7 +299,7 @@ def test_lever_change_reruns(page):
 
 
 def test_every_scenario_renders(page):
-    from sahelsim.model.scenarios import list_scenarios
+    from sahelsim.scenarios.scenario import list_scenarios
 
     at = page
     for name in list_scenarios():

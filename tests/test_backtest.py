@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sahelsim.cli import main
+from sahelsim.cli.main import main
 
 
 def test_forecast_writes_views_parquet(tmp_path):
-    from sahelsim.backtest import forecast
-    from sahelsim.forecast_io import read_views_parquet
+    from sahelsim.forecast.backtest import forecast
+    from sahelsim.forecast.views_io import read_views_parquet
 
     paths = forecast(years=(2025, 2026), draws=40, seed=3, synthetic=True, out=tmp_path)
     df = read_views_parquet(paths["sb"])
@@ -26,9 +26,9 @@ def test_forecast_writes_views_parquet(tmp_path):
 
 @pytest.fixture(scope="module")
 def small_backtest(tmp_path_factory, shared_data):
-    from sahelsim.backtest import run_backtest
-    from sahelsim.ingest import ingest_all
-    from sahelsim.store import Store
+    from sahelsim.data.ingest import ingest_all
+    from sahelsim.data.store.store import Store
+    from sahelsim.forecast.backtest import run_backtest
 
     d = tmp_path_factory.mktemp("bt")
     with Store(d / "s.duckdb") as st:

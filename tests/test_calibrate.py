@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sahelsim.calibrate import Calibrator, Posterior, load_posterior
-from sahelsim.errors import SahelsimError
+from sahelsim.core.errors import SahelsimError
+from sahelsim.inference.calibrate import Calibrator
+from sahelsim.scenarios.posterior import Posterior, load_posterior
 
 
 def _gaussian_simulator(sigma: float, n_stats: int):
@@ -62,8 +63,8 @@ def test_posterior_roundtrip_and_validation(tmp_path):
 
 
 def test_observation_model_matches_simulation_totals():
-    from sahelsim.model.run import run_scenario
-    from sahelsim.observe import simulated_country_year, summary_vector
+    from sahelsim.inference.observe import simulated_country_year, summary_vector
+    from sahelsim.scenarios.run import run_scenario
 
     ds = run_scenario("acceleration", synthetic=True, members=4, months=36, start="2012-01",
                       seed=1, params=__import__("sahelsim.model.params", fromlist=["Params"]).Params.default())  # fmt: skip
@@ -78,9 +79,9 @@ def test_observation_model_matches_simulation_totals():
 
 
 def test_small_model_calibration_end_to_end(tmp_path, shared_data):
-    from sahelsim.calibrate import run_calibration
-    from sahelsim.ingest import ingest_all
-    from sahelsim.store import Store
+    from sahelsim.data.ingest import ingest_all
+    from sahelsim.data.store.store import Store
+    from sahelsim.inference.calibrate import run_calibration
 
     with Store(tmp_path / "s.duckdb") as st:
         ingest_all(shared_data, st)

@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sahelsim.claims as claims_mod
-from sahelsim.canon import priogrid_gid
-from sahelsim.claims import (
+import sahelsim.claims.audit as claims_mod
+from sahelsim.claims.audit import (
     AUDIT_COLUMNS,
     REQUIRED_IDS,
     SECTIONS,
@@ -22,7 +21,8 @@ from sahelsim.claims import (
     load_claims,
     write_claims,
 )
-from sahelsim.testing import ged_frame, write_csv
+from sahelsim.core.canon import priogrid_gid
+from sahelsim.data.fixtures import ged_frame, write_csv
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_26e342f7357a83bf.txt"
 NOT_TESTABLE = "not testable with the data present"
@@ -40,7 +40,7 @@ MODEL_IDS = (
 
 
 def test_claims_file_loads_and_covers_the_issue():
-    from sahelsim.claims import _TESTS
+    from sahelsim.claims.audit import _TESTS
 
     claims = load_claims()
     ids = [c.id for c in claims]
@@ -116,8 +116,8 @@ def test_missing_claims_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def real_store(shared_data, tmp_path_factory):
-    from sahelsim.ingest import ingest_all
-    from sahelsim.store import Store
+    from sahelsim.data.ingest import ingest_all
+    from sahelsim.data.store.store import Store
 
     st = Store(tmp_path_factory.mktemp("claims") / "s.duckdb")
     ingest_all(shared_data, st)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sahelsim.cli import main
-from sahelsim.testing import ged_frame, write_csv
+from sahelsim.cli.main import main
+from sahelsim.data.fixtures import ged_frame, write_csv
 
 
 def test_run_on_real_data(shared_data, tmp_path, capsys):
@@ -26,7 +26,7 @@ def test_run_on_real_data(shared_data, tmp_path, capsys):
     # a second run is a no-op for the store
     assert main(["indicators", "--data-dir", str(shared_data), "--out", str(out)]) == 0
     assert "already ingested" in capsys.readouterr().out
-    from sahelsim.store import Store
+    from sahelsim.data.store.store import Store
 
     with Store(out / "sahelsim.duckdb", read_only=True) as st:
         led = st.ledger()
@@ -58,16 +58,16 @@ def test_bad_file_gives_clear_error(tmp_path, capsys):
 
 @pytest.fixture()
 def store_with_events(tmp_path, shared_data):
-    from sahelsim.cli import _ensure_grid
-    from sahelsim.ingest import ingest_all
-    from sahelsim.store import Store
+    from sahelsim.cli.main import _ensure_grid
+    from sahelsim.data.ingest import ingest_all
+    from sahelsim.data.store.store import Store
 
     st = Store(tmp_path / "s.duckdb")
     ingest_all(shared_data, st)
     _ensure_grid(st, shared_data)
     f = ged_frame(3000, seed=4)
     st.ingest_events(write_csv(f, tmp_path / "GEDEvent_v25_1.csv"), fmt="ged_csv")
-    from sahelsim.ingest import refresh_actor_names
+    from sahelsim.data.ingest import refresh_actor_names
 
     refresh_actor_names(st)
     yield st, f
@@ -75,7 +75,7 @@ def store_with_events(tmp_path, shared_data):
 
 
 def test_country_month_matches_raw_events(store_with_events):
-    from sahelsim import indicators as ind
+    from sahelsim.evidence import indicators as ind
 
     st, f = store_with_events
     cm = ind.country_month(st, "ucdp_ged")
@@ -104,7 +104,7 @@ def test_country_month_matches_raw_events(store_with_events):
 
 
 def test_cell_sums_equal_country_sums(store_with_events):
-    from sahelsim import indicators as ind
+    from sahelsim.evidence import indicators as ind
 
     st, _ = store_with_events
     cm = ind.country_month(st, "ucdp_ged").set_index(["iso3", "month_id"])

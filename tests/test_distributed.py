@@ -17,14 +17,14 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sahelsim import distributed as D
-from sahelsim.canon import month_id
-from sahelsim.errors import MissingExtraError
+from sahelsim.core.canon import month_id
+from sahelsim.core.errors import MissingExtraError
+from sahelsim.distributed import ray_backend as D
 from sahelsim.model.drivers import build_drivers
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.params import SPECS, Params
-from sahelsim.model.scenarios import load_scenario
 from sahelsim.model.space import Space
+from sahelsim.scenarios.scenario import load_scenario
 
 START = int(month_id(2016, 1))
 
@@ -151,7 +151,7 @@ def test_simulate_on_ray_equals_local(ray_backend, space):
 
 
 def test_run_scenario_on_ray_equals_local(ray_backend):
-    from sahelsim.model import run
+    from sahelsim.scenarios import run
 
     kw = {"members": 9, "months": 6, "start": "2013-01", "seed": 4, "synthetic": True,
           "record": Record(cells=("deaths",))}  # fmt: skip
@@ -162,7 +162,7 @@ def test_run_scenario_on_ray_equals_local(ray_backend):
 
 
 def test_calibration_on_ray_gives_the_local_posterior(ray_backend):
-    from sahelsim.calibrate import CALIBRATED, Calibrator
+    from sahelsim.inference.calibrate import CALIBRATED, Calibrator
 
     settings = {"n_particles": 16, "generations": 1, "years": (2012, 2013), "seed": 1,
                 "synthetic": True}  # fmt: skip
@@ -196,8 +196,8 @@ def _synthetic_country_year() -> pd.DataFrame:
 
 
 def test_backtest_origins_on_ray_equal_local(ray_backend, monkeypatch):
-    from sahelsim import indicators
-    from sahelsim.backtest import run_backtest
+    from sahelsim.evidence import indicators
+    from sahelsim.forecast.backtest import run_backtest
 
     cy = _synthetic_country_year()
     monkeypatch.setattr(indicators, "country_year", lambda store: cy)
@@ -231,7 +231,7 @@ def test_failing_chunk_is_named_and_finished_chunks_kept(ray_backend):
 
 
 def test_cli_simulate_on_ray_writes_the_local_result(ray_backend, tmp_path):
-    from sahelsim.cli import main
+    from sahelsim.cli.main import main
 
     common = ["simulate", "--synthetic", "--members", "6", "--months", "6", "--seed", "3"]
     assert main([*common, "--out", str(tmp_path / "local")]) == 0
@@ -245,7 +245,7 @@ def test_cli_simulate_on_ray_writes_the_local_result(ray_backend, tmp_path):
 
 
 def test_cli_without_ray_says_which_extra(monkeypatch, tmp_path, capsys):
-    from sahelsim.cli import main
+    from sahelsim.cli.main import main
 
     monkeypatch.setitem(sys.modules, "ray", None)
     code = main(["simulate", "--synthetic", "--members", "2", "--months", "2", "--backend", "ray",
@@ -259,7 +259,7 @@ def test_cli_without_ray_says_which_extra(monkeypatch, tmp_path, capsys):
 def test_cli_calibrate_and_backtest_on_ray_match_local(ray_backend, tmp_path, shared_data):
     import json
 
-    from sahelsim.cli import main
+    from sahelsim.cli.main import main
 
     cal = ["calibrate", "--data-dir", str(shared_data), "--particles", "12", "--generations",
            "1", "--years", "2012-2014", "--seed", "2", "--synthetic"]  # fmt: skip

@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from sahelsim import download as dl
-from sahelsim.errors import DownloadError
-from sahelsim.testing import acled_frame, ged_frame
+from sahelsim.core.errors import DownloadError
+from sahelsim.data.download import download as dl
+from sahelsim.data.fixtures import acled_frame, ged_frame
 
 UCDP_TOKEN = "test-token-123"
 ACLED_KEY = "acled-key-xyz"

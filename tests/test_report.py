@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sahelsim.report import REPORT_FILE, SECTION_TITLES, build_report
+from sahelsim.report.build import REPORT_FILE, SECTION_TITLES, build_report
 
 pytest.importorskip("plotly", reason="plotly is needed for the report")
 
@@ -63,7 +63,7 @@ class _Tags(HTMLParser):
 
 def _evil_store(store, shared_data: Path) -> None:
     """Ingest the staged data and add a ledger row and a quarantine row carrying EVIL."""
-    from sahelsim.ingest import ingest_all
+    from sahelsim.data.ingest import ingest_all
 
     ingest_all(shared_data, store)
     store.con.execute(
@@ -98,8 +98,8 @@ def _backtest_csvs(folder: Path) -> Path:
 def report(shared_data, tmp_path_factory):
     """A small report (8 members, two scenarios) from the staged data with EVIL injected in the
     ledger, the quarantine, the claims table and the backtest table."""
-    from sahelsim.claims import audit
-    from sahelsim.store import Store
+    from sahelsim.claims.audit import audit
+    from sahelsim.data.store.store import Store
 
     tmp = tmp_path_factory.mktemp("report")
     calls: list[tuple[str, int, int]] = []

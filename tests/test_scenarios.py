@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sahelsim.canon import CORE_ISO3, month_id
-from sahelsim.errors import SahelsimError
-from sahelsim.model.scenarios import (
+from sahelsim.core.canon import CORE_ISO3, month_id
+from sahelsim.core.errors import SahelsimError
+from sahelsim.scenarios.scenario import (
     ARTICLE_SECTIONS,
     DEFAULT_LEVERS,
     LEVER_SPECS,
@@ -89,7 +89,7 @@ def test_shipped_scenario_loads_and_is_a_projection(name):
 
 def test_shipped_scenarios_load_by_path_too():
     s = load_scenario("coup")
-    path = Path(__file__).resolve().parents[1] / "src/sahelsim/model/scenarios/coup.toml"
+    path = Path(__file__).resolve().parents[1] / "src/sahelsim/resources/scenarios/coup.toml"
     assert load_scenario(path) == s
     assert load_scenario(str(path)) == s
 

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sahelsim import baselines, forecast_io, scoring
-from sahelsim.baselines import (
+from sahelsim.forecast import baselines, scoring
+from sahelsim.forecast import views_io as forecast_io
+from sahelsim.forecast.baselines import (
     Conflictology,
     LastValuePoisson,
     NegBinRecent,
@@ -22,14 +23,7 @@ from sahelsim.baselines import (
     forecasts_to_frame,
     unit_key,
 )
-from sahelsim.forecast_io import (
-    ViewsFormatError,
-    read_views_parquet,
-    to_views,
-    validate_views,
-    write_views_parquet,
-)
-from sahelsim.scoring import (
+from sahelsim.forecast.scoring import (
     VIEWS_BINS,
     bin_index,
     coverage,
@@ -42,6 +36,13 @@ from sahelsim.scoring import (
     mean_interval_score_90,
     score_rows,
     score_table,
+)
+from sahelsim.forecast.views_io import (
+    ViewsFormatError,
+    read_views_parquet,
+    to_views,
+    validate_views,
+    write_views_parquet,
 )
 
 # --------------------------------------------------------------------------------------------

@@ -10,13 +10,13 @@ import textwrap
 import time
 from pathlib import Path
 
-from sahelsim.store import Store
-from sahelsim.testing import ged_frame, write_csv
+from sahelsim.data.fixtures import ged_frame, write_csv
+from sahelsim.data.store.store import Store
 
 SCRIPT = textwrap.dedent(
     """
     import sys, time, pathlib
-    from sahelsim.store import Store
+    from sahelsim.data.store.store import Store
     store_path, csv_path, marker = sys.argv[1:4]
     st = Store(store_path)
     def hold():

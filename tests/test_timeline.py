@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize, stats
 
-from sahelsim.canon import month_id
-from sahelsim.errors import InputFormatError
-from sahelsim.timeline import (
+from sahelsim.core.canon import month_id
+from sahelsim.core.errors import InputFormatError
+from sahelsim.evidence.timeline import (
     ARTICLE_SECTIONS,
     EFFECT_TAGS,
     EVENT_KINDS,

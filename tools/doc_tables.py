@@ -6,7 +6,7 @@ python tools/doc_tables.py
 from collections.abc import Mapping
 
 from sahelsim.model.params import SPECS
-from sahelsim.model.scenarios import LEVER_SPECS
+from sahelsim.scenarios.scenario import LEVER_SPECS
 
 
 def g(x):

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import SahelsimError
+from sahelsim.core.errors import SahelsimError
 
 __all__ = ["APP_FILE", "AppUnavailable", "serve", "server_command"]
 
@@ -73,7 +73,7 @@ def serve(
     if data_dir is not None:
         child_env["SAHELSIM_DATA"] = str(Path(data_dir).expanduser().resolve())
     if synthetic:
-        from .core import ENV_GRID
+        from sahelsim.app.core import ENV_GRID
 
         child_env[ENV_GRID] = "synthetic"
     cmd = [*server_command(host, port), *extra_args]

@@ -46,11 +46,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..canon import CORE_ISO3
-from ..config import resolve_data_dir
-from ..errors import SahelsimError
-from ..model.run import HISTORY_START, PROJECTION_START, month_label, parse_month
-from ..model.scenarios import (
+from sahelsim.core.canon import CORE_ISO3
+from sahelsim.core.config import resolve_data_dir
+from sahelsim.core.errors import SahelsimError
+from sahelsim.scenarios.run import HISTORY_START, PROJECTION_START, month_label, parse_month
+from sahelsim.scenarios.scenario import (
     LEVER_SPECS,
     LeverSpec,
     Scenario,
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
     import xarray as xr
 
-    from ..model.space import Space
+    from sahelsim.model.space import Space
 
 log = logging.getLogger(__name__)
 
@@ -386,15 +386,15 @@ def default_data_dir() -> str | None:
     if os.environ.get(ENV_GRID, "").strip().lower() == "synthetic":
         return None
     d = resolve_data_dir()
-    from ..grid import NATURALEARTH_FOLDER
+    from sahelsim.grid.build import NATURALEARTH_FOLDER
 
     return str(d) if (d / NATURALEARTH_FOLDER).is_dir() else None
 
 
 @lru_cache(maxsize=4)
 def _space(data_dir: str | None) -> Space:
-    from ..model.run import make_space
-    from ..model.space import Space
+    from sahelsim.model.space import Space
+    from sahelsim.scenarios.run import make_space
 
     if data_dir is None:
         return Space.synthetic()
@@ -405,7 +405,7 @@ def _space(data_dir: str | None) -> Space:
 def _admin1(data_dir: str | None) -> pd.DataFrame | None:
     if data_dir is None:
         return None
-    from ..grid import build_grid
+    from sahelsim.grid.build import build_grid
 
     try:
         admin1 = build_grid(Path(data_dir)).admin1
@@ -440,7 +440,7 @@ class Result:
     @cached_property
     def summary(self) -> pd.DataFrame:
         """Median and 50 % / 90 % intervals per month, country and variable."""
-        from ..model.run import summary_frame
+        from sahelsim.scenarios.run import summary_frame
 
         return summary_frame(self.ds)
 
@@ -488,8 +488,8 @@ def build_scenario(req: RunRequest) -> Scenario:
 def _simulate(req: RunRequest) -> Result:
     import xarray as xr
 
-    from ..model.engine import Record
-    from ..model.run import run_scenario
+    from sahelsim.model.engine import Record
+    from sahelsim.scenarios.run import run_scenario
 
     t0 = time.perf_counter()
     sc = build_scenario(req)
@@ -565,7 +565,7 @@ def clear_cache() -> None:
 
 def _runs(items: Sequence[tuple[str, Result]]) -> Any:
     """The HTML report's run summary (:class:`sahelsim.report._Runs`) for these results."""
-    from ..report import FAN_VARS, QUANTILES, _region_series, _Runs
+    from sahelsim.report.build import FAN_VARS, QUANTILES, _region_series, _Runs
 
     first = items[0][1]
     space = _space(first.request.data_dir)
@@ -590,7 +590,7 @@ def _runs(items: Sequence[tuple[str, Result]]) -> Any:
 def fan_figures(items: Sequence[tuple[str, Result]]) -> dict[str, go.Figure]:
     """Fan charts (median, 50 % and 90 % bands; a menu picks the AES or one country) of
     :data:`FANS`, one panel per ``(name, result)``, built by the report's ``_fan_figure``."""
-    from ..report import _fan_figure, _pt
+    from sahelsim.report.build import _fan_figure, _pt
 
     runs = _runs(items)
     names = [n for n, _ in items]
@@ -612,7 +612,7 @@ def map_figures(res: Result) -> dict[str, dict[str, Any]]:
     holds the cell in the last month) and of admin-1 units (IDPs hosted), built by the report's
     map section, as Plotly figure dicts (``st.plotly_chart`` validates them itself); keys
     ``map_violence``, ``map_control`` and, with the study grid, ``map_admin1``."""
-    from ..report import _Figures, _section_maps
+    from sahelsim.report.build import _Figures, _section_maps
 
     runs = _runs([(res.request.label, res)])
     c = res.cells
@@ -672,7 +672,7 @@ def map_figures_for(req: RunRequest) -> dict[str, dict[str, Any]]:
 def compare_table(a: Result, b: Result) -> pd.DataFrame:
     """B minus A over the projection for every outcome and country, paired by member
     (:func:`sahelsim.model.run.compare`); both runs must share members, seed and horizon."""
-    from ..model.run import compare
+    from sahelsim.scenarios.run import compare
 
     ra, rb = a.request, b.request
     if (ra.members, ra.seed, ra.months) != (rb.members, rb.seed, rb.months):
@@ -695,9 +695,9 @@ def cached_claims() -> tuple[pd.DataFrame, str] | None:
 
 @lru_cache(maxsize=2)
 def _audit_data_only(data_dir: str | None) -> pd.DataFrame:
-    from ..claims import audit
-    from ..ingest import ingest_all
-    from ..store import Store
+    from sahelsim.claims.audit import audit
+    from sahelsim.data.ingest import ingest_all
+    from sahelsim.data.store.store import Store
 
     with (
         tempfile.TemporaryDirectory(prefix="sahelsim-claims-") as tmp,

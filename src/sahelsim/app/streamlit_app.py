@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from sahelsim.app import core
-from sahelsim.canon import CORE_ISO3
-from sahelsim.model.scenarios import LEVER_SPECS, ScenarioError, list_scenarios, load_scenario
+from sahelsim.core.canon import CORE_ISO3
+from sahelsim.scenarios.scenario import LEVER_SPECS, ScenarioError, list_scenarios, load_scenario
 
 log = logging.getLogger("sahelsim.app")
 

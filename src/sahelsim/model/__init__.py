@@ -25,7 +25,7 @@ def _configure_numba_cache() -> None:
     for p in sorted(here.rglob("*.py")):
         h.update(p.relative_to(here).as_posix().encode())
         h.update(p.read_bytes())
-    from ..config import cache_dir
+    from sahelsim.core.config import cache_dir
 
     target = cache_dir() / "numba" / h.hexdigest()[:16]
     try:

@@ -1,7 +1,7 @@
 """Mechanism 1, the schedule of institutions (article: "Sovereignty as Strategy",
 "Fragmentation's Feedback Loops").
 
-The dated timeline (``data/timeline.toml``: coups, French withdrawals, MINUSMA, ECOWAS exit, AES
+The dated timeline (``resources/timeline.toml``: coups, French withdrawals, MINUSMA, ECOWAS exit, AES
 charter and confederation, joint force...) and a scenario's lever series become per-month,
 per-country driver arrays. The external constraint is the accountability presence that the
 article says once limited state-side atrocities:
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .space import CORE, Space
+from sahelsim.model.space import CORE, Space
 
 #: Presence before the first timeline entry (2012), per core country.
 INITIAL = {
@@ -67,7 +67,7 @@ class Drivers:
     def packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Arrays for the compiled engine: drivers (T, N_DRIVERS, K), flags (T, N_FLAGS) int64,
         levers (T, N_LEVERS, K)."""
-        from . import layout as L
+        from sahelsim.model import layout as L
 
         T, K = self.external.shape
         drv = np.zeros((T, L.N_DRIVERS, K))
@@ -100,7 +100,7 @@ def build_drivers(
     ``lever_series``); missing levers take :data:`LEVER_DEFAULTS`. Coups in the timeline before
     ``projection_start`` are forced; from then on coups are drawn by the regime mechanism.
     """
-    from ..timeline import load_timeline
+    from sahelsim.evidence.timeline import load_timeline
 
     K = space.n_countries
     core_idx = [space.countries.index(c) for c in CORE]

@@ -21,10 +21,10 @@ import numpy as np
 import xarray as xr
 from numba import njit, prange
 
-from ..canon import month_id_to_year_month
-from . import layout as L
-from .drivers import Drivers
-from .mechanisms import (
+from sahelsim.core.canon import month_id_to_year_month
+from sahelsim.model import layout as L
+from sahelsim.model.drivers import Drivers
+from sahelsim.model.mechanisms import (
     accords,
     alliance,
     civilian_harm,
@@ -39,10 +39,10 @@ from .mechanisms import (
     regime,
     schedule,
 )
-from .params import MECHANISMS, Params
-from .rng import member_keys
-from .space import Space
-from .state import State, initial_state
+from sahelsim.model.params import MECHANISMS, Params
+from sahelsim.model.rng import member_keys
+from sahelsim.model.space import Space
+from sahelsim.model.state import State, initial_state
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .layout import COUNTRY_BASE
+from sahelsim.model.layout import COUNTRY_BASE
 
 _PHI = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

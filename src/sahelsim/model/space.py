@@ -51,7 +51,7 @@ class Space:
     def kernel_arrays(self) -> tuple:
         """Static geography for the compiled engine: (geo (N_GEO, C), country, capital,
         neighbour CSR (ptr, idx), country cell lists (ptr, idx), urban cell lists (ptr, idx))."""
-        from . import layout as L
+        from sahelsim.model import layout as L
 
         C, K = self.n_cells, self.n_countries
         geo = np.zeros((L.N_GEO, C))
@@ -117,8 +117,8 @@ class Space:
     def synthetic(cls, rows: int = 12, cols: int = 18, seed: int = 0) -> Space:
         """A small three-country grid (vertical stripes MLI | BFA | NER) with one ring of
         stateless cells, lognormal population and a capital in each stripe. For tests."""
-        from ..canon import gid_centroid, gid_from_row_col
-        from ..grid import adjacency_from_row_col
+        from sahelsim.core.canon import gid_centroid, gid_from_row_col
+        from sahelsim.grid.build import adjacency_from_row_col
 
         rng = np.random.default_rng(seed)
         r, c = np.meshgrid(np.arange(rows + 2), np.arange(cols + 2), indexing="ij")

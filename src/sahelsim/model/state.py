@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import layout as L
-from .params import Params
-from .space import CORE, Space
+from sahelsim.model import layout as L
+from sahelsim.model.params import Params
+from sahelsim.model.space import CORE, Space
 
 HOLD_CODES = {0: "contested", 1: "state", 2: "jnim", 3: "issp"}
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..layout import ACCORD, HOLD, L_NEGOT, S_ACCORD, SH_JNIM
-from ..rng import uniform
+from sahelsim.model.layout import ACCORD, HOLD, L_NEGOT, S_ACCORD, SH_JNIM
+from sahelsim.model.rng import uniform
 
 
 @njit(cache=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..layout import (
+from sahelsim.model.layout import (
     DEATHS_LAST_K,
     FK_EXPANSION,
     FLAG_EXPANSION,
@@ -22,7 +22,7 @@ from ..layout import (
     P_ASSIST_SHARE,
     S_ALLIANCE,
 )
-from ..rng import country_idx, uniform
+from sahelsim.model.rng import country_idx, uniform
 
 
 @njit(cache=True)

@@ -23,7 +23,7 @@ import math
 
 from numba import njit
 
-from ..layout import (
+from sahelsim.model.layout import (
     ACCORD,
     DEAD_CIV,
     EXTERNAL,
@@ -58,7 +58,7 @@ from ..layout import (
     S_MASSACRE,
     S_MASSACRE_SIZE,
 )
-from ..rng import compound_count, pareto, uniform
+from sahelsim.model.rng import compound_count, pareto, uniform
 
 
 @njit(cache=True)

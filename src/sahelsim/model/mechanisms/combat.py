@@ -23,7 +23,7 @@ import math
 
 from numba import njit
 
-from ..layout import (
+from sahelsim.model.layout import (
     ACCORD,
     F_EXTRA,
     F_INS_LOSS,
@@ -47,7 +47,7 @@ from ..layout import (
     S_COMBAT_NOISE,
     S_COMBAT_ROUND,
 )
-from ..rng import lognormal_factor, uniform
+from sahelsim.model.rng import lognormal_factor, uniform
 
 
 @njit(cache=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..layout import (
+from sahelsim.model.layout import (
     F_EXTRA,
     F_MILITIA,
     F_RUSSIA,

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..layout import (
+from sahelsim.model.layout import (
     F_CIV_ISSP,
     F_CIV_JNIM,
     F_CIV_STATE,

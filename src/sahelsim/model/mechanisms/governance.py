@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..layout import (
+from sahelsim.model.layout import (
     ACCORD,
     GOV,
     L_INVEST,

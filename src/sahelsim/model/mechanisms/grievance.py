@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..layout import F_CIV_STATE, GRIEV, P_GRIEVANCE_DECAY, P_GRIEVANCE_PER_DEATH, POP
+from sahelsim.model.layout import F_CIV_STATE, GRIEV, P_GRIEVANCE_DECAY, P_GRIEVANCE_PER_DEATH, POP
 
 
 @njit(cache=True)

@@ -29,7 +29,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..layout import (
+from sahelsim.model.layout import (
     ACCORD,
     DEATHS_LAST_K,
     F_EXTRA,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..layout import (
+from sahelsim.model.layout import (
     F_RECRUITS,
     GOV,
     GRIEV,
@@ -40,7 +40,7 @@ from ..layout import (
     S_RECRUIT,
     SERV,
 )
-from ..rng import lognormal_factor, uniform
+from sahelsim.model.rng import lognormal_factor, uniform
 
 
 @njit(cache=True)

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..layout import (
+from sahelsim.model.layout import (
     COUPS,
     D_FORCED_COUP,
     D_PERFORMATIVE,
@@ -48,7 +48,7 @@ from ..layout import (
     S_TRANSITION,
     TRANS,
 )
-from ..rng import country_idx, uniform
+from sahelsim.model.rng import country_idx, uniform
 
 
 @njit(cache=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..layout import D_EXTERNAL, EXTERNAL, TRANS
+from sahelsim.model.layout import D_EXTERNAL, EXTERNAL, TRANS
 
 
 @njit(cache=True)

@@ -1,0 +1,1 @@
+"""The claims audit: each claim against data and model."""

@@ -1,0 +1,1 @@
+"""Canonical names and ids, errors, configuration, table schemas. Imports nothing of sahelsim."""

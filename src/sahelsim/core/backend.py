@@ -1,0 +1,151 @@
+"""The backend seam: how a batch of independent work items (chunks of ensemble members,
+batches of calibration particles, backtest origins) is run.
+
+A *backend* maps a function over items and returns the results in item order
+(:class:`Backend`). :class:`LocalBackend` runs them in this process; the Ray backend
+(:mod:`sahelsim.distributed`) runs each item as a Ray task. Library functions take
+``backend=`` (None = local) and never know which one they got.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from sahelsim.core.errors import SahelsimError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+
+# -- errors ------------------------------------------------------------------------------------
+class ChunkFailure(SahelsimError):
+    """Some chunks of a distributed run could not finish.
+
+    ``failed`` maps chunk index to a one-line reason, ``completed`` maps the finished chunks'
+    indices to their results, ``labels`` names every chunk (e.g. ``members 100-199``) and
+    ``partial`` holds what the caller could assemble from the finished chunks (for an ensemble,
+    the dataset of their members), or None.
+    """
+
+    def __init__(
+        self,
+        failed: dict[int, str],
+        completed: dict[int, Any],
+        labels: Sequence[str],
+        what: str = "chunk",
+    ) -> None:
+        self.failed = dict(sorted(failed.items()))
+        self.completed = dict(sorted(completed.items()))
+        self.labels = list(labels)
+        self.what = what
+        self.partial: Any = None
+        total = len(self.labels)
+        parts = [f"{what} {i} ({self.labels[i]}): {why}" for i, why in self.failed.items()]
+        super().__init__(
+            f"{len(self.failed)} of {total} {what}(s) failed: " + "; ".join(parts)
+            + f". The {len(self.completed)} finished {what}(s) are kept (ChunkFailure.completed,"
+            " .partial)."
+        )  # fmt: skip
+
+    @property
+    def failed_chunks(self) -> list[int]:
+        return list(self.failed)
+
+    def __reduce__(self):  # picklable although __init__ takes several arguments
+        return (_rebuild_failure, (self.failed, self.completed, self.labels, self.what,
+                                   self.partial))  # fmt: skip
+
+
+def _rebuild_failure(failed, completed, labels, what, partial) -> ChunkFailure:
+    exc = ChunkFailure(failed, completed, labels, what)
+    exc.partial = partial
+    return exc
+
+
+def _describe(exc: BaseException) -> str:
+    """One line: the task's own exception (not Ray's wrapping traceback) or Ray's reason."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException) and cause is not exc:
+        exc = cause
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    name = type(exc).__name__
+    if name in ("WorkerCrashedError", "NodeDiedError", "ObjectLostError", "OwnerDiedError"):
+        first = f"{first} (worker or node lost; Ray's retries exhausted)"
+    return f"{name}: {first}"[:500]
+
+
+# -- backends ----------------------------------------------------------------------------------
+@runtime_checkable
+class Backend(Protocol):
+    """Maps ``fn`` over ``items`` and returns the results in item order; raises
+    :class:`ChunkFailure` if any item fails (after the others have finished)."""
+
+    name: str
+
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        items: Sequence[Any],
+        *,
+        labels: Sequence[str] | None = None,
+        progress: Progress | None = None,
+        what: str = "chunk",
+    ) -> list[Any]: ...
+
+    def default_chunk(self, n: int) -> int:
+        """Default chunk size for ``n`` units of work (members, particles)."""
+        ...
+
+
+def _labels(labels: Sequence[str] | None, n: int) -> list[str]:
+    return list(labels) if labels is not None else [f"item {i}" for i in range(n)]
+
+
+class LocalBackend:
+    """Runs every item in this process, one after another (the engine itself is already
+    multi-threaded), so one chunk holding everything is the default."""
+
+    name = "local"
+
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        items: Sequence[Any],
+        *,
+        labels: Sequence[str] | None = None,
+        progress: Progress | None = None,
+        what: str = "chunk",
+    ) -> list[Any]:
+        items = list(items)
+        n = len(items)
+        results: dict[int, Any] = {}
+        failed: dict[int, str] = {}
+        first: BaseException | None = None
+        for i, item in enumerate(items):
+            try:
+                results[i] = fn(item)
+            except Exception as exc:  # reported per chunk, the others still run
+                failed[i] = _describe(exc)
+                first = first or exc
+                log.error("%s %d failed: %s", what, i, failed[i])
+            if progress:
+                progress(what, i + 1, n)
+        if failed:
+            raise ChunkFailure(failed, results, _labels(labels, n), what) from first
+        return [results[i] for i in range(n)]
+
+    def default_chunk(self, n: int) -> int:
+        return max(int(n), 1)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> LocalBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""The data layer: readers (files -> frames), the DuckDB store (all SQL), downloads, ingest."""

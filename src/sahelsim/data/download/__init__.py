@@ -1,0 +1,1 @@
+"""Real HTTP download code for every source."""

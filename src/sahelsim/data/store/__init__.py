@@ -1,0 +1,1 @@
+"""The DuckDB store: the only place that holds SQL."""

@@ -1,0 +1,341 @@
+"""The embedded store: one DuckDB file behind a small interface.
+
+Tables: the canonical tables of :mod:`sahelsim.schema` plus ``sources`` (the ledger: one row per
+ingested file with its sha256 and counts) and ``quarantine`` (rejected rows with file, line,
+field and reason). Every ingest runs in one transaction: a failure or a killed process leaves
+the store exactly as it was. Re-ingesting a file whose sha256 is in the ledger is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from sahelsim.core.schema import SCHEMAS
+from sahelsim.data.readers.base import QUARANTINE_COLUMNS, ReadResult
+
+log = logging.getLogger(__name__)
+
+SOURCES_DDL = """
+CREATE TABLE IF NOT EXISTS sources (
+    file_id INTEGER PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    file VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    version VARCHAR,
+    license VARCHAR,
+    citation VARCHAR,
+    rows_read BIGINT NOT NULL,
+    rows_accepted BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    rows_filtered BIGINT NOT NULL,
+    rows_merged BIGINT NOT NULL,
+    rows_stored BIGINT NOT NULL,
+    ingested_at TIMESTAMP NOT NULL,
+    seconds DOUBLE,
+    superseded BOOLEAN NOT NULL DEFAULT FALSE
+)
+"""
+QUARANTINE_DDL = """
+CREATE TABLE IF NOT EXISTS quarantine (
+    file_id INTEGER NOT NULL,
+    source VARCHAR,
+    source_file VARCHAR,
+    line BIGINT,
+    field VARCHAR,
+    reason VARCHAR NOT NULL,
+    raw VARCHAR
+)
+"""
+ACTOR_NAMES_DDL = """
+CREATE TABLE IF NOT EXISTS actor_names (
+    raw_name VARCHAR PRIMARY KEY,
+    actor VARCHAR,
+    actor_class VARCHAR,
+    side VARCHAR,
+    parent VARCHAR
+)
+"""
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest did. ``skipped`` is True when the file's sha256 was already loaded."""
+
+    source: str
+    file: str
+    sha256: str
+    rows_read: int
+    rows_accepted: int
+    rows_quarantined: int
+    rows_filtered: int = 0
+    rows_merged: int = 0
+    rows_stored: int = 0
+    skipped: bool = False
+    seconds: float = 0.0
+
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_accepted + self.rows_quarantined + self.rows_filtered
+
+
+def _ddl(table: str, columns: dict[str, str]) -> str:
+    cols = ",\n    ".join(f'"{c}" {t}' for c, t in columns.items())
+    return f'CREATE TABLE IF NOT EXISTS "{table}" (\n    "file_id" INTEGER,\n    {cols}\n)'
+
+
+class Store:
+    """A DuckDB file holding everything sahelsim has read.
+
+    >>> with Store(path) as st:
+    ...     st.ingest_result(read_ucdp_cy(file))
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        if not read_only:
+            self._init_schema()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _init_schema(self) -> None:
+        self.con.execute(SOURCES_DDL)
+        self.con.execute(QUARANTINE_DDL)
+        self.con.execute(ACTOR_NAMES_DDL)
+        for table, cols in SCHEMAS.items():
+            self.con.execute(_ddl(table, cols))
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One all-or-nothing transaction."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    # -- ledger ----------------------------------------------------------------------------
+    def find_file(self, sha256: str, source: str) -> int | None:
+        row = self.con.execute(
+            "SELECT file_id FROM sources WHERE sha256 = ? AND source = ? AND NOT superseded",
+            [sha256, source],
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def _next_file_id(self) -> int:
+        (n,) = self.con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM sources").fetchone()
+        return int(n)
+
+    def _ledger(self, file_id: int, meta: dict[str, Any], rep: IngestReport) -> None:
+        self.con.execute(
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, FALSE)",
+            [
+                file_id,
+                rep.source,
+                rep.file,
+                rep.sha256,
+                str(meta.get("version") or ""),
+                str(meta.get("license") or ""),
+                str(meta.get("citation") or ""),
+                rep.rows_read,
+                rep.rows_accepted,
+                rep.rows_quarantined,
+                rep.rows_filtered,
+                rep.rows_merged,
+                rep.rows_stored,
+                rep.seconds,
+            ],
+        )
+
+    def skipped_report(self, source: str, file: str, sha256: str) -> IngestReport:
+        row = self.con.execute(
+            "SELECT rows_read, rows_accepted, rows_quarantined, rows_filtered, rows_merged,"
+            " rows_stored FROM sources WHERE sha256 = ? AND source = ? AND NOT superseded",
+            [sha256, source],
+        ).fetchone()
+        assert row is not None
+        return IngestReport(source, file, sha256, *map(int, row), skipped=True)
+
+    # -- tabular ingest --------------------------------------------------------------------
+    def ingest_result(self, result: ReadResult, *, replace_source: bool = True) -> IngestReport:
+        """Store a reader's result in one transaction.
+
+        A file already in the ledger (same sha256 and source) is skipped. Otherwise the rows
+        previously loaded for the same ``source`` are replaced (a newer release supersedes).
+        """
+        t0 = time.perf_counter()
+        meta = result.meta
+        sha = str(meta["sha256"])
+        if self.find_file(sha, result.source) is not None:
+            log.info("%s: already ingested (sha256 %s), skipping", meta.get("file"), sha[:12])
+            return self.skipped_report(result.source, str(meta.get("file")), sha)
+        table = result.table
+        cols = list(SCHEMAS[table])
+        missing = [c for c in cols if c not in result.data.columns]
+        if missing:
+            raise ValueError(f"reader for {result.source} did not produce columns {missing}")
+        data = result.data[cols]
+        with self.transaction() as con:
+            file_id = self._next_file_id()
+            if replace_source:
+                old = [
+                    int(r[0])
+                    for r in con.execute(
+                        "SELECT file_id FROM sources WHERE source = ? AND NOT superseded",
+                        [result.source],
+                    ).fetchall()
+                ]
+                if old:
+                    marks = ",".join("?" * len(old))
+                    con.execute(f'DELETE FROM "{table}" WHERE file_id IN ({marks})', old)
+                    con.execute(
+                        f"UPDATE sources SET superseded = TRUE WHERE file_id IN ({marks})", old
+                    )
+            con.register("_incoming", data)
+            collist = ", ".join(f'"{c}"' for c in cols)
+            casts = ", ".join(f'CAST("{c}" AS {SCHEMAS[table][c]})' for c in cols)
+            con.execute(
+                f'INSERT INTO "{table}" (file_id, {collist}) SELECT ?, {casts} FROM _incoming',
+                [file_id],
+            )
+            con.unregister("_incoming")
+            self._insert_quarantine(file_id, result.quarantine)
+            rep = IngestReport(
+                source=result.source,
+                file=str(meta.get("file")),
+                sha256=sha,
+                # readers count filtered rows apart; the ledger counts every row of the file
+                rows_read=int(meta.get("rows_in_file", meta["rows_read"])),
+                rows_accepted=int(meta.get("rows_accepted", len(data))),
+                rows_quarantined=len(result.quarantine),
+                rows_filtered=int(meta.get("rows_filtered", 0)),
+                rows_stored=len(data),
+                seconds=time.perf_counter() - t0,
+            )
+            self._ledger(file_id, meta, rep)
+        log.info(
+            "%s: read %d, accepted %d, quarantined %d", rep.file, rep.rows_read,
+            rep.rows_accepted, rep.rows_quarantined,
+        )  # fmt: skip
+        return rep
+
+    def _insert_quarantine(self, file_id: int, q: pd.DataFrame) -> None:
+        if q is None or len(q) == 0:
+            return
+        q = q[QUARANTINE_COLUMNS].copy()
+        self.con.register("_q", q)
+        self.con.execute(
+            "INSERT INTO quarantine SELECT ?, source, source_file, CAST(line AS BIGINT), field,"
+            " reason, raw FROM _q",
+            [file_id],
+        )
+        self.con.unregister("_q")
+
+    # -- events ingest (DuckDB fast path) --------------------------------------------------
+    def ingest_events(
+        self,
+        path: str | Path | list[Path],
+        *,
+        fmt: str,
+        source: str | None = None,
+        version: str = "",
+        license: str = "",
+        citation: str = "",
+        encoding: str = "utf-8",
+        on_staged: Callable[[], None] | None = None,
+    ) -> IngestReport:
+        """Ingest a GED CSV/zip, a folder of UCDP API JSON pages, or an ACLED CSV.
+
+        ``fmt`` is ``ged_csv``, ``ged_json`` or ``acled_csv``. ``on_staged`` is called inside
+        the open transaction after staging (used by the crash-safety test).
+        """
+        from sahelsim.data.readers import events as ev
+
+        return ev.ingest(
+            self,
+            path,
+            fmt=fmt,
+            source=source,
+            version=version,
+            license=license,
+            citation=citation,
+            encoding=encoding,
+            on_staged=on_staged,
+        )
+
+    # -- derived tables --------------------------------------------------------------------
+    def replace_cells(self, cells: pd.DataFrame) -> None:
+        """Replace the study grid (derived data, not a source file)."""
+        cols = list(SCHEMAS["cells"])
+        with self.transaction() as con:
+            con.execute("DELETE FROM cells")
+            con.register("_cells", cells[cols])
+            collist = ", ".join(f'"{c}"' for c in cols)
+            con.execute(
+                f"INSERT INTO cells (file_id, {collist}) SELECT NULL, {collist} FROM _cells"
+            )
+            con.unregister("_cells")
+
+    # -- actors ----------------------------------------------------------------------------
+    def set_actor_names(self, frame: pd.DataFrame) -> None:
+        """Replace the raw-name → model-actor table (from :mod:`sahelsim.actors`)."""
+        cols = ["raw_name", "actor", "actor_class", "side", "parent"]
+        with self.transaction() as con:
+            con.execute("DELETE FROM actor_names")
+            con.register("_an", frame[cols].drop_duplicates("raw_name"))
+            con.execute("INSERT INTO actor_names SELECT * FROM _an")
+            con.unregister("_an")
+
+    # -- reading ---------------------------------------------------------------------------
+    def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run a read query and return a pandas frame."""
+        return self.con.execute(query, params or []).df()
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in SCHEMAS and name not in ("sources", "quarantine", "actor_names"):
+            raise KeyError(f"unknown table {name!r}")
+        return self.sql(f'SELECT * FROM "{name}"')
+
+    def count(self, table: str) -> int:
+        (n,) = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+        return int(n)
+
+    def ledger(self) -> pd.DataFrame:
+        return self.sql("SELECT * FROM sources ORDER BY file_id")
+
+    def quarantine(self, source: str | None = None) -> pd.DataFrame:
+        if source is None:
+            return self.sql("SELECT * FROM quarantine ORDER BY file_id, line")
+        return self.sql(
+            "SELECT * FROM quarantine WHERE source = ? ORDER BY file_id, line", [source]
+        )
+
+    def event_names(self) -> pd.Series:
+        """Every distinct actor name in the events table (sides and associated actors)."""
+        df = self.sql(
+            "SELECT DISTINCT n FROM (SELECT side_a n FROM events UNION ALL SELECT side_b FROM"
+            " events UNION ALL SELECT assoc_a FROM events UNION ALL SELECT assoc_b FROM events)"
+            " WHERE n IS NOT NULL AND n <> ''"
+        )
+        return df["n"]

@@ -1,0 +1,1 @@
+"""What the data say: indicators, the dated timeline, the actor map."""

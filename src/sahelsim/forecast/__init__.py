@@ -1,0 +1,1 @@
+"""Baselines, proper scores, ViEWS I/O and rolling-origin backtests."""

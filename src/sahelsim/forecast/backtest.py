@@ -1,0 +1,223 @@
+"""Forecasts in the VIEWS layout and rolling-origin backtests against the standard baselines.
+
+Targets are UCDP country-year best estimates for the three AES states, by violence type:
+``sb`` (state-based), ``ns`` (non-state), ``os`` (one-sided). For each origin year T the model
+is calibrated on 2012..T (ABC-SMC, :mod:`sahelsim.calibrate`), then its posterior predictive
+(one parameter draw per member) forecasts T+1 and T+2; the baselines (zero, last value
+Poisson, conflictology, negative binomial of the recent history) are fitted on UCDP's own
+history up to T. Every forecast is scored with CRPS, the ignorance score on the VIEWS bins,
+interval scores and coverage (:mod:`sahelsim.scoring`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sahelsim.core.canon import month_id
+
+log = logging.getLogger(__name__)
+
+TARGETS = {"sb": "deaths_state_based", "ns": "deaths_non_state", "os": "deaths_one_sided"}
+CORE = ("MLI", "BFA", "NER")
+
+
+def observed_targets(cy: pd.DataFrame) -> pd.DataFrame:
+    """Long frame iso3, year, target, value from the country-year indicators."""
+    df = cy[cy["iso3"].isin(CORE)]
+    rows = [
+        pd.DataFrame(
+            {
+                "iso3": df["iso3"],
+                "year": df["year"].astype(int),
+                "target": t,
+                "value": df[col].astype(float),
+            }
+        )
+        for t, col in TARGETS.items()
+    ]
+    return pd.concat(rows, ignore_index=True)
+
+
+def model_draws(
+    post: Any,
+    *,
+    last_year: int,
+    members: int,
+    seed: int,
+    data_dir: Path | None,
+    synthetic: bool,
+) -> dict[tuple[str, str, int], np.ndarray]:
+    """Posterior predictive draws {(target, iso3, year): array} for 2012..last_year."""
+    from sahelsim.inference.calibrate import posterior_predictive
+
+    pred = posterior_predictive(post, years=(2012, last_year), members=members, seed=seed,
+                                data_dir=data_dir, synthetic=synthetic)  # fmt: skip
+    out = {}
+    for c in CORE:
+        for y in pred.year.values:
+            sel = pred.sel(country=c, year=y)
+            out[("sb", c, int(y))] = sel["sb"].values
+            out[("ns", c, int(y))] = sel["ns"].values
+            out[("os", c, int(y))] = sel["os_govt"].values + sel["os_nsgroup"].values
+    return out
+
+
+def baseline_draws(
+    obs: pd.DataFrame, origin: int, years: list[int], draws: int, seed: int
+) -> dict[str, dict[tuple[str, str, int], np.ndarray]]:
+    from sahelsim.forecast.baselines import (
+        Conflictology,
+        LastValuePoisson,
+        NegBinRecent,
+        ZeroBaseline,
+    )
+
+    out: dict[str, dict[tuple[str, str, int], np.ndarray]] = {}
+    for name, cls in (("zero", ZeroBaseline), ("last_value", LastValuePoisson),
+                      ("conflictology", Conflictology), ("negbin", NegBinRecent)):  # fmt: skip
+        res: dict[tuple[str, str, int], np.ndarray] = {}
+        for t in TARGETS:
+            h = obs[(obs.target == t) & (obs.year <= origin)].rename(
+                columns={"iso3": "unit", "year": "period"}
+            )[["unit", "period", "value"]]
+            model = cls(freq="year").fit(h)
+            pred = model.predict(years, n_draws=draws, seed=seed, units=list(CORE))
+            for (unit, period), arr in pred.items():
+                res[(t, str(unit), int(period))] = np.asarray(arr, dtype=float)
+        out[name] = res
+    return out
+
+
+def backtest_origin(
+    cy: pd.DataFrame, obs: pd.DataFrame, settings: dict[str, Any], T: int
+) -> list[dict[str, Any]]:
+    """One origin year: calibrate on 2012..T, forecast the horizons with the model and every
+    baseline; returns the forecast rows. ``settings`` holds the keyword arguments of
+    :func:`run_backtest` plus ``last_obs`` (the latest observed year)."""
+    from sahelsim.inference.calibrate import Calibrator
+
+    s = settings
+    obs_idx = obs.set_index(["target", "iso3", "year"])["value"]
+    years = [T + h for h in s["horizons"] if T + h <= s["last_obs"]]
+    if not years:
+        return []
+    seed = s["seed"]
+    cal = Calibrator(n_particles=s["n_particles"], generations=s["generations"], years=(2012, T),
+                     seed=seed + T, data_dir=s["data_dir"], synthetic=s["synthetic"]).fit(cy)  # fmt: skip
+    md = model_draws(cal.posterior_, last_year=max(years), members=s["draws"], seed=seed + T,
+                     data_dir=s["data_dir"], synthetic=s["synthetic"])  # fmt: skip
+    forecasts = {"model": md} | baseline_draws(obs, T, years, s["draws"], seed + T)
+    rows = []
+    for name, fc in forecasts.items():
+        for t in TARGETS:
+            for c in CORE:
+                for y in years:
+                    rows.append({"origin": T, "horizon": y - T, "year": y, "iso3": c,
+                                 "target": t, "forecaster": name, "draws": fc[(t, c, y)],
+                                 "obs": float(obs_idx.get((t, c, y), np.nan))})  # fmt: skip
+    return rows
+
+
+def run_backtest(
+    store: Any,
+    *,
+    origins: tuple[int, int] = (2014, 2023),
+    horizons: tuple[int, ...] = (1, 2),
+    n_particles: int = 150,
+    generations: int = 3,
+    draws: int = 500,
+    seed: int = 0,
+    data_dir: Path | None = None,
+    synthetic: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Rolling-origin backtest; returns the forecast rows and the score tables."""
+    from sahelsim.evidence import indicators
+
+    cy = indicators.country_year(store)
+    obs = observed_targets(cy)
+    last_obs = int(obs.year.max())
+    settings = {"horizons": horizons, "last_obs": last_obs, "n_particles": n_particles,
+                "generations": generations, "draws": draws, "seed": seed,
+                "data_dir": data_dir, "synthetic": synthetic}  # fmt: skip
+    rows = []
+    t0 = time.perf_counter()
+    span = list(range(origins[0], origins[1] + 1))
+    for i, T in enumerate(span):
+        if progress:
+            progress(f"origin {T}", i, len(span))
+        rows.extend(backtest_origin(cy, obs, settings, T))
+    frame = pd.DataFrame(rows)
+    log.info("backtest: %d forecasts in %.0f s", len(frame), time.perf_counter() - t0)
+    return {"forecasts": frame, **score_backtest(frame)}
+
+
+def score_backtest(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    from sahelsim.forecast.scoring import score_table
+
+    by_cell = score_table(frame, by=("forecaster", "iso3", "target"))
+    overall = score_table(frame, by=("forecaster",))
+    by_target = score_table(frame, by=("forecaster", "target"))
+    base = overall[overall.forecaster != "model"]
+    best = base.loc[base.crps.idxmin()]
+    model = overall[overall.forecaster == "model"].iloc[0]
+    verdict = pd.DataFrame([{
+        "model_crps": model.crps, "best_baseline": best.forecaster, "best_baseline_crps": best.crps,
+        "ratio": model.crps / best.crps if best.crps > 0 else np.inf,
+        "aim_ratio": 0.85, "meets_crps_aim": bool(model.crps <= 0.85 * best.crps),
+        "model_coverage90": model.coverage90,
+        "meets_coverage_aim": bool(0.80 <= model.coverage90 <= 0.95),
+    }])  # fmt: skip
+    return {"scores": by_cell, "overall": overall, "by_target": by_target, "verdict": verdict}
+
+
+def forecast(
+    *,
+    years: tuple[int, ...] = (2025, 2026),
+    draws: int = 1000,
+    seed: int = 0,
+    scenario: str = "acceleration",
+    data_dir: Path | None = None,
+    synthetic: bool = False,
+    out: Path,
+) -> dict[str, Path]:
+    """Country-year forecasts (VIEWS layout: year, country_id, draw, outcome) from the shipped
+    posterior, one Parquet per target."""
+    from sahelsim.forecast.views_io import to_views, write_views_parquet
+    from sahelsim.inference.observe import simulated_country_year
+    from sahelsim.model.engine import Record
+    from sahelsim.scenarios.run import HISTORY_START, run_scenario
+
+    last = max(years)
+    months = int(month_id(last, 12)) - HISTORY_START + 1
+    ds = run_scenario(scenario, data_dir=data_dir, synthetic=synthetic, members=draws,
+                      months=months, start="2012-01", seed=seed, record=Record(cells=()))  # fmt: skip
+    pred = simulated_country_year(ds)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for t in TARGETS:
+        d: dict[tuple[str, int], np.ndarray] = {}
+        for c in CORE:
+            for y in years:
+                sel = pred.sel(country=c, year=y)
+                if t == "os":
+                    arr = sel["os_govt"].values + sel["os_nsgroup"].values
+                else:
+                    arr = sel[t].values
+                d[(c, int(y))] = np.asarray(arr, dtype=float)
+        frame = to_views(d, unit="country_id", period="year", outcome_name="outcome")
+        p = out / f"forecast_ged_{t}_country_year.parquet"
+        write_views_parquet(frame, p)
+        paths[t] = p
+    paths["parameters"] = out / "PARAMETERS.txt"
+    paths["parameters"].write_text(
+        f"scenario={scenario} draws={draws} seed={seed} parameters={ds.attrs.get('parameters')}\n"
+    )
+    return paths

@@ -1,0 +1,263 @@
+"""Sample forecasts in the VIEWS submission layout (long parquet: period, unit, draw, outcome).
+
+The VIEWS prediction challenge takes one row per unit-period-draw with columns
+
+* ``month_id`` (1 = January 1980) or ``year``;
+* ``country_id`` (Gleditsch-Ward number) or ``priogrid_gid``;
+* ``draw``: 0, 1, ..., n-1 for each unit-period (VIEWS: n = 1,000);
+* ``outcome``: the predicted fatalities (non-negative).
+
+:func:`to_views` builds that frame from the forecasters' ``{(unit, period): draws}`` dicts (see
+:mod:`sahelsim.baselines`) or from a frame; :func:`write_views_parquet` and
+:func:`read_views_parquet` validate it on the way out and in, and name the file, the column and
+the problem when it is malformed (:class:`ViewsFormatError`). Column order and dtypes: period,
+unit and draw int64, outcome float64, rows sorted by period, unit, draw.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from sahelsim.core.canon import GW_TO_ISO3, ISO3_TO_GW
+from sahelsim.core.errors import InputFormatError
+
+log = logging.getLogger(__name__)
+
+UnitCol = Literal["country_id", "priogrid_gid"]
+PeriodCol = Literal["month_id", "year"]
+UNIT_COLUMNS: tuple[str, ...] = ("country_id", "priogrid_gid")
+PERIOD_COLUMNS: tuple[str, ...] = ("month_id", "year")
+DRAW_COLUMN = "draw"
+DEFAULT_OUTCOME = "outcome"
+
+
+class ViewsFormatError(InputFormatError, ValueError):
+    """A forecast frame or file does not follow the VIEWS layout (also a ``ValueError``)."""
+
+
+def _country_id(unit: Hashable) -> int:
+    if isinstance(unit, str):
+        try:
+            return ISO3_TO_GW[unit.upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown ISO3 code {unit!r}: not in sahelsim.canon.ISO3_TO_GW "
+                f"({sorted(ISO3_TO_GW)})"
+            ) from None
+    if isinstance(unit, (int, np.integer)) and not isinstance(unit, bool):
+        if int(unit) not in GW_TO_ISO3:
+            log.debug("country_id %s is not one of the project's countries", unit)
+        return int(unit)
+    raise ValueError(f"cannot read {unit!r} as a country: give an ISO3 code or a GW number")
+
+
+def _int_unit(unit: Hashable) -> int:
+    if isinstance(unit, (int, np.integer)) and not isinstance(unit, bool):
+        return int(unit)
+    raise ValueError(f"priogrid_gid units must be integers, got {unit!r}")
+
+
+def _long_from_mapping(draws: Mapping[tuple[Hashable, int], np.ndarray]) -> pd.DataFrame:
+    units: list[Hashable] = []
+    periods: list[int] = []
+    draw_idx: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    for key, d in draws.items():
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ValueError(f"forecast keys must be (unit, period) tuples, got {key!r}")
+        arr = np.asarray(d, dtype=np.float64).ravel()
+        units.extend([key[0]] * arr.size)
+        periods.extend([int(key[1])] * arr.size)
+        draw_idx.append(np.arange(arr.size, dtype=np.int64))
+        values.append(arr)
+    return pd.DataFrame(
+        {
+            "unit": pd.Series(units, dtype=object),
+            "period": np.asarray(periods, dtype=np.int64),
+            DRAW_COLUMN: np.concatenate(draw_idx) if draw_idx else np.empty(0, np.int64),
+            "value": np.concatenate(values) if values else np.empty(0),
+        }
+    )
+
+
+def _long_from_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    cols = set(frame.columns)
+    if {"unit", "period", "draws"} <= cols:
+        mapping = {
+            (u, p): d
+            for u, p, d in zip(frame["unit"], frame["period"], frame["draws"], strict=True)
+        }
+        if len(mapping) != len(frame):
+            raise ValueError("forecast frame has several rows for one (unit, period)")
+        return _long_from_mapping(mapping)
+    if {"unit", "period", DRAW_COLUMN, "value"} <= cols:
+        return frame.loc[:, ["unit", "period", DRAW_COLUMN, "value"]].copy()
+    raise ValueError(
+        "forecast frame needs columns unit, period, draws (one array per row) or "
+        f"unit, period, draw, value (one row per draw); got {list(frame.columns)}"
+    )
+
+
+def to_views(
+    draws: Mapping[tuple[Hashable, int], np.ndarray] | pd.DataFrame,
+    *,
+    unit: UnitCol = "country_id",
+    period: PeriodCol = "month_id",
+    outcome_name: str = DEFAULT_OUTCOME,
+) -> pd.DataFrame:
+    """Forecast draws in the VIEWS layout: ``[period, unit, "draw", outcome_name]``.
+
+    ``draws`` is ``{(unit, period): array}`` (the forecasters' output) or a frame with either
+    ``unit, period, draws`` (array per row) or ``unit, period, draw, value`` (row per draw).
+    With ``unit="country_id"`` the units may be ISO3 codes (mapped with
+    :data:`sahelsim.canon.ISO3_TO_GW`) or Gleditsch-Ward numbers; ``priogrid_gid`` units must
+    be integers. The result is validated like a file (:func:`validate_views`).
+    """
+    if unit not in UNIT_COLUMNS:
+        raise ValueError(f"unit must be one of {UNIT_COLUMNS}, got {unit!r}")
+    if period not in PERIOD_COLUMNS:
+        raise ValueError(f"period must be one of {PERIOD_COLUMNS}, got {period!r}")
+    long = _long_from_frame(draws) if isinstance(draws, pd.DataFrame) else _long_from_mapping(draws)
+    convert = _country_id if unit == "country_id" else _int_unit
+    lookup = {u: convert(u) for u in pd.unique(long["unit"])}
+    out = pd.DataFrame(
+        {
+            period: long["period"].to_numpy(dtype=np.int64),
+            unit: np.array([lookup[u] for u in long["unit"]], dtype=np.int64),
+            DRAW_COLUMN: long[DRAW_COLUMN].to_numpy(dtype=np.int64),
+            outcome_name: long["value"].to_numpy(dtype=np.float64),
+        }
+    )
+    out = out.sort_values([period, unit, DRAW_COLUMN], kind="stable", ignore_index=True)
+    return validate_views(out, source="<to_views>", outcome_name=outcome_name)
+
+
+def _fail(source: str, message: str, field: str | None = None) -> ViewsFormatError:
+    return ViewsFormatError(source, message, field=field)
+
+
+def _integer_column(frame: pd.DataFrame, col: str, source: str, what: str) -> pd.Series:
+    s = frame[col]
+    if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+        raise _fail(source, f"wrong dtype {s.dtype} for {what}: expected integers", col)
+    if s.isna().any():
+        raise _fail(source, f"{int(s.isna().sum())} missing value(s)", col)
+    if not pd.api.types.is_integer_dtype(s):
+        v = s.to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(v) | (np.mod(v, 1) != 0))
+        if bad.size:
+            kind = "non-integer draw index" if col == DRAW_COLUMN else f"non-integer {what}"
+            raise _fail(source, f"{kind} {v[bad[0]]!r} at row {int(bad[0])}", col)
+    return s.astype(np.int64)
+
+
+def validate_views(
+    frame: pd.DataFrame, *, source: str = "<frame>", outcome_name: str = DEFAULT_OUTCOME
+) -> pd.DataFrame:
+    """Check a frame against the VIEWS layout and return it normalised (column order, dtypes).
+
+    Raises :class:`ViewsFormatError` naming ``source`` and the column when: a period column
+    (``month_id``/``year``), a unit column (``country_id``/``priogrid_gid``), ``draw`` or the
+    outcome column is missing or doubled; ids or draws are not integers; the draws of a
+    unit-period are not exactly ``0..n-1``; outcomes are not numeric, not finite or negative.
+    Other columns are dropped.
+    """
+    cols = list(frame.columns)
+    period_cols = [c for c in PERIOD_COLUMNS if c in cols]
+    unit_cols = [c for c in UNIT_COLUMNS if c in cols]
+    if len(period_cols) != 1:
+        what = "missing column" if not period_cols else "more than one period column"
+        raise _fail(
+            source,
+            f"{what}: need exactly one of {PERIOD_COLUMNS} (columns: {cols})",
+            "/".join(PERIOD_COLUMNS),
+        )
+    if len(unit_cols) != 1:
+        what = "missing column" if not unit_cols else "more than one unit column"
+        raise _fail(
+            source,
+            f"{what}: need exactly one of {UNIT_COLUMNS} (columns: {cols})",
+            "/".join(UNIT_COLUMNS),
+        )
+    for col in (DRAW_COLUMN, outcome_name):
+        if col not in cols:
+            raise _fail(source, f"missing column '{col}' (columns: {cols})", col)
+    pcol, ucol = period_cols[0], unit_cols[0]
+    out = pd.DataFrame(
+        {
+            pcol: _integer_column(frame, pcol, source, "period"),
+            ucol: _integer_column(frame, ucol, source, "unit id"),
+            DRAW_COLUMN: _integer_column(frame, DRAW_COLUMN, source, "draw index"),
+        }
+    )
+    y = frame[outcome_name]
+    if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
+        raise _fail(
+            source, f"wrong dtype {y.dtype} for the outcome: expected numbers", outcome_name
+        )
+    yv = y.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.flatnonzero(~np.isfinite(yv))
+    if bad.size:
+        raise _fail(
+            source,
+            f"{bad.size} missing or infinite outcome(s), first at row {int(bad[0])}",
+            outcome_name,
+        )
+    neg = np.flatnonzero(yv < 0)
+    if neg.size:
+        raise _fail(
+            source,
+            f"{neg.size} negative outcome(s), first {yv[neg[0]]!r} at row {int(neg[0])}",
+            outcome_name,
+        )
+    out[outcome_name] = yv
+    if (out[DRAW_COLUMN] < 0).any():
+        raise _fail(source, "negative draw index", DRAW_COLUMN)
+    if out.duplicated([pcol, ucol, DRAW_COLUMN]).any():
+        raise _fail(source, f"duplicate ({pcol}, {ucol}, draw) rows", DRAW_COLUMN)
+    stats = out.groupby([pcol, ucol], sort=False)[DRAW_COLUMN].agg(["size", "max"])
+    gaps = stats[stats["max"] != stats["size"] - 1]
+    if not gaps.empty:
+        (p, u), row = next(iter(gaps.iterrows()))
+        raise _fail(
+            source,
+            f"draw indices of {pcol}={p}, {ucol}={u} are not 0..n-1 "
+            f"({row['size']} draws, max index {row['max']})",
+            DRAW_COLUMN,
+        )
+    sizes = stats["size"].unique()
+    if sizes.size > 1:
+        log.info("%s: unit-periods have different numbers of draws (%s)", source, sorted(sizes))
+    return out.reset_index(drop=True)
+
+
+def write_views_parquet(
+    frame: pd.DataFrame, path: str | Path, *, outcome_name: str = DEFAULT_OUTCOME
+) -> Path:
+    """Validate ``frame`` (:func:`validate_views`) and write it as parquet; returns the path."""
+    path = Path(path)
+    clean = validate_views(frame, source=str(path), outcome_name=outcome_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean.to_parquet(path, index=False)
+    log.info("wrote %d forecast rows to %s", len(clean), path)
+    return path
+
+
+def read_views_parquet(path: str | Path, *, outcome_name: str = DEFAULT_OUTCOME) -> pd.DataFrame:
+    """Read a VIEWS forecast parquet file and validate it (:func:`validate_views`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such forecast file")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise _fail(
+            str(path), f"not a readable parquet file ({type(exc).__name__}: {exc})"
+        ) from exc
+    return validate_views(frame, source=str(path), outcome_name=outcome_name)

@@ -1,0 +1,1 @@
+"""The PRIO-GRID study grid: cells, countries, population, adjacency."""

@@ -1,0 +1,1 @@
+"""Observation model, posterior, calibration."""

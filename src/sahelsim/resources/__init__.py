@@ -1,0 +1,1 @@
+"""Package resources (TOML tables, the shipped posterior, scenario files); no code."""

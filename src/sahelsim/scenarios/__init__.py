@@ -1,0 +1,1 @@
+"""Scenarios (levers, flags) and running them on the model."""

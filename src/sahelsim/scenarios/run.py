@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sahelsim.core.backend import Backend
 from sahelsim.core.canon import month_id, month_id_to_year_month
 from sahelsim.model.drivers import build_drivers
-from sahelsim.model.engine import Record, simulate, summarise
+from sahelsim.model.engine import Record, summarise
 from sahelsim.model.params import Params
 from sahelsim.model.space import Space
+from sahelsim.scenarios.ensemble import simulate_members
 from sahelsim.scenarios.scenario import Scenario, load_scenario
 
 log = logging.getLogger(__name__)
@@ -77,12 +79,14 @@ def run_scenario(
     space: Space | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     spinup: bool = True,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """Simulate a scenario; returns the dataset with the scenario's name in ``attrs``.
 
     With ``spinup`` (default), a start later than January 2012 runs the history from 2012 first
     and returns the months from ``start`` on, so a projection starts from a state shaped by
-    the years before it rather than from the 2012 priors.
+    the years before it rather than from the 2012 priors. ``backend`` runs the ensemble in
+    chunks of members (None: in this process); the numbers do not depend on it.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     first = parse_month(start)
@@ -102,8 +106,8 @@ def run_scenario(
         params = default_params()
         ids = np.arange(members) if np.isscalar(members) else np.asarray(members)
         pm = posterior_param_matrix(ids, seed)
-    ds = simulate(space, params, drivers, members=members, seed=seed, record=record,
-                  progress=progress, param_matrix=pm)  # fmt: skip
+    ds = simulate_members(space, params, drivers, members=members, seed=seed, record=record,
+                          progress=progress, param_matrix=pm, backend=backend)  # fmt: skip
     ds.attrs["parameters"] = "posterior" if pm is not None else "given"
     ds.attrs.update(scenario=sc.name, scenario_title=sc.title,
                     projection_start=int(projection_start or start_id + months))  # fmt: skip

@@ -12,6 +12,7 @@ export SAHELSIM_DATA ?= $(SHARED)
 endif
 
 .PHONY: run test lint format bench clean venv
+BENCH_OUT ?= $(OUT)/bench
 
 $(VENV)/.installed-run: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -26,6 +27,10 @@ $(VENV)/.installed-dev: pyproject.toml
 	$(PIP) install -q -e '.[dev,app,distributed]'
 	touch $(VENV)/.installed-run $@
 
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
+	$(PIP) install -q -e '.[dev,app,distributed,bench]'
+	touch $@
+
 venv: $(VENV)/.installed-run
 
 ## make run: create .venv, install, ingest the default data, write the indicator tables to out/
@@ -36,6 +41,7 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks tools
 	$(VENV)/bin/ruff format --check src tests benchmarks tools
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed-dev
@@ -44,8 +50,15 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format src tests benchmarks
 
-bench: $(VENV)/.installed-dev
-	$(PY) benchmarks/ingest.py
+## make bench: every benchmark (each prints JSON); results also saved under $(BENCH_OUT)/
+bench: $(VENV)/.installed-bench
+	mkdir -p $(BENCH_OUT)
+	$(PY) benchmarks/ingest.py > $(BENCH_OUT)/ingest.json
+	$(PY) benchmarks/model.py > $(BENCH_OUT)/model.json
+	$(PY) benchmarks/calibrate.py --quick > $(BENCH_OUT)/calibrate.json
+	$(PY) benchmarks/scaling.py --quick > $(BENCH_OUT)/scaling.json
+	$(PY) benchmarks/app.py > $(BENCH_OUT)/app.json
+	@for f in $(BENCH_OUT)/*.json; do echo "== $$f"; cat $$f; done
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import sys
@@ -96,7 +97,7 @@ def _crps_integral(y: float, draws: np.ndarray) -> float:
     x = np.sort(np.asarray(draws, dtype=float))
     knots = np.unique(np.append(x, y))
     total = 0.0
-    for a, b in zip(knots[:-1], knots[1:], strict=True):
+    for a, b in itertools.pairwise(knots):
         f = np.searchsorted(x, a, side="right") / len(x)  # F is constant on [a, b)
         total += (f - float(a >= y)) ** 2 * (b - a)
     return total
@@ -123,7 +124,9 @@ def test_crps_of_normal_quantile_ensemble_matches_closed_form(mu, sigma, y):
     got = float(crps_ensemble_reference(np.array(float(y)), draws))
     assert got == pytest.approx(closed, rel=1e-3)
     # an ensemble shifted away from y scores worse, so the check can fail
-    worse = float(crps_ensemble_reference(np.array(float(y)), draws + (sigma if y <= mu else -sigma)))
+    worse = float(
+        crps_ensemble_reference(np.array(float(y)), draws + (sigma if y <= mu else -sigma))
+    )
     assert worse > closed * 1.05
 
 

@@ -3,8 +3,12 @@
 The claims live in ``sahelsim/resources/claims.toml`` (see :mod:`sahelsim.claims.load`).
 :func:`audit` runs one test per claim and returns one row per claim with a verdict:
 
-* ``supported`` / ``contradicted`` / ``mixed``: the rule stated in the claim's ``data_test`` or
-  ``model_test`` decided;
+* ``supported`` / ``contradicted`` / ``mixed``: the rule stated in the claim's ``data_test``
+  decided;
+* ``consistent with the data`` / ``not consistent with the data``: a claimed count against
+  UCDP, a conservative floor (a lower floor does not refute a larger count);
+* ``model: consistent`` / ``model: not consistent`` / ``model: mixed``: the rule of the claim's
+  ``model_test`` on scenario runs, for quantities the model was not fitted to;
 * ``not testable with the data present``: neither the store nor the model can decide (or the
   model was not run).
 
@@ -13,7 +17,9 @@ the packaged timeline for dates): :mod:`sahelsim.claims.data_tests` and
 :mod:`sahelsim.claims.source_tests`. Model verdicts (``evidence == "model"``,
 :mod:`sahelsim.claims.model_tests`) compare scenarios of the model: paired members (common
 random numbers) and the 5-95 % range of their differences. They state what the model's
-assumptions imply, never what happened, and every such row says so.
+assumptions imply, never what happened, and their verdicts say so. How the model's parameters
+were set is stated once per table (:func:`audit_provenance`, ``df.attrs["provenance"]``, written to
+``claims_audit_meta.json``), not in every row.
 
 The package prints nothing; it logs to ``sahelsim.claims``.
 """
@@ -24,8 +30,9 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -35,9 +42,14 @@ from sahelsim.claims.context import TESTS, Context
 from sahelsim.claims.load import REQUIRED_IDS, SECTIONS, Claim, ClaimsError, load_claims
 from sahelsim.claims.runner import ModelRuns, model_label
 from sahelsim.claims.verdicts import (
+    CONSISTENT,
     CONTRADICTED,
     EVIDENCE,
     MIXED,
+    MODEL_CONSISTENT,
+    MODEL_MIXED,
+    MODEL_NOT_CONSISTENT,
+    NOT_CONSISTENT,
     NOT_TESTABLE,
     SUPPORTED,
     VERDICTS,
@@ -52,9 +64,14 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "AUDIT_COLUMNS",
+    "CONSISTENT",
     "CONTRADICTED",
     "EVIDENCE",
     "MIXED",
+    "MODEL_CONSISTENT",
+    "MODEL_MIXED",
+    "MODEL_NOT_CONSISTENT",
+    "NOT_CONSISTENT",
     "NOT_TESTABLE",
     "REQUIRED_IDS",
     "SECTIONS",
@@ -64,6 +81,7 @@ __all__ = [
     "Claim",
     "ClaimsError",
     "audit",
+    "audit_provenance",
     "load_claims",
     "model_label",
     "write_claims",
@@ -148,21 +166,64 @@ def audit(
                 "interval": res.interval,
             }
         )
-    return pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+    df = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+    df.attrs["provenance"] = audit_provenance(mdl)
+    return df
 
 
-def write_claims(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
-    """Write the audit table as ``claims_audit.csv`` and ``claims_audit.json`` (records)."""
+def audit_provenance(model: ModelRuns | None) -> dict[str, Any]:
+    """What every row of an audit shares, stated once for the table (not in each row).
+
+    ``model`` is how the model's parameters were set (:func:`model_label`) and the ensemble, or
+    ``None`` when the model was not run.
+    """
+    out: dict[str, Any] = {
+        "verdicts": {
+            "supported / contradicted / mixed": "decided by the data named in the row",
+            "consistent / not consistent with the data": (
+                "a claimed count against UCDP, a conservative floor: a lower UCDP count says "
+                "the sources differ, not that the claim is wrong"
+            ),
+            "model: consistent / not consistent / mixed": (
+                "what the model's assumptions imply for a quantity it was not fitted to; "
+                "never evidence of what happened"
+            ),
+        },
+        "model": None,
+    }
+    if model is not None:
+        out["model"] = {
+            "parameters": model_label(),
+            "members": model.members,
+            "seed": model.seed,
+            "grid": str(model.data_dir) if model.data_dir else "synthetic",
+            "months": f"{model.month(model.start)}..{model.month(model.end)}",
+        }
+    return out
+
+
+def write_claims(
+    df: pd.DataFrame, out_dir: str | Path, provenance: Mapping[str, Any] | None = None
+) -> list[Path]:
+    """Write the audit table as ``claims_audit.csv``, ``claims_audit.json`` (records) and
+    ``claims_audit_meta.json`` (the table's provenance: ``provenance``, default the one
+    :func:`audit` attached to ``df.attrs``)."""
     missing = [c for c in AUDIT_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"not an audit table: missing column(s) {missing}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    csv, js = out / "claims_audit.csv", out / "claims_audit.json"
+    csv, js, meta = (out / f"claims_audit{s}" for s in (".csv", ".json", "_meta.json"))
     records = json.loads(df.to_json(orient="records", force_ascii=False))
+    prov = dict(df.attrs.get("provenance", {}) if provenance is None else provenance)
     _write_atomic(csv, df.to_csv(index=False))
-    _write_atomic(js, json.dumps(records, indent=2, ensure_ascii=False) + "\n")
-    return [csv, js]
+    _write_atomic(js, _json_text(records))
+    _write_atomic(meta, _json_text({"provenance": prov, "rows": len(df)}))
+    return [csv, js, meta]
+
+
+def _json_text(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
 
 
 def _write_atomic(path: Path, text: str) -> None:

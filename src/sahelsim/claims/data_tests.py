@@ -16,8 +16,10 @@ import pandas as pd
 from sahelsim.claims.context import Context, claim_test
 from sahelsim.claims.load import Claim
 from sahelsim.claims.verdicts import (
+    CONSISTENT,
     CONTRADICTED,
     MIXED,
+    NOT_CONSISTENT,
     SUPPORTED,
     Result,
     Untestable,
@@ -112,19 +114,22 @@ def _trend(
     )
 
 
-@claim_test("c01_attacks_up_since_aes")
-def _c01(claim: Claim, ctx: Context) -> Result:
+def _since_aes(claim: Claim, ctx: Context, column: pd.Series, label: str) -> Result:
+    """The three countries, the two years before the AES charter against the years after it
+    (sensitivity: the charter year counted as after)."""
     ev = int(ctx.event("aes_charter").year)
     before = [ev - 2, ev - 1]
     last = int(ctx.cy["year"].max())
-    return _trend(
+    sensitivity = (before, list(range(ev, last + 1)))
+    return _trend(claim, ctx, column, CORE_ISO3, ev, before, sensitivity, label)
+
+
+@claim_test("c01_attacks_up_since_aes")
+def _c01(claim: Claim, ctx: Context) -> Result:
+    return _since_aes(
         claim,
         ctx,
         _jihadist_deaths(ctx.cy),
-        CORE_ISO3,
-        ev,
-        before,
-        (before, list(range(ev, last + 1))),
         "jihadist-violence deaths = UCDP state-based + non-state deaths + one-sided killings by "
         "non-state groups (a proxy for attacks: no event counts are staged)",
     )
@@ -132,17 +137,10 @@ def _c01(claim: Claim, ctx: Context) -> Result:
 
 @claim_test("c02_civilian_casualties_up_since_aes")
 def _c02(claim: Claim, ctx: Context) -> Result:
-    ev = int(ctx.event("aes_charter").year)
-    before = [ev - 2, ev - 1]
-    last = int(ctx.cy["year"].max())
-    return _trend(
+    return _since_aes(
         claim,
         ctx,
         ctx.cy["civilian_deaths"],
-        CORE_ISO3,
-        ev,
-        before,
-        (before, list(range(ev, last + 1))),
         "civilian deaths = UCDP civilians killed in state-based and non-state fighting + all "
         "one-sided killings",
     )
@@ -216,18 +214,34 @@ def _c15(claim: Claim, ctx: Context) -> Result:
 # -- data tests: figures -----------------------------------------------------------------------
 
 
-def bfa_rows(ctx: Context) -> pd.DataFrame:
+def bfa_rows(ctx: Context, need_2024: bool = False) -> pd.DataFrame:
+    """Burkina Faso's UCDP country-year rows indexed by year (optionally requiring 2024)."""
     cy = ctx.cy
     b = cy[cy["iso3"] == "BFA"].set_index("year")
     if b.empty:
         raise Untestable("no UCDP country-year rows for Burkina Faso")
+    if need_2024 and 2024 not in b.index:
+        raise Untestable("UCDP country-year has no 2024 row for Burkina Faso")
     return b
 
 
+def floor_verdict(strict: float, generous: float, claimed: float) -> str:
+    """A claimed count against UCDP, a conservative floor: supported when the strict count
+    reaches it, consistent when only the generous count does, not consistent otherwise (the
+    floor stays below, which says the sources differ, not that the claim is wrong)."""
+    if strict >= claimed:
+        return SUPPORTED
+    return CONSISTENT if generous >= claimed else NOT_CONSISTENT
+
+
+_FLOOR_NOTE = (
+    "UCDP counts only deaths it can attribute from confirmed reports, a conservative floor, so "
+    "a lower UCDP count does not refute a larger one"
+)
+
+
 def _peak_year(claim: Claim, ctx: Context, column: str, label: str) -> Result:
-    b = bfa_rows(ctx)
-    if 2024 not in b.index:
-        raise Untestable("UCDP country-year has no 2024 row for Burkina Faso")
+    b = bfa_rows(ctx, need_2024=True)
     s = b[column].astype(float)
     peak = int(s.idxmax())
     rank = int((s > s[2024]).sum()) + 1
@@ -288,24 +302,18 @@ def _c17(claim: Claim, ctx: Context) -> Result:
 
 @claim_test("c05_bfa_islamist_civilian_killings_2024")
 def _c05(claim: Claim, ctx: Context) -> Result:
-    b = bfa_rows(ctx)
-    if 2024 not in b.index:
-        raise Untestable("UCDP country-year has no 2024 row for Burkina Faso")
+    b = bfa_rows(ctx, need_2024=True)
     x = b.loc[2024]
     thr = float(claim.article_value or 0)
     strict = float(x["civilians_killed_by_nonstate"])
     generous = float(x["civilian_deaths"] - x["civilians_killed_by_government"])
-    if strict >= thr:
-        verdict = SUPPORTED
-    elif generous < thr:
-        verdict = CONTRADICTED
-    else:
-        verdict = MIXED
+    verdict = floor_verdict(strict, generous, thr)
     fig = (
-        f"UCDP 2024, Burkina Faso: one-sided killings by non-state groups {count_text(strict)}; generous "
-        f"count (+ civilians killed in fighting + unknown perpetrator) {count_text(generous)}; article: "
-        f"more than {count_text(thr)}. UCDP records {strict / thr:.0%} of the article's figure "
-        f"({generous / thr:.0%} with the generous count)"
+        f"UCDP 2024, Burkina Faso: one-sided killings by non-state groups {count_text(strict)}; "
+        f"generous count (+ civilians killed in fighting + unknown perpetrator) "
+        f"{count_text(generous)}; article: more than {count_text(thr)}. UCDP records "
+        f"{strict / thr:.0%} of the article's figure ({generous / thr:.0%} with the generous "
+        f"count). {_FLOOR_NOTE}"
     )
     return Result(
         verdict=verdict,
@@ -318,22 +326,25 @@ def _c05(claim: Claim, ctx: Context) -> Result:
             "of unknown perpetrator"
         ),
         evidence="data",
-        interval=f"strict {count_text(strict)} - generous {count_text(generous)} vs threshold {count_text(thr)}",
+        interval=(
+            f"strict {count_text(strict)} - generous {count_text(generous)} vs threshold "
+            f"{count_text(thr)}"
+        ),
     )
 
 
 @claim_test("c06_bfa_state_civilian_killings_2024")
 def _c06(claim: Claim, ctx: Context) -> Result:
-    b = bfa_rows(ctx)
-    if 2024 not in b.index:
-        raise Untestable("UCDP country-year has no 2024 row for Burkina Faso")
+    b = bfa_rows(ctx, need_2024=True)
     thr = float(claim.article_value or 0)
     govt = float(b.loc[2024, "civilians_killed_by_government"])
-    verdict = SUPPORTED if govt >= thr else CONTRADICTED
+    verdict = floor_verdict(govt, govt, thr)
     fig = (
         f"UCDP 2024, Burkina Faso: one-sided killings by the government {count_text(govt)} vs the "
         f"article's floor of {count_text(thr)} ({govt / thr:.1f} times the floor)"
     )
+    if verdict != SUPPORTED:
+        fig += f". {_FLOOR_NOTE}"
     prev = b["civilians_killed_by_government"].drop(2024)
     if len(prev):
         fig += f"; previous high {int(prev.idxmax())} {count_text(float(prev.max()))}"

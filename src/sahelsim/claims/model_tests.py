@@ -8,6 +8,7 @@ says so.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -16,19 +17,14 @@ import xarray as xr
 
 from sahelsim.claims.context import Context, claim_test
 from sahelsim.claims.load import Claim
-from sahelsim.claims.runner import ModelRuns, model_label
+from sahelsim.claims.runner import ModelRuns
 from sahelsim.claims.verdicts import (
-    CONTRADICTED,
-    MIXED,
+    MODEL_CONSISTENT,
+    MODEL_MIXED,
+    MODEL_NOT_CONSISTENT,
     NOT_TESTABLE,
-    SUPPORTED,
     Result,
     Untestable,
-    common_verdict,
-    diff_text,
-    quantiles,
-    side_verdict,
-    two_parts,
 )
 from sahelsim.core.canon import CORE_ISO3
 from sahelsim.inference.calibrate import attrition_report
@@ -36,9 +32,45 @@ from sahelsim.model.params import SPEC_BY_NAME
 from sahelsim.scenarios.posterior import load_posterior
 
 
+def common_verdict(verdicts: Iterable[str]) -> str:
+    vs = set(verdicts)
+    return vs.pop() if len(vs) == 1 else MODEL_MIXED
+
+
+def two_parts(a: str, b: str) -> str:
+    if a == b and a in (MODEL_CONSISTENT, MODEL_NOT_CONSISTENT):
+        return a
+    return MODEL_MIXED
+
+
+def quantiles(x: np.ndarray) -> tuple[float, float, float]:
+    q05, q50, q95 = np.quantile(np.asarray(x, dtype=float), [0.05, 0.5, 0.95])
+    return float(q50), float(q05), float(q95)
+
+
+def side_verdict(q05: float, q95: float, claimed: Literal["up", "down"], tol: float = 0.0) -> str:
+    """Verdict for a difference claimed to go ``claimed``: its 90 % interval beyond ``tol``."""
+    if claimed == "up":
+        if q05 > tol:
+            return MODEL_CONSISTENT
+        if q95 < -tol:
+            return MODEL_NOT_CONSISTENT
+    else:
+        if q95 < -tol:
+            return MODEL_CONSISTENT
+        if q05 > tol:
+            return MODEL_NOT_CONSISTENT
+    return MODEL_MIXED
+
+
+def diff_text(row: Mapping[str, float] | pd.Series, digits: int = 3, pct: bool = False) -> str:
+    f = (lambda v: f"{v * 100:+.1f} pp") if pct else (lambda v: f"{v:+,.{digits}f}")
+    return f"{f(row['diff_median'])} [{f(row['diff_q05'])}, {f(row['diff_q95'])}]"
+
+
 def model_rows_note(m: ModelRuns) -> str:
     return (
-        f"{model_label()}: differences are B - A per paired member over "
+        "Differences are B - A per paired member over "
         f"{m.month(m.projection_start)}..{m.month(m.end)}, median [5 %, 95 %] of "
         f"{m.members} members"
     )
@@ -67,7 +99,7 @@ def _c03(claim: Claim, ctx: Context) -> Result:
         ivals.append(f"{iso} {med * 100:+.1f} pp [{lo * 100:+.1f}, {hi * 100:+.1f}]")
     return Result(
         common_verdict(verdicts),
-        f"{model_label()}. " + "; ".join(parts),
+        "; ".join(parts),
         m.label("acceleration"),
         f"{claim.measure}; change per member, median and 90 % interval over members",
         "model",
@@ -90,15 +122,15 @@ def _c07(claim: Claim, ctx: Context) -> Result:
     y = years[-1]
     med, lo, hi = res[y]
     if abs(med - target) <= tol:
-        verdict = SUPPORTED
+        verdict = MODEL_CONSISTENT
     elif hi < target - tol or lo > target + tol:
-        verdict = CONTRADICTED
+        verdict = MODEL_NOT_CONSISTENT
     else:
-        verdict = MIXED
+        verdict = MODEL_MIXED
     txt = "; ".join(f"{yy}: {r[0]:.0%} [{r[1]:.0%}, {r[2]:.0%}]" for yy, r in res.items())
     return Result(
         verdict,
-        f"{model_label()}: simulated share of Mali's area held by the state, {txt}; article about "
+        f"simulated share of Mali's area held by the state, {txt}; article about "
         f"{target:.0%} (band {target - tol:.0%}-{target + tol:.0%}). The model's control map is "
         "not yet calibrated on any control estimate",
         m.label("acceleration"),
@@ -136,7 +168,7 @@ def _c08(claim: Claim, ctx: Context) -> Result:
     med, lo, hi = quantiles(b / np.maximum(a, 1.0))
     return Result(
         NOT_TESTABLE,
-        f"{prior}. Under these parameters ({model_label()}) JNIM + IS Sahel fighters in the three "
+        f"{prior}. Under these parameters JNIM + IS Sahel fighters in the three "
         f"countries go from {np.median(a):,.0f} ({m.month(m.start)}) to {np.median(b):,.0f} "
         f"({m.month(t1)}), ratio {med:.2f} [{lo:.2f}, {hi:.2f}]: these parameters let the insurgency "
         "sustain itself; no data count fighters, losses or recruits, so this is not a test",
@@ -161,13 +193,13 @@ def _c09(claim: Claim, ctx: Context) -> Result:
     b5 = [iso for iso in CORE_ISO3 if benefit(five, iso)]
     b15 = [iso for iso in CORE_ISO3 if benefit(fifteen, iso)]
     if b5:
-        verdict = CONTRADICTED
+        verdict = MODEL_NOT_CONSISTENT
         reading = f"the 5,000 force already changes control or dependency materially in {b5}"
     elif b15:
-        verdict = SUPPORTED
+        verdict = MODEL_CONSISTENT
         reading = f"5,000 changes nothing material, 15,000 does in {b15}: size binds"
     else:
-        verdict = MIXED
+        verdict = MODEL_MIXED
         reading = (
             "neither 5,000 nor 15,000 changes state control or dependency materially: the "
             "force is ineffective in the model, but not because of its size"
@@ -182,7 +214,7 @@ def _c09(claim: Claim, ctx: Context) -> Result:
         )
     return Result(
         verdict,
-        f"{model_label()}. " + "; ".join(parts) + f". Reading: {reading}",
+        "; ".join(parts) + f". Reading: {reading}",
         m.label("acceleration", "joint_force 0 and 15,000 from " + m.effective),
         f"{claim.measure}; material = 90 % interval beyond +/- {tol:g}. {model_rows_note(m)}",
         "model",
@@ -210,7 +242,7 @@ def _c11(claim: Claim, ctx: Context) -> Result:
         ivals.append(f"{iso} JNIM fighters {diff_text(fj, digits=0)}")
     return Result(
         common_verdict(verdicts),
-        f"{model_label()}; restraint 0.8 from {m.effective} vs none. "
+        f"restraint 0.8 from {m.effective} vs none. "
         + "; ".join(parts)
         + ". The model builds the grievance-recruitment channel in (recruit_grievance), so this "
         "gives its size under the prior, not independent evidence",
@@ -273,7 +305,7 @@ def _c12(claim: Claim, ctx: Context) -> Result:
         )
     return Result(
         verdicts["accords_only"],
-        f"{model_label()}. " + " | ".join(blocks) + note,
+        " | ".join(blocks) + note,
         m.label("acceleration", "accommodation", "accommodation without restraint change"),
         f"{claim.measure}; spectacular attacks have no separate output, so all deaths (battles "
         f"and massacres) stand in for them. {model_rows_note(m)}",
@@ -293,17 +325,17 @@ def _c13(claim: Claim, ctx: Context) -> Result:
         leg, cps = c.loc[("legitimacy", iso)], c.loc[("coups", iso)]
         dep = c.loc[("dependency", iso)]
         if ter["diff_q05"] >= -tol and ter["diff_q95"] <= tol:
-            v_ter = SUPPORTED  # no material territorial gain, as claimed
+            v_ter = MODEL_CONSISTENT  # no material territorial gain, as claimed
         elif ter["diff_q05"] > tol:
-            v_ter = CONTRADICTED
+            v_ter = MODEL_NOT_CONSISTENT
         else:
-            v_ter = MIXED
+            v_ter = MODEL_MIXED
         if leg["diff_q05"] > 0 or cps["diff_q95"] < 0:
-            v_reg = SUPPORTED
+            v_reg = MODEL_CONSISTENT
         elif leg["diff_q95"] < 0 and not cps["diff_q95"] < 0:
-            v_reg = CONTRADICTED
+            v_reg = MODEL_NOT_CONSISTENT
         else:
-            v_reg = MIXED
+            v_reg = MODEL_MIXED
         v = two_parts(v_ter, v_reg)
         verdicts.append(v)
         parts.append(
@@ -317,7 +349,7 @@ def _c13(claim: Claim, ctx: Context) -> Result:
         )
     return Result(
         common_verdict(verdicts),
-        f"{model_label()}; Russian personnel doubled from {m.effective}. "
+        f"Russian personnel doubled from {m.effective}. "
         + "; ".join(parts)
         + ". The model posts most of the contingent to capitals by assumption "
         "(russia_capital_share) and has no channel by which it lowers the coup hazard directly",

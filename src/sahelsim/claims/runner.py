@@ -80,10 +80,11 @@ class ModelRuns:
         return month_label(mid)
 
     def label(self, *scenarios: str) -> str:
-        """The source of a model row: parametrisation, scenarios, members, seed, grid, months."""
+        """The source of a model row: scenarios, members, seed, grid and months (how the
+        parameters were set is the table's provenance, :func:`model_label`, not repeated here)."""
         grid = f"real grid ({self.data_dir})" if self.data_dir else "synthetic grid"
         return (
-            f"sahelsim model, {model_label()}; scenario(s) {', '.join(scenarios)}; "
+            f"sahelsim model; scenario(s) {', '.join(scenarios)}; "
             f"{self.members} members, seed {self.seed}, {grid}, "
             f"{self.month(self.start)}..{self.month(self.end)}"
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -22,8 +21,26 @@ SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
 MIXED = "mixed"
 NOT_TESTABLE = "not testable with the data present"
+#: A count compared with a source that is a conservative floor (UCDP): the floor reaches the
+#: claimed figure's range, or stays below it (which does not refute a larger count).
+CONSISTENT = "consistent with the data"
+NOT_CONSISTENT = "not consistent with the data"
+#: Model-only verdicts: what the model's assumptions imply for a quantity it was not fitted to.
+MODEL_CONSISTENT = "model: consistent"
+MODEL_NOT_CONSISTENT = "model: not consistent"
+MODEL_MIXED = "model: mixed"
 #: The allowed verdicts.
-VERDICTS: tuple[str, ...] = (SUPPORTED, CONTRADICTED, MIXED, NOT_TESTABLE)
+VERDICTS: tuple[str, ...] = (
+    SUPPORTED,
+    CONTRADICTED,
+    MIXED,
+    CONSISTENT,
+    NOT_CONSISTENT,
+    MODEL_CONSISTENT,
+    MODEL_NOT_CONSISTENT,
+    MODEL_MIXED,
+    NOT_TESTABLE,
+)
 #: ``evidence`` values: what decided the verdict ("none" when nothing could).
 EVIDENCE: tuple[str, ...] = ("data", "model", "none")
 
@@ -117,39 +134,3 @@ def pooled_verdict(pooled: str, countries: Iterable[str]) -> str:
     if other is not None and other in set(countries):
         return MIXED
     return pooled
-
-
-def common_verdict(verdicts: Iterable[str]) -> str:
-    vs = set(verdicts)
-    return vs.pop() if len(vs) == 1 else MIXED
-
-
-def two_parts(a: str, b: str) -> str:
-    if a == b and a in (SUPPORTED, CONTRADICTED):
-        return a
-    return MIXED
-
-
-def quantiles(x: np.ndarray) -> tuple[float, float, float]:
-    q05, q50, q95 = np.quantile(np.asarray(x, dtype=float), [0.05, 0.5, 0.95])
-    return float(q50), float(q05), float(q95)
-
-
-def side_verdict(q05: float, q95: float, claimed: Literal["up", "down"], tol: float = 0.0) -> str:
-    """Verdict for a difference claimed to go ``claimed``: its 90 % interval beyond ``tol``."""
-    if claimed == "up":
-        if q05 > tol:
-            return SUPPORTED
-        if q95 < -tol:
-            return CONTRADICTED
-    else:
-        if q95 < -tol:
-            return SUPPORTED
-        if q05 > tol:
-            return CONTRADICTED
-    return MIXED
-
-
-def diff_text(row: Mapping[str, float] | pd.Series, digits: int = 3, pct: bool = False) -> str:
-    f = (lambda v: f"{v * 100:+.1f} pp") if pct else (lambda v: f"{v:+,.{digits}f}")
-    return f"{f(row['diff_median'])} [{f(row['diff_q05'])}, {f(row['diff_q95'])}]"

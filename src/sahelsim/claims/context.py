@@ -22,12 +22,18 @@ ClaimTest = Callable[[Claim, "Context"], Result]
 
 
 class Context:
-    """Data and model runs shared by the tests (each loaded once, on first use)."""
+    """Data and model runs shared by the tests (each loaded once, on first use).
 
-    def __init__(self, store: Store, model: ModelRuns | None) -> None:
+    ``cy``: a country-year table like :func:`sahelsim.evidence.indicators.country_year`'s, used
+    instead of reading it from the store (tests pass crafted tables).
+    """
+
+    def __init__(
+        self, store: Store, model: ModelRuns | None, cy: pd.DataFrame | None = None
+    ) -> None:
         self.store = store
         self.model = model
-        self._cy: pd.DataFrame | None = None
+        self._cy: pd.DataFrame | None = cy
         self._tl: pd.DataFrame | None = None
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from sahelsim.claims.context import Context, claim_test
@@ -99,7 +100,7 @@ def _trend(
         main = period_ratio(ctx.series(countries[0], column), before, after)
     interval = f"{'pooled ' if len(countries) > 1 else ''}{rr_text(main)}"
     if verdict == MIXED and math.isfinite(main.rate_ratio):
-        way = "higher" if main.rate_ratio > 1 else "lower"
+        way = {1: "higher", -1: "lower"}.get(int(np.sign(main.rate_ratio - 1)), "unchanged")
         parts.append(
             f"reading: the point estimate is {way} after, but the year-to-year swings of "
             "UCDP counts are too large for the change to be distinguished from them"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import sys
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import norm
 
 from sahelsim.forecast import baselines, scoring
 from sahelsim.forecast import views_io as forecast_io
@@ -82,13 +84,50 @@ def test_crps_scoringrules_matches_reference():
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9)
 
 
-def test_crps_properscoring_matches_reference():
-    ps = pytest.importorskip("properscoring", reason="properscoring not installed (optional)")
+def _crps_pairwise(obs: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """CRPS = E|X - y| - 1/2 E|X - X'| by brute force over all pairs (no sorting)."""
+    x = np.asarray(draws, dtype=float)
+    accuracy = np.abs(x - np.asarray(obs, dtype=float)[..., None]).mean(axis=-1)
+    spread = np.abs(x[..., :, None] - x[..., None, :]).mean(axis=(-2, -1))
+    return accuracy - 0.5 * spread
+
+
+def _crps_integral(y: float, draws: np.ndarray) -> float:
+    """CRPS by its definition, the integral of (F(t) - 1{t >= y})^2 dt, exact for a step CDF."""
+    x = np.sort(np.asarray(draws, dtype=float))
+    knots = np.unique(np.append(x, y))
+    total = 0.0
+    for a, b in itertools.pairwise(knots):
+        f = np.searchsorted(x, a, side="right") / len(x)  # F is constant on [a, b)
+        total += (f - float(a >= y)) ** 2 * (b - a)
+    return total
+
+
+def test_crps_reference_matches_pairwise_and_integral():
     for obs, draws in _crps_cases():
         ref = crps_ensemble_reference(obs, draws)
-        np.testing.assert_allclose(
-            ps.crps_ensemble(obs, np.asarray(draws, dtype=float)), ref, rtol=0, atol=1e-9
-        )
+        if draws.shape[-1] <= 500:  # the pairwise matrix is n^2
+            np.testing.assert_allclose(ref, _crps_pairwise(obs, draws), rtol=0, atol=1e-9)
+        flat_y, flat_x = np.ravel(obs), np.reshape(draws, (-1, draws.shape[-1]))
+        exact = [_crps_integral(y, x) for y, x in zip(flat_y, flat_x, strict=True)]
+        np.testing.assert_allclose(np.ravel(ref), exact, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize(("mu", "sigma", "y"), [(0.0, 1.0, 0.0), (2.0, 3.0, -1.5), (10, 0.5, 11)])
+def test_crps_of_normal_quantile_ensemble_matches_closed_form(mu, sigma, y):
+    # Gneiting & Raftery (2007): CRPS(N(mu, sigma^2), y) = sigma (z (2 Phi(z) - 1) + 2 phi(z)
+    # - 1 / sqrt(pi)), z = (y - mu) / sigma; an ensemble of the normal's n quantiles tends to it
+    z = (y - mu) / sigma
+    closed = sigma * (z * (2 * norm.cdf(z) - 1) + 2 * norm.pdf(z) - 1 / math.sqrt(math.pi))
+    n = 20_000
+    draws = mu + sigma * norm.ppf((np.arange(n) + 0.5) / n)
+    got = float(crps_ensemble_reference(np.array(float(y)), draws))
+    assert got == pytest.approx(closed, rel=1e-3)
+    # an ensemble shifted away from y scores worse, so the check can fail
+    worse = float(
+        crps_ensemble_reference(np.array(float(y)), draws + (sigma if y <= mu else -sigma))
+    )
+    assert worse > closed * 1.05
 
 
 def test_crps_known_values():

@@ -157,6 +157,17 @@ def _integer_column(frame: pd.DataFrame, col: str, source: str, what: str) -> pd
     return s.astype(np.int64)
 
 
+def _exactly_one(cols: list[str], names: tuple[str, ...], what: str, source: str) -> str:
+    """The one column of ``cols`` among ``names`` (a :class:`ViewsFormatError` otherwise)."""
+    found = [c for c in names if c in cols]
+    if len(found) != 1:
+        problem = "missing column" if not found else f"more than one {what} column"
+        raise _fail(
+            source, f"{problem}: need exactly one of {names} (columns: {cols})", "/".join(names)
+        )
+    return found[0]
+
+
 def validate_views(
     frame: pd.DataFrame, *, source: str = "<frame>", outcome_name: str = DEFAULT_OUTCOME
 ) -> pd.DataFrame:
@@ -169,26 +180,11 @@ def validate_views(
     Other columns are dropped.
     """
     cols = list(frame.columns)
-    period_cols = [c for c in PERIOD_COLUMNS if c in cols]
-    unit_cols = [c for c in UNIT_COLUMNS if c in cols]
-    if len(period_cols) != 1:
-        what = "missing column" if not period_cols else "more than one period column"
-        raise _fail(
-            source,
-            f"{what}: need exactly one of {PERIOD_COLUMNS} (columns: {cols})",
-            "/".join(PERIOD_COLUMNS),
-        )
-    if len(unit_cols) != 1:
-        what = "missing column" if not unit_cols else "more than one unit column"
-        raise _fail(
-            source,
-            f"{what}: need exactly one of {UNIT_COLUMNS} (columns: {cols})",
-            "/".join(UNIT_COLUMNS),
-        )
+    pcol = _exactly_one(cols, PERIOD_COLUMNS, "period", source)
+    ucol = _exactly_one(cols, UNIT_COLUMNS, "unit", source)
     for col in (DRAW_COLUMN, outcome_name):
         if col not in cols:
             raise _fail(source, f"missing column '{col}' (columns: {cols})", col)
-    pcol, ucol = period_cols[0], unit_cols[0]
     out = pd.DataFrame(
         {
             pcol: _integer_column(frame, pcol, source, "period"),

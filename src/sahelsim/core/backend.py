@@ -13,6 +13,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 from sahelsim.core.errors import SahelsimError
 
 log = logging.getLogger(__name__)
@@ -107,9 +109,14 @@ def _labels(labels: Sequence[str] | None, n: int) -> list[str]:
 
 class LocalBackend:
     """Runs every item in this process, one after another (the engine itself is already
-    multi-threaded), so one chunk holding everything is the default."""
+    multi-threaded), so one chunk holding everything is the default; ``chunk`` sets another
+    chunk size (members or particles per item), e.g. to check that a split run gives the same
+    numbers."""
 
     name = "local"
+
+    def __init__(self, chunk: int | None = None) -> None:
+        self.chunk = chunk
 
     def map(
         self,
@@ -139,7 +146,7 @@ class LocalBackend:
         return [results[i] for i in range(n)]
 
     def default_chunk(self, n: int) -> int:
-        return max(int(n), 1)
+        return max(int(self.chunk or n), 1)
 
     def close(self) -> None:
         pass
@@ -149,3 +156,48 @@ class LocalBackend:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- splitting work ----------------------------------------------------------------------------
+def chunk_spans(backend: Backend | None, n: int) -> list[tuple[int, int]] | None:
+    """``[(start, stop), ...]`` chunks of ``n`` units (members, particles) for ``backend``, in
+    order; None when the work is best done in this process in one call (no backend, or a local
+    backend whose chunk holds everything)."""
+    if backend is None:
+        return None
+    size = max(int(backend.default_chunk(n)), 1)
+    if getattr(backend, "name", "") == "local" and size >= n:
+        return None
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
+
+
+def member_label(ids: np.ndarray) -> str:
+    """Short name of a chunk of member ids (``members 100-199``) for error messages."""
+    if ids.size == 0:
+        return "no members"
+    if ids.size > 1 and np.all(np.diff(ids) == 1):
+        return f"members {int(ids[0])}-{int(ids[-1])}"
+    if ids.size <= 4:
+        return "members " + ",".join(str(int(i)) for i in ids)
+    return f"{ids.size} members from {int(ids[0])}"
+
+
+def map_items(
+    backend: Backend | None,
+    fn: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    labels: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    what: str = "chunk",
+) -> list[Any]:
+    """``backend.map``; without a backend, a plain loop in this process (the first exception
+    propagates as it is)."""
+    if backend is not None:
+        return backend.map(fn, items, labels=labels, progress=progress, what=what)
+    out = []
+    for i, item in enumerate(items):
+        out.append(fn(item))
+        if progress:
+            progress(what, i + 1, len(items))
+    return out

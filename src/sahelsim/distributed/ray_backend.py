@@ -103,6 +103,7 @@ class RayBackend:
         self.runtime_env = dict(runtime_env or {})
         self.init_kwargs = dict(init_kwargs or {})
         self._started = False
+        self._shipped: dict[int, tuple[Any, Any]] = {}  # id(fn) -> (fn, its object ref)
 
     # -- connection ---------------------------------------------------------------------------
     def connect(self) -> Any:

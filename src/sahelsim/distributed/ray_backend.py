@@ -19,12 +19,12 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numba
 
-from sahelsim.core.backend import ChunkFailure, LocalBackend, Progress, _describe, _labels
+from sahelsim.core.backend import Backend, LocalBackend, Outcome
 from sahelsim.core.errors import MissingExtraError, SahelsimError
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def _remote_call(ray: Any) -> Any:
     return _REMOTE[key]
 
 
-class RayBackend:
+class RayBackend(Backend):
     """Runs each item as a Ray task.
 
     ``address``: an existing cluster (``"auto"``, ``"ray://head:10001"``); None uses
@@ -182,41 +182,25 @@ class RayBackend:
             opts["runtime_env"] = env
         return opts
 
-    def map(
-        self,
-        fn: Callable[[Any], Any],
-        items: Sequence[Any],
-        *,
-        labels: Sequence[str] | None = None,
-        progress: Progress | None = None,
-        what: str = "chunk",
-    ) -> list[Any]:
+    def _run(self, fn: Callable[[Any], Any], items: list[Any]) -> Iterator[Outcome]:
         ray = self.connect()
-        items = list(items)
-        n = len(items)
-        if n == 0:
-            return []
+        if not items:
+            return
         call = _remote_call(ray).options(**self._options())
         fn_ref = self.ship(fn)  # shipped once, shared by every task
         refs = [call.remote(fn_ref, item, self.worker_threads) for item in items]
         index = {ref: i for i, ref in enumerate(refs)}
         pending = list(refs)
-        results: dict[int, Any] = {}
-        failed: dict[int, str] = {}
-        first: BaseException | None = None
         try:
             while pending:
                 ready, pending = ray.wait(pending, num_returns=1)
                 for ref in ready:
-                    i = index[ref]
                     try:
-                        results[i] = ray.get(ref)
+                        value = ray.get(ref)
                     except ray.exceptions.RayError as exc:
-                        failed[i] = _describe(exc)
-                        first = first or exc
-                        log.error("%s %d failed: %s", what, i, failed[i])
-                    if progress:
-                        progress(what, len(results) + len(failed), n)
+                        yield index[ref], None, exc
+                    else:
+                        yield index[ref], value, None
         except BaseException:  # interrupted: do not leave tasks running on the cluster
             for ref in pending:
                 try:
@@ -224,9 +208,6 @@ class RayBackend:
                 except Exception:  # already finished or gone
                     pass
             raise
-        if failed:
-            raise ChunkFailure(failed, results, _labels(labels, n), what) from first
-        return [results[i] for i in range(n)]
 
 
 def make_backend(

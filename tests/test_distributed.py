@@ -8,6 +8,7 @@ and fail instead when ``SAHELSIM_REQUIRE_RAY=1`` (CI).
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import sys
 from pathlib import Path
@@ -98,26 +99,6 @@ def _fail_on(bad: int, x: int) -> int:
     return 10 * x
 
 
-class FailChunkWith:
-    """A backend that wraps every mapped function so the chunk holding member ``bad`` fails."""
-
-    def __init__(self, inner, bad: int) -> None:
-        self.inner, self.bad, self.name = inner, bad, inner.name
-
-    def default_chunk(self, n):
-        return self.inner.default_chunk(n)
-
-    def map(self, fn, items, **kw):
-        return self.inner.map(functools.partial(_guarded, self.bad, fn), items, **kw)
-
-
-def _guarded(bad, fn, item):
-    ids, _pm = item
-    if bad in ids:
-        raise RuntimeError("node lost")
-    return fn(item)
-
-
 class Counting:
     """A backend that counts its maps (delegating the work)."""
 
@@ -130,6 +111,27 @@ class Counting:
     def map(self, fn, items, **kw):
         self.maps += 1
         return self.inner.map(fn, items, **kw)
+
+
+class Failing(Counting):
+    """A backend whose items for which ``fails(item)`` is true raise (as a lost node would)."""
+
+    def __init__(self, inner, fails) -> None:
+        super().__init__(inner)
+        self.fails = fails
+
+    def map(self, fn, items, **kw):
+        return super().map(functools.partial(_fail_if, self.fails, fn), items, **kw)
+
+
+def _fail_if(fails, fn, item):
+    if fails(item):
+        raise RuntimeError("node lost")
+    return fn(item)
+
+
+def _holds_member(member: int, item) -> bool:
+    return member in item[0]  # a chunk of members: (ids, parameter rows)
 
 
 # -- without Ray ---------------------------------------------------------------------------------
@@ -153,9 +155,9 @@ def test_local_backend_keeps_finished_chunks_and_partial_ensemble(space):
     with pytest.raises(ChunkFailure, match=r"chunk 1 \(item 1\): ValueError: cannot do item 1"):
         be.map(functools.partial(_fail_on, 1), [0, 1, 2])
     d = _drivers(space, 6)
+    failing = Failing(LocalBackend(chunk=4), functools.partial(_holds_member, 5))
     with pytest.raises(ChunkFailure, match=r"chunk 1 \(members 4-7\)") as info:
-        simulate_members(space, Params.default(), d, members=12, seed=3,
-                         backend=FailChunkWith(LocalBackend(chunk=4), bad=5))  # fmt: skip
+        simulate_members(space, Params.default(), d, members=12, seed=3, backend=failing)
     exc = info.value
     assert exc.failed_chunks == [1] and sorted(exc.completed) == [0, 2]
     whole = simulate(space, Params.default(), d, members=12, seed=3)
@@ -200,9 +202,9 @@ def test_simulate_on_ray_equals_local(ray_backend, space):
 def test_partial_ensemble_on_ray(ray_backend, space):
     d = _drivers(space, 6)
     ray_backend.chunk = 4
+    failing = Failing(ray_backend, functools.partial(_holds_member, 9))
     with pytest.raises(ChunkFailure, match=r"chunk 2 \(members 8-11\): RuntimeError") as info:
-        simulate_members(space, Params.default(), d, members=12, seed=3,
-                         backend=FailChunkWith(ray_backend, bad=9))  # fmt: skip
+        simulate_members(space, Params.default(), d, members=12, seed=3, backend=failing)
     whole = simulate(space, Params.default(), d, members=12, seed=3)
     xr.testing.assert_identical(info.value.partial, whole.sel(member=list(range(8))))
 
@@ -268,6 +270,12 @@ def test_backtest_origins_on_ray_equal_local(ray_backend):
     assert set(b.origin) == {2014, 2015}
     for name in ("scores", "overall", "by_target", "verdict"):
         pd.testing.assert_frame_equal(local[name], on_ray[name])
+    # an origin that fails: named, and the finished origin's forecasts kept
+    with pytest.raises(ChunkFailure, match=r"origin 1 \(origin 2015\): RuntimeError") as info:
+        run_backtest(cy, backend=Failing(ray_backend, functools.partial(operator.eq, 2015)), **kw)
+    part = info.value.partial
+    pd.testing.assert_frame_equal(part.drop(columns="draws"),
+                                  a[a.origin == 2014].drop(columns="draws"))  # fmt: skip
 
 
 def test_dead_worker_is_retried(ray_backend, tmp_path):

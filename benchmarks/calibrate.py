@@ -23,16 +23,16 @@ import json, sys, time
 sys.path.insert(0, {src!r})
 from pathlib import Path
 import numpy as np
-from sahelsim.calibrate import Calibrator
-from sahelsim.ingest import ingest_all
-from sahelsim.store import Store
-from sahelsim import indicators
+from sahelsim.inference.calibrate import Calibrator
+from sahelsim.data.ingest import ingest_all
+from sahelsim.data.store.store import Store
+from sahelsim.evidence import indicators
 data, particles, generations, db = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 with Store(db) as st:
     ingest_all(Path(data), st)
     cy = indicators.country_year(st)
 cal = Calibrator(n_particles=particles, generations=0, years=(2012, 2024), data_dir=Path(data))
-sim = cal._default_simulator()
+sim = cal.batch_simulator()
 sim(np.tile(cal._bounds()[0], (2, 1)), np.arange(2))  # compile / warm up
 lo, hi = cal._bounds()
 theta = lo + (hi - lo) * np.random.default_rng(0).random((particles, len(lo)))

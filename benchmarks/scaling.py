@@ -12,7 +12,7 @@ so Ray restarts between counts) it measures:
     engine's compiled code from Numba's cache), reported apart from the runs;
 (b) per-task overhead: ``--empty-tasks`` tasks that do nothing, wall time / tasks;
 (c) result transfer: a task returning a 64 MiB array against one returning nothing;
-(d) a large ensemble: ``simulate_chunks`` of ``--members`` members x the study grid (real data
+(d) a large ensemble: ``simulate_members`` of ``--members`` members x the study grid (real data
     at /work/shared/data, else a synthetic 30x40 grid) x ``--months`` months, country
     aggregates only (``Record(cells=())``), chunks of ``--chunk`` members;
 (e) a small calibration: ABC-SMC with ``--particles`` particles x ``--generations``
@@ -45,6 +45,7 @@ bookkeeping D between calls.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -99,7 +100,7 @@ def _observed(spec: dict):
     cal = Calibrator(years=spec["cal_years"], seed=0, data_dir=_data_dir(spec))
     base = Params.default()
     theta0 = np.array([[base.values[n] for n in CALIBRATED]])
-    return cal._default_simulator()(theta0, np.array([10**6]))[0]
+    return cal.batch_simulator()(theta0, np.array([10**6]))[0]
 
 
 def _data_dir(spec: dict):
@@ -165,19 +166,17 @@ def _payload(nbytes):
     return np.ones(int(nbytes) // 8)
 
 
-def _warm(spec):
-    """Start-up of one worker: imports and the engine's compiled code (Numba cache), plus the
-    calibration simulator's grid, built once per worker process."""
+def _warm(sim, _item):
+    """Start-up of one worker: imports and the engine's compiled code (Numba cache), one
+    particle of the calibration simulator (shipped with the task, as in a calibration)."""
     import numpy as np
 
-    from sahelsim.distributed.ray_backend import CalibrationSimulator
-    from sahelsim.model.params import SPEC_BY_NAME
+    from sahelsim.inference.calibrate import CALIBRATED
+    from sahelsim.model.params import SPECS
 
     t0 = time.perf_counter()
-    sim = CalibrationSimulator(years=spec["cal_years"], seed=0, data_dir=spec["data_dir"],
-                               synthetic=spec["data_dir"] is None)  # fmt: skip
-    theta = np.array([[SPEC_BY_NAME[n].default for n in sim.params]])
-    sim(theta, np.array([0]))
+    default = {s.name: s.default for s in SPECS}
+    sim(np.array([[default[n] for n in CALIBRATED]]), np.array([0]))
     time.sleep(0.5)  # hold this worker so the next warm-up task starts another one
     return {"pid": os.getpid(), "seconds": time.perf_counter() - t0 - 0.5}
 
@@ -200,7 +199,7 @@ def _child_local(spec: dict) -> dict:
     from sahelsim.inference.calibrate import Calibrator
 
     cal_sim = Calibrator(years=spec["cal_years"], seed=0, data_dir=_data_dir(spec))
-    sim = cal_sim._default_simulator()
+    sim = cal_sim.batch_simulator()
     cal = _calibrate(spec, sim, obs)
     return {
         "grid": grid,
@@ -256,8 +255,10 @@ def _child_ray(spec: dict) -> dict:
 
     import ray
 
-    from sahelsim.distributed.ray_backend import RayBackend, calibration_simulator, simulate_chunks
+    from sahelsim.distributed import RayBackend
+    from sahelsim.inference.calibrate import Calibrator, ChunkedSimulator
     from sahelsim.model.engine import Record
+    from sahelsim.scenarios.ensemble import simulate_members
 
     n = spec["workers"]
     space, _grid, params, drivers = _ensemble_inputs(spec)
@@ -267,9 +268,11 @@ def _child_ray(spec: dict) -> dict:
     be = RayBackend(num_cpus=n, worker_threads=1, init_kwargs={"log_to_driver": False})
     be.connect()
     out["ray_init_seconds"] = time.perf_counter() - t0
-    dd = str(_data_dir(spec)) if _data_dir(spec) else None
+    cal_sim = Calibrator(
+        years=spec["cal_years"], seed=0, data_dir=_data_dir(spec)
+    ).batch_simulator()
     t0 = time.perf_counter()
-    warm = be.map(_warm, [{"cal_years": spec["cal_years"], "data_dir": dd}] * (2 * n))
+    warm = be.map(functools.partial(_warm, cal_sim), [None] * (2 * n))
     out["warmup_seconds"] = time.perf_counter() - t0
     out["worker_processes"] = len({w["pid"] for w in warm})
     out["worker_warmup_seconds_each"] = max(w["seconds"] for w in warm)
@@ -293,8 +296,9 @@ def _child_ray(spec: dict) -> dict:
 
     # (d) ensemble
     t0 = time.perf_counter()
-    ds = simulate_chunks(space, params, drivers, spec["members"], seed=0,
-                         record=Record(cells=()), backend=be, chunk=spec["chunk"])  # fmt: skip
+    be.chunk = spec["chunk"]
+    ds = simulate_members(space, params, drivers, members=spec["members"], seed=0,
+                          record=Record(cells=()), backend=be)  # fmt: skip
     out["ensemble_seconds"] = time.perf_counter() - t0
     out["ensemble_tasks"] = math.ceil(spec["members"] / spec["chunk"])
     out["ensemble_checksum"] = _digest(ds["deaths_total"].values)
@@ -304,9 +308,8 @@ def _child_ray(spec: dict) -> dict:
     del ds, one
 
     # (e) calibration
-    sim = calibration_simulator(be, chunk=spec["cal_chunk"], years=spec["cal_years"], seed=0,
-                                data_dir=dd, synthetic=dd is None)  # fmt: skip
-    out["calibration"] = _calibrate(spec, sim, obs)
+    be.chunk = spec["cal_chunk"]  # None: about two tasks per worker
+    out["calibration"] = _calibrate(spec, ChunkedSimulator(cal_sim, be), obs)
     out["calibration"]["tasks"] = [
         math.ceil(b / (spec["cal_chunk"] or be.default_chunk(b)))
         for b in out["calibration"]["batch_sizes"]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sahelsim.core.backend import LocalBackend
 from sahelsim.core.errors import SahelsimError
 from sahelsim.inference.calibrate import Calibrator
 from sahelsim.scenarios.posterior import Posterior, load_posterior
@@ -42,6 +43,18 @@ def test_abc_smc_recovers_analytic_posterior():
     d = cal.diagnostics_
     assert d["epsilon"][1] > d["epsilon"][-1]  # tolerances shrink
     assert d["n_simulations"] > 400
+
+
+def test_calibration_in_chunks_gives_the_same_posterior():
+    sigma, n = 0.01, 5
+    obs = np.full(n, 0.03)
+    kw = {"params": ("attrition",), "n_particles": 40, "generations": 3,
+          "simulator": _gaussian_simulator(sigma, n), "seed": 4}  # fmt: skip
+    one = Calibrator(**kw).fit(obs)
+    split = Calibrator(backend=LocalBackend(chunk=7), **kw).fit(obs)
+    np.testing.assert_array_equal(split.posterior_.particles, one.posterior_.particles)
+    np.testing.assert_array_equal(split.posterior_.weights, one.posterior_.weights)
+    assert split.diagnostics_["epsilon"] == one.diagnostics_["epsilon"]
 
 
 def test_posterior_roundtrip_and_validation(tmp_path):

@@ -8,6 +8,7 @@ and fail instead when ``SAHELSIM_REQUIRE_RAY=1`` (CI).
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import sys
 from pathlib import Path
@@ -17,13 +18,18 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from sahelsim.core.backend import Backend, ChunkFailure, LocalBackend
 from sahelsim.core.canon import month_id
-from sahelsim.core.errors import MissingExtraError
-from sahelsim.distributed import ray_backend as D
+from sahelsim.core.errors import MissingExtraError, SahelsimError
+from sahelsim.distributed import RayBackend, make_backend
+from sahelsim.forecast.backtest import run_backtest
+from sahelsim.inference.calibrate import CALIBRATED, Calibrator
 from sahelsim.model.drivers import build_drivers
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.params import SPECS, Params
 from sahelsim.model.space import Space
+from sahelsim.scenarios import run
+from sahelsim.scenarios.ensemble import simulate_members
 from sahelsim.scenarios.scenario import load_scenario
 
 START = int(month_id(2016, 1))
@@ -51,7 +57,7 @@ def ray_cluster():
 
 @pytest.fixture()
 def ray_backend(ray_cluster):
-    be = D.RayBackend(max_retries=3)
+    be = RayBackend(max_retries=3)
     yield be
     be.close()  # leaves the session's cluster running (it did not start it)
     assert ray_cluster.is_initialized()
@@ -93,41 +99,84 @@ def _fail_on(bad: int, x: int) -> int:
     return 10 * x
 
 
+class Counting:
+    """A backend that counts its maps (delegating the work)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.maps = inner, inner.name, 0
+
+    def default_chunk(self, n):
+        return self.inner.default_chunk(n)
+
+    def map(self, fn, items, **kw):
+        self.maps += 1
+        return self.inner.map(fn, items, **kw)
+
+
+class Failing(Counting):
+    """A backend whose items for which ``fails(item)`` is true raise (as a lost node would)."""
+
+    def __init__(self, inner, fails) -> None:
+        super().__init__(inner)
+        self.fails = fails
+
+    def map(self, fn, items, **kw):
+        return super().map(functools.partial(_fail_if, self.fails, fn), items, **kw)
+
+
+def _fail_if(fails, fn, item):
+    if fails(item):
+        raise RuntimeError("node lost")
+    return fn(item)
+
+
+def _holds_member(member: int, item) -> bool:
+    return member in item[0]  # a chunk of members: (ids, parameter rows)
+
+
 # -- without Ray ---------------------------------------------------------------------------------
 def test_ray_backend_without_ray_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(MissingExtraError, match=r"pip install 'sahelsim\[distributed\]'"):
-        D.RayBackend()
-    assert isinstance(D.make_backend("local"), D.LocalBackend)
-    with pytest.raises(D.SahelsimError, match="--backend ray"):
-        D.make_backend("local", address="auto")
+        RayBackend()
+    with pytest.raises(MissingExtraError, match="Ray, which is not installed"):
+        make_backend("ray")
+    assert isinstance(make_backend("local"), LocalBackend)
+    assert make_backend("local", chunk=5).default_chunk(12) == 5
+    with pytest.raises(SahelsimError, match="--backend ray"):
+        make_backend("local", address="auto")
+    with pytest.raises(SahelsimError, match="unknown backend 'dask'"):
+        make_backend("dask")
 
 
 def test_local_backend_keeps_finished_chunks_and_partial_ensemble(space):
-    be = D.LocalBackend()
-    assert isinstance(be, D.Backend)
-    with pytest.raises(D.ChunkFailure, match=r"chunk 1 \(item 1\): ValueError: cannot do item 1"):
+    be = LocalBackend()
+    assert isinstance(be, Backend)
+    with pytest.raises(ChunkFailure, match=r"chunk 1 \(item 1\): ValueError: cannot do item 1"):
         be.map(functools.partial(_fail_on, 1), [0, 1, 2])
-
-    class FailSecond(D.LocalBackend):
-        def map(self, fn, items, **kw):
-            bad = items[1]
-
-            def wrapped(item):
-                if item is bad:
-                    raise RuntimeError("node lost")
-                return fn(item)
-
-            return super().map(wrapped, items, **kw)
-
     d = _drivers(space, 6)
-    with pytest.raises(D.ChunkFailure, match=r"chunk 1 \(members 4-7\)") as info:
-        D.simulate_chunks(space, Params.default(), d, 12, seed=3, backend=FailSecond(), chunk=4)
+    failing = Failing(LocalBackend(chunk=4), functools.partial(_holds_member, 5))
+    with pytest.raises(ChunkFailure, match=r"chunk 1 \(members 4-7\)") as info:
+        simulate_members(space, Params.default(), d, members=12, seed=3, backend=failing)
     exc = info.value
     assert exc.failed_chunks == [1] and sorted(exc.completed) == [0, 2]
     whole = simulate(space, Params.default(), d, members=12, seed=3)
     kept = whole.sel(member=[0, 1, 2, 3, 8, 9, 10, 11])
     xr.testing.assert_identical(exc.partial, kept)
+
+
+def test_local_chunks_equal_one_call(space):
+    p, d = Params.default(), _drivers(space, 6)
+    ids = np.arange(40, 57)
+    pm = _param_matrix(ids.size, seed=3)
+    one = simulate(space, p, d, members=ids, seed=7, param_matrix=pm)
+    for chunk in (1, 5, 16, 17, 100):
+        xr.testing.assert_identical(
+            simulate_members(space, p, d, members=ids, seed=7, param_matrix=pm,
+                             backend=LocalBackend(chunk=chunk)), one)  # fmt: skip
+    with pytest.raises(ValueError, match="16 rows for 17 members"):
+        simulate_members(space, p, d, members=ids, seed=7, param_matrix=pm[:16],
+                         backend=LocalBackend(chunk=4))  # fmt: skip
 
 
 # -- with Ray -------------------------------------------------------------------------------------
@@ -139,46 +188,58 @@ def test_simulate_on_ray_equals_local(ray_backend, space):
     rec = Record(cells=("deaths", "hold"))
     local = simulate(space, p, d, members=ids, seed=5, record=rec, param_matrix=pm)
     seen = []
-    on_ray = D.simulate_chunks(space, p, d, ids, seed=5, record=rec, param_matrix=pm,
-                               backend=ray_backend, chunk=8,
-                               progress=lambda *a: seen.append(a))  # fmt: skip
+    ray_backend.chunk = 8
+    on_ray = simulate_members(space, p, d, members=ids, seed=5, record=rec, param_matrix=pm,
+                              backend=ray_backend, progress=lambda *a: seen.append(a))  # fmt: skip
     xr.testing.assert_identical(on_ray, local)  # 3 chunks, bit for bit
     assert seen[-1] == ("chunk", 3, 3)
-    # the local backend's chunking agrees too
+    ray_backend.chunk = 5  # another split (5 chunks, the last one short) agrees too
     xr.testing.assert_identical(
-        D.simulate_chunks(space, p, d, ids, seed=5, record=rec, param_matrix=pm, chunk=10), local
-    )
+        simulate_members(space, p, d, members=ids, seed=5, record=rec, param_matrix=pm,
+                         backend=ray_backend), local)  # fmt: skip
+
+
+def test_partial_ensemble_on_ray(ray_backend, space):
+    d = _drivers(space, 6)
+    ray_backend.chunk = 4
+    failing = Failing(ray_backend, functools.partial(_holds_member, 9))
+    with pytest.raises(ChunkFailure, match=r"chunk 2 \(members 8-11\): RuntimeError") as info:
+        simulate_members(space, Params.default(), d, members=12, seed=3, backend=failing)
+    whole = simulate(space, Params.default(), d, members=12, seed=3)
+    xr.testing.assert_identical(info.value.partial, whole.sel(member=list(range(8))))
 
 
 def test_run_scenario_on_ray_equals_local(ray_backend):
-    from sahelsim.scenarios import run
-
     kw = {"members": 9, "months": 6, "start": "2013-01", "seed": 4, "synthetic": True,
           "record": Record(cells=("deaths",))}  # fmt: skip
     local = run.run_scenario("acceleration", **kw)
-    on_ray = D.run_scenario("acceleration", backend=ray_backend, chunk=3, **kw)
+    ray_backend.chunk = 3
+    on_ray = run.run_scenario("acceleration", backend=ray_backend, **kw)
     xr.testing.assert_identical(on_ray, local)
     assert on_ray.attrs["spinup_from"] == run.HISTORY_START
 
 
 def test_calibration_on_ray_gives_the_local_posterior(ray_backend):
-    from sahelsim.inference.calibrate import CALIBRATED, Calibrator
-
     settings = {"n_particles": 16, "generations": 1, "years": (2012, 2013), "seed": 1,
                 "synthetic": True}  # fmt: skip
     # observed statistics: one simulated history at the default parameters
     base = Params.default()
     theta0 = np.array([[base.values[n] for n in CALIBRATED]])
-    obs = Calibrator(**settings)._default_simulator()(theta0, np.array([10_000]))[0]
+    obs = Calibrator(**settings).batch_simulator()(theta0, np.array([10_000]))[0]
     local = Calibrator(**settings).fit(obs)
-    cal = Calibrator(**settings)
-    sim = D.simulator_for(cal, ray_backend, chunk=6)
-    cal.simulator = sim
-    cal.fit(obs)
-    assert sim.calls >= 2  # the prior and at least one proposal batch went through Ray
-    np.testing.assert_array_equal(cal.posterior_.particles, local.posterior_.particles)
-    np.testing.assert_array_equal(cal.posterior_.weights, local.posterior_.weights)
-    assert cal.diagnostics_["n_simulations"] == local.diagnostics_["n_simulations"]
+    for chunk in (6, 16):  # 3 chunks of the 16 particles, and one
+        ray_backend.chunk = chunk
+        be = Counting(ray_backend)
+        cal = Calibrator(backend=be, **settings).fit(obs)
+        assert be.maps >= 2  # the prior and at least one proposal batch went through Ray
+        np.testing.assert_array_equal(cal.posterior_.particles, local.posterior_.particles)
+        np.testing.assert_array_equal(cal.posterior_.weights, local.posterior_.weights)
+        assert cal.diagnostics_["n_simulations"] == local.diagnostics_["n_simulations"]
+    # each fit shipped its simulator (grid, drivers) to the object store once, for every batch
+    assert len(ray_backend._shipped) == 2
+    # a local split of the batches agrees as well
+    split = Calibrator(backend=LocalBackend(chunk=5), **settings).fit(obs)
+    np.testing.assert_array_equal(split.posterior_.particles, local.posterior_.particles)
 
 
 def _synthetic_country_year() -> pd.DataFrame:
@@ -195,22 +256,26 @@ def _synthetic_country_year() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_backtest_origins_on_ray_equal_local(ray_backend, monkeypatch):
-    from sahelsim.evidence import indicators
-    from sahelsim.forecast.backtest import run_backtest
-
+def test_backtest_origins_on_ray_equal_local(ray_backend):
     cy = _synthetic_country_year()
-    monkeypatch.setattr(indicators, "country_year", lambda store: cy)
     kw = {"origins": (2014, 2015), "n_particles": 10, "generations": 1, "draws": 20, "seed": 2,
           "synthetic": True}  # fmt: skip
-    local = run_backtest(object(), **kw)
-    on_ray = D.run_backtest_parallel(cy, backend=ray_backend, **kw)
+    local = run_backtest(cy, **kw)
+    seen = []
+    on_ray = run_backtest(cy, backend=ray_backend, progress=lambda *a: seen.append(a), **kw)
+    assert seen[-1] == ("origin", 2, 2)
     a, b = local["forecasts"], on_ray["forecasts"]
     pd.testing.assert_frame_equal(a.drop(columns="draws"), b.drop(columns="draws"))
     assert all(np.array_equal(x, y) for x, y in zip(a["draws"], b["draws"], strict=True))
     assert set(b.origin) == {2014, 2015}
     for name in ("scores", "overall", "by_target", "verdict"):
         pd.testing.assert_frame_equal(local[name], on_ray[name])
+    # an origin that fails: named, and the finished origin's forecasts kept
+    with pytest.raises(ChunkFailure, match=r"origin 1 \(origin 2015\): RuntimeError") as info:
+        run_backtest(cy, backend=Failing(ray_backend, functools.partial(operator.eq, 2015)), **kw)
+    part = info.value.partial
+    pd.testing.assert_frame_equal(part.drop(columns="draws"),
+                                  a[a.origin == 2014].drop(columns="draws"))  # fmt: skip
 
 
 def test_dead_worker_is_retried(ray_backend, tmp_path):
@@ -220,11 +285,11 @@ def test_dead_worker_is_retried(ray_backend, tmp_path):
 
 
 def test_failing_chunk_is_named_and_finished_chunks_kept(ray_backend):
-    with pytest.raises(D.ChunkFailure, match=r"chunk 2 \(item 2\): ValueError: cannot do item 2"):
+    with pytest.raises(ChunkFailure, match=r"chunk 2 \(item 2\): ValueError: cannot do item 2"):
         ray_backend.map(functools.partial(_fail_on, 2), [0, 1, 2, 3])
     try:
         ray_backend.map(functools.partial(_fail_on, 2), [0, 1, 2, 3])
-    except D.ChunkFailure as exc:
+    except ChunkFailure as exc:
         assert exc.failed_chunks == [2]
         assert exc.completed == {0: 0, 1: 10, 3: 30}
         assert "1 of 4 chunk(s) failed" in str(exc)

@@ -7,20 +7,34 @@ is calibrated on 2012..T (ABC-SMC, :mod:`sahelsim.calibrate`), then its posterio
 Poisson, conflictology, negative binomial of the recent history) are fitted on UCDP's own
 history up to T. Every forecast is scored with CRPS, the ignorance score on the VIEWS bins,
 interval scores and coverage (:mod:`sahelsim.scoring`).
+
+``run_backtest(..., backend=)`` runs the origin years as independent items on that backend
+(None: in this process). The country-year frame and the grid are built once by the caller and
+shipped with the work, so workers need neither the store nor the data directory.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sahelsim.core.backend import Backend, ChunkFailure, Progress, map_items
 from sahelsim.core.canon import month_id
+from sahelsim.evidence import indicators
+from sahelsim.forecast.baselines import Conflictology, LastValuePoisson, NegBinRecent, ZeroBaseline
+from sahelsim.forecast.scoring import score_table
+from sahelsim.forecast.views_io import to_views, write_views_parquet
+from sahelsim.inference.calibrate import Calibrator, posterior_predictive
+from sahelsim.inference.observe import simulated_country_year
+from sahelsim.model.engine import Record
+from sahelsim.model.space import Space
+from sahelsim.scenarios.run import HISTORY_START, make_space, run_scenario
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +67,11 @@ def model_draws(
     seed: int,
     data_dir: Path | None,
     synthetic: bool,
+    space: Space | None = None,
 ) -> dict[tuple[str, str, int], np.ndarray]:
     """Posterior predictive draws {(target, iso3, year): array} for 2012..last_year."""
-    from sahelsim.inference.calibrate import posterior_predictive
-
     pred = posterior_predictive(post, years=(2012, last_year), members=members, seed=seed,
-                                data_dir=data_dir, synthetic=synthetic)  # fmt: skip
+                                data_dir=data_dir, synthetic=synthetic, space=space)  # fmt: skip
     out = {}
     for c in CORE:
         for y in pred.year.values:
@@ -72,13 +85,6 @@ def model_draws(
 def baseline_draws(
     obs: pd.DataFrame, origin: int, years: list[int], draws: int, seed: int
 ) -> dict[str, dict[tuple[str, str, int], np.ndarray]]:
-    from sahelsim.forecast.baselines import (
-        Conflictology,
-        LastValuePoisson,
-        NegBinRecent,
-        ZeroBaseline,
-    )
-
     out: dict[str, dict[tuple[str, str, int], np.ndarray]] = {}
     for name, cls in (("zero", ZeroBaseline), ("last_value", LastValuePoisson),
                       ("conflictology", Conflictology), ("negbin", NegBinRecent)):  # fmt: skip
@@ -100,9 +106,8 @@ def backtest_origin(
 ) -> list[dict[str, Any]]:
     """One origin year: calibrate on 2012..T, forecast the horizons with the model and every
     baseline; returns the forecast rows. ``settings`` holds the keyword arguments of
-    :func:`run_backtest` plus ``last_obs`` (the latest observed year)."""
-    from sahelsim.inference.calibrate import Calibrator
-
+    :func:`run_backtest` plus ``last_obs`` (the latest observed year) and ``space`` (the grid
+    of the 2012 start, or None to build it here)."""
     s = settings
     obs_idx = obs.set_index(["target", "iso3", "year"])["value"]
     years = [T + h for h in s["horizons"] if T + h <= s["last_obs"]]
@@ -110,9 +115,10 @@ def backtest_origin(
         return []
     seed = s["seed"]
     cal = Calibrator(n_particles=s["n_particles"], generations=s["generations"], years=(2012, T),
-                     seed=seed + T, data_dir=s["data_dir"], synthetic=s["synthetic"]).fit(cy)  # fmt: skip
+                     seed=seed + T, data_dir=s["data_dir"], synthetic=s["synthetic"],
+                     space=s.get("space")).fit(cy)  # fmt: skip
     md = model_draws(cal.posterior_, last_year=max(years), members=s["draws"], seed=seed + T,
-                     data_dir=s["data_dir"], synthetic=s["synthetic"])  # fmt: skip
+                     data_dir=s["data_dir"], synthetic=s["synthetic"], space=s.get("space"))  # fmt: skip
     forecasts = {"model": md} | baseline_draws(obs, T, years, s["draws"], seed + T)
     rows = []
     for name, fc in forecasts.items():
@@ -126,7 +132,7 @@ def backtest_origin(
 
 
 def run_backtest(
-    store: Any,
+    source: Any,
     *,
     origins: tuple[int, int] = (2014, 2023),
     horizons: tuple[int, ...] = (1, 2),
@@ -136,32 +142,39 @@ def run_backtest(
     seed: int = 0,
     data_dir: Path | None = None,
     synthetic: bool = False,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
+    backend: Backend | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Rolling-origin backtest; returns the forecast rows and the score tables."""
-    from sahelsim.evidence import indicators
+    """Rolling-origin backtest; returns the forecast rows and the score tables.
 
-    cy = indicators.country_year(store)
-    obs = observed_targets(cy)
-    last_obs = int(obs.year.max())
-    settings = {"horizons": horizons, "last_obs": last_obs, "n_particles": n_particles,
-                "generations": generations, "draws": draws, "seed": seed,
-                "data_dir": data_dir, "synthetic": synthetic}  # fmt: skip
-    rows = []
+    ``source``: a store, or the country-year indicator frame (``indicators.country_year``).
+    ``backend`` runs one item per origin year (None: in this process); the results do not
+    depend on it. If origins fail on a backend, raises
+    :class:`~sahelsim.core.backend.ChunkFailure` whose ``partial`` is the forecast frame of the
+    finished origins.
+    """
     t0 = time.perf_counter()
+    cy = source if isinstance(source, pd.DataFrame) else indicators.country_year(source)
+    obs = observed_targets(cy)
+    settings = {"horizons": tuple(horizons), "last_obs": int(obs.year.max()),
+                "n_particles": n_particles, "generations": generations, "draws": draws,
+                "seed": seed, "data_dir": data_dir, "synthetic": synthetic,
+                "space": make_space(data_dir, HISTORY_START, synthetic=synthetic)}  # fmt: skip
     span = list(range(origins[0], origins[1] + 1))
-    for i, T in enumerate(span):
-        if progress:
-            progress(f"origin {T}", i, len(span))
-        rows.extend(backtest_origin(cy, obs, settings, T))
-    frame = pd.DataFrame(rows)
-    log.info("backtest: %d forecasts in %.0f s", len(frame), time.perf_counter() - t0)
+    fn = functools.partial(backtest_origin, cy, obs, settings)
+    try:
+        parts = map_items(backend, fn, span, labels=[f"origin {T}" for T in span],
+                          progress=progress, what="origin")  # fmt: skip
+    except ChunkFailure as exc:
+        exc.partial = pd.DataFrame([r for rows in exc.completed.values() for r in rows])
+        raise
+    frame = pd.DataFrame([r for rows in parts for r in rows])
+    log.info("backtest (%s): %d forecasts in %.0f s", backend.name if backend else "local",
+             len(frame), time.perf_counter() - t0)  # fmt: skip
     return {"forecasts": frame, **score_backtest(frame)}
 
 
 def score_backtest(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    from sahelsim.forecast.scoring import score_table
-
     by_cell = score_table(frame, by=("forecaster", "iso3", "target"))
     overall = score_table(frame, by=("forecaster",))
     by_target = score_table(frame, by=("forecaster", "target"))
@@ -187,18 +200,15 @@ def forecast(
     data_dir: Path | None = None,
     synthetic: bool = False,
     out: Path,
+    backend: Backend | None = None,
 ) -> dict[str, Path]:
     """Country-year forecasts (VIEWS layout: year, country_id, draw, outcome) from the shipped
-    posterior, one Parquet per target."""
-    from sahelsim.forecast.views_io import to_views, write_views_parquet
-    from sahelsim.inference.observe import simulated_country_year
-    from sahelsim.model.engine import Record
-    from sahelsim.scenarios.run import HISTORY_START, run_scenario
-
+    posterior, one Parquet per target; the ensemble runs on ``backend`` (None: here)."""
     last = max(years)
     months = int(month_id(last, 12)) - HISTORY_START + 1
     ds = run_scenario(scenario, data_dir=data_dir, synthetic=synthetic, members=draws,
-                      months=months, start="2012-01", seed=seed, record=Record(cells=()))  # fmt: skip
+                      months=months, start="2012-01", seed=seed, record=Record(cells=()),
+                      backend=backend)  # fmt: skip
     pred = simulated_country_year(ds)
     out.mkdir(parents=True, exist_ok=True)
     paths = {}

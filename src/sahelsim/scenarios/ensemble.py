@@ -2,23 +2,50 @@
 
 A member's numbers depend only on (seed, its global member id, its parameter row), so the
 chunks, concatenated along ``member`` in member order, equal one :func:`simulate` call.
+
+What travels: the chunk function holds the grid, the parameters and the drivers; a backend
+ships it once per call (the Ray backend puts it in the object store, shared by every task),
+and each chunk carries only its member ids and parameter rows. Workers need no data directory.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
 
-from sahelsim.core.backend import Backend
+from sahelsim.core.backend import Backend, ChunkFailure, chunk_spans, member_label
 from sahelsim.model.drivers import Drivers
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.params import Params
 from sahelsim.model.space import Space
 
 log = logging.getLogger(__name__)
+
+
+def _simulate_chunk(
+    space: Space,
+    params: Params,
+    drivers: Drivers,
+    seed: int,
+    record: Record,
+    item: tuple[np.ndarray, np.ndarray | None],
+) -> xr.Dataset:
+    """What a worker runs: one chunk of members (ids, their parameter rows or None)."""
+    ids, pm = item
+    return simulate(space, params, drivers, members=ids, seed=seed, record=record,
+                    param_matrix=pm)  # fmt: skip
+
+
+def concat_members(parts: list[xr.Dataset]) -> xr.Dataset:
+    """Chunks of one ensemble, in member order, as one dataset."""
+    if len(parts) == 1:
+        return parts[0]
+    return xr.concat(parts, dim="member", data_vars="all", coords="minimal", compat="override",
+                     join="exact", combine_attrs="override")  # fmt: skip
 
 
 def simulate_members(
@@ -34,8 +61,30 @@ def simulate_members(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> xr.Dataset:
     """:func:`sahelsim.model.engine.simulate` of ``members`` on ``backend`` (None: in this
-    process, one call)."""
-    if backend is None or getattr(backend, "name", "local") == "local":
+    process, one call), in chunks of ``backend.default_chunk(n)`` members.
+
+    Returns the same dataset as one call. If chunks fail, raises
+    :class:`~sahelsim.core.backend.ChunkFailure` whose ``partial`` is the dataset of the
+    finished chunks' members (None if none finished).
+    """
+    ids = np.arange(members) if np.isscalar(members) else np.asarray(members, dtype=np.int64)
+    spans = chunk_spans(backend, ids.size)
+    if spans is None:
         return simulate(space, params, drivers, members=members, seed=seed, record=record,
                         param_matrix=param_matrix, progress=progress)  # fmt: skip
-    raise NotImplementedError("chunked backends: see sahelsim.distributed (being moved here)")
+    pm = None
+    if param_matrix is not None:
+        pm = np.asarray(param_matrix, dtype=np.float64)
+        if pm.ndim != 2 or pm.shape[0] != ids.size:
+            raise ValueError(f"parameter matrix has {pm.shape[0]} rows for {ids.size} members")
+    items = [(ids[a:b], None if pm is None else pm[a:b]) for a, b in spans]
+    fn = functools.partial(_simulate_chunk, space, params, drivers, int(seed), record or Record())
+    labels = [member_label(ids[a:b]) for a, b in spans]
+    log.info("%d members in %d chunks on the %s backend", ids.size, len(spans), backend.name)
+    try:
+        parts = backend.map(fn, items, labels=labels, progress=progress, what="chunk")
+    except ChunkFailure as exc:
+        if exc.completed:
+            exc.partial = concat_members(list(exc.completed.values()))
+        raise
+    return concat_members(parts)

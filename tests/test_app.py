@@ -202,7 +202,7 @@ def test_split_ensemble_changes_no_result():
     res, _ = core.run_cached(req)
     assert res.cells.sizes["member"] == core.MAP_MEMBERS
     ref = run_scenario("acceleration", members=req.members, months=res.ds.sizes["month"],
-                       seed=2, space=core._space(None))  # fmt: skip
+                       seed=2, space=core.space_for(None))  # fmt: skip
     np.testing.assert_array_equal(res.ds["deaths_total"].values, ref["deaths_total"].values)
 
 

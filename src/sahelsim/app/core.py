@@ -39,7 +39,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import xarray as xr
 
-from sahelsim.app.inputs import (
+from sahelsim.app import inputs
+from sahelsim.app.inputs import (  # noqa: F401 (re-exported: callers use core.<name>)
     DEFAULT_MEMBERS,
     DEFAULT_MONTHS,
     DEFAULT_SEED,
@@ -49,7 +50,9 @@ from sahelsim.app.inputs import (
     MIN_MEMBERS,
     MIN_MONTHS,
     InputError,
+    LeverItems,
     RunRequest,
+    Value,
     apply_levers,
     build_scenario,
     changed_levers,
@@ -87,25 +90,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = [
+    *inputs.__all__,
+    "CACHE_SIZE",
     "DEFAULT_CLAIMS_CSV",
-    "DEFAULT_MEMBERS",
-    "DEFAULT_MONTHS",
-    "DEFAULT_SEED",
     "ENV_CLAIMS",
     "ENV_GRID",
     "FANS",
-    "MAX_MEMBERS",
-    "MAX_MONTHS",
-    "MAX_SEED",
-    "MIN_MEMBERS",
-    "MIN_MONTHS",
-    "InputError",
+    "MAP_MEMBERS",
     "Result",
-    "RunRequest",
-    "apply_levers",
-    "build_scenario",
     "cached_claims",
-    "changed_levers",
     "claims_csv_path",
     "claims_table",
     "clear_cache",
@@ -113,12 +106,9 @@ __all__ = [
     "default_data_dir",
     "fan_figures",
     "fan_figures_for",
-    "lever_defaults",
-    "make_request",
     "map_figures",
     "map_figures_for",
     "month_label",
-    "parse_lever_text",
     "run_cached",
     "space_for",
 ]

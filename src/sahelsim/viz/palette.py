@@ -22,32 +22,24 @@ GREY = "#999999"
 #: Lines and text that are not data (projection start, borders).
 INK = "#555555"
 
+
+def _pick(**names: str) -> dict[str, str]:
+    return {key: OKABE_ITO[colour] for key, colour in names.items()}
+
+
 #: UCDP violence types.
-VIOLENCE_COLOURS: dict[str, str] = {
-    "state_based": OKABE_ITO["blue"],
-    "non_state": OKABE_ITO["orange"],
-    "one_sided": OKABE_ITO["reddish_purple"],
-}
+VIOLENCE_COLOURS = _pick(state_based="blue", non_state="orange", one_sided="reddish_purple")
 #: Perpetrators of one-sided violence: the state side (government forces, militias, Russians;
 #: UCDP's "government"), non-state groups together (UCDP) and the two jihadist coalitions.
-PERPETRATOR_COLOURS: dict[str, str] = {
-    "state_side": OKABE_ITO["sky_blue"],
-    "non_state": OKABE_ITO["vermillion"],
-    "jnim": OKABE_ITO["bluish_green"],
-    "issp": OKABE_ITO["black"],
-}
+PERPETRATOR_COLOURS = _pick(
+    state_side="sky_blue", non_state="vermillion", jnim="bluish_green", issp="black"
+)
 #: The three states, wherever a figure draws one line per country.
-COUNTRY_COLOURS: dict[str, str] = {
-    "MLI": OKABE_ITO["blue"],
-    "BFA": OKABE_ITO["vermillion"],
-    "NER": OKABE_ITO["bluish_green"],
-}
+COUNTRY_COLOURS = _pick(MLI="blue", BFA="vermillion", NER="bluish_green")
 #: Simulated outcomes (fan charts) by model variable.
 VARIABLE_COLOURS: dict[str, str] = {
     "deaths_total": OKABE_ITO["blue"],
-    "civilians_killed_by_state_side": PERPETRATOR_COLOURS["state_side"],
-    "civilians_killed_by_jnim": PERPETRATOR_COLOURS["jnim"],
-    "civilians_killed_by_issp": PERPETRATOR_COLOURS["issp"],
+    **{f"civilians_killed_by_{k}": PERPETRATOR_COLOURS[k] for k in ("state_side", "jnim", "issp")},
     "territory_state": PERPETRATOR_COLOURS["state_side"],  # the state, as in the control map
     "idps": OKABE_ITO["reddish_purple"],
 }

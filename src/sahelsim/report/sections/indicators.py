@@ -68,31 +68,23 @@ def _country_bars(
     return fig
 
 
+#: The displacement lines per country: (column, what, Plotly line dash).
+_DISPLACEMENT = (("idps", "IDPs", "solid"), ("refugees_abroad", "refugees abroad", "dot"))
+
+
 def _displacement(cy: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for c in CORE:
         d = cy[cy["iso3"] == c]
-        colour = COUNTRY_COLOURS[c]
-        fig.add_trace(
-            go.Scatter(
+        for col, what, dash in _DISPLACEMENT:
+            fig.add_scatter(
                 x=d["year"],
-                y=d["idps"],
-                mode="lines+markers",
-                name=f"{COUNTRY_NAMES[c]}: IDPs",
-                line_color=colour,
-                hovertemplate=f"{c} %{{x}}: %{{y:,.0f}} IDPs<extra></extra>",
+                y=d[col],
+                mode="lines+markers" if dash == "solid" else "lines",
+                name=f"{COUNTRY_NAMES[c]}: {what}",
+                line={"color": COUNTRY_COLOURS[c], "dash": dash},
+                hovertemplate=f"{c} %{{x}}: %{{y:,.0f}} {what}<extra></extra>",
             )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=d["year"],
-                y=d["refugees_abroad"],
-                mode="lines",
-                name=f"{COUNTRY_NAMES[c]}: refugees abroad",
-                line={"color": colour, "dash": "dot"},
-                hovertemplate=f"{c} %{{x}}: %{{y:,.0f}} refugees abroad<extra></extra>",
-            )
-        )
     fig.update_yaxes(title_text="people (end of year)")
     return fig
 

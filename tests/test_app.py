@@ -24,6 +24,7 @@ from sahelsim.app import core
 from sahelsim.claims.audit import VERDICTS
 from sahelsim.scenarios.run import PROJECTION_START, parse_month
 from sahelsim.scenarios.scenario import ScenarioError, load_scenario
+from sahelsim.viz.palette import PERPETRATOR_COLOURS
 
 SMALL = {"members": 20, "months": 24}
 CHROMIUM = Path("/usr/bin/chromium")
@@ -202,7 +203,7 @@ def test_split_ensemble_changes_no_result():
     res, _ = core.run_cached(req)
     assert res.cells.sizes["member"] == core.MAP_MEMBERS
     ref = run_scenario("acceleration", members=req.members, months=res.ds.sizes["month"],
-                       seed=2, space=core._space(None))  # fmt: skip
+                       seed=2, space=core.space_for(None))  # fmt: skip
     np.testing.assert_array_equal(res.ds["deaths_total"].values, ref["deaths_total"].values)
 
 
@@ -210,6 +211,11 @@ def test_figures_and_comparison(small_run):
     figs = core.fan_figures([(small_run.request.label, small_run)])
     assert set(figs) == set(core.FANS)
     assert len(figs["civilians"].data) > len(figs["deaths"].data)
+    # the report's palette: one colour per perpetrator in the explorer as in the report
+    medians = {t.name: t.line.color for t in figs["civilians"].data if t.name.endswith("median")}
+    assert medians["state side: median"] == PERPETRATOR_COLOURS["state_side"]
+    assert medians["JNIM: median"] == PERPETRATOR_COLOURS["jnim"]
+    assert medians["IS Sahel: median"] == PERPETRATOR_COLOURS["issp"]
     maps = core.map_figures(small_run)
     assert set(maps) == {"map_violence", "map_control"}  # no admin-1 polygons on this grid
     assert maps["map_violence"]["data"][0]["geojson"]["features"]

@@ -228,6 +228,69 @@ def test_figures_and_sections_content(report):
         assert f"<td>{mech}</td>" in text
 
 
+def _colours(fig: dict) -> dict[str, str]:
+    """Legend name -> colour of a figure's bar and line traces."""
+    out = {}
+    for t in fig["data"]:
+        colour = (t.get("marker") or {}).get("color") if t["type"] == "bar" else None
+        colour = colour or (t.get("line") or {}).get("color")
+        if t.get("name") and isinstance(colour, str):
+            out[t["name"]] = colour
+    return out
+
+
+def test_one_palette_for_every_figure(report):
+    """A violence type or perpetrator has the same (Okabe-Ito) colour in every figure: observed
+    bars and simulated fan charts alike."""
+    from sahelsim.viz.palette import (
+        OKABE_ITO,
+        PERPETRATOR_COLOURS,
+        VARIABLE_COLOURS,
+        VIOLENCE_COLOURS,
+    )
+
+    path, _ = report
+    figs = _figures(path.read_text(encoding="utf-8"))["figures"]
+    deaths = _colours(figs["ind_deaths"])
+    assert deaths["state-based"] == VIOLENCE_COLOURS["state_based"]
+    assert deaths["non-state"] == VIOLENCE_COLOURS["non_state"]
+    assert deaths["one-sided (civilians)"] == VIOLENCE_COLOURS["one_sided"]
+    civ = _colours(figs["ind_civilians"])
+    fan = _colours(figs["fan_civilians"])
+    assert civ["by government forces"] == fan["state side: median"]
+    assert civ["by government forces"] == PERPETRATOR_COLOURS["state_side"]
+    assert civ["by non-state groups"] == PERPETRATOR_COLOURS["non_state"]
+    assert fan["JNIM: median"] == PERPETRATOR_COLOURS["jnim"]
+    assert fan["IS Sahel: median"] == PERPETRATOR_COLOURS["issp"]
+    assert _colours(figs["fan_deaths"])["fatalities: median"] == VARIABLE_COLOURS["deaths_total"]
+    palette = {c.lower() for c in OKABE_ITO.values()}
+    for fid in ("ind_deaths", "ind_civilians", "ind_idps", "fan_deaths", "fan_civilians"):
+        for name, colour in _colours(figs[fid]).items():
+            assert colour.lower() in palette, (fid, name, colour)
+
+
+def _limitation_section(text: str) -> str:
+    m = re.search(r"^## Known limitations\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert m, "docs/model.md has no Known limitations section"
+    return m.group(1)
+
+
+def test_limitations_resource_matches_docs(report):
+    """The model card's limitations come from the package resource (the report reads nothing
+    from the source tree), and that resource says what docs/model.md says."""
+    from sahelsim.report.sections.model import limitation_items
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "model.md"
+    expected = limitation_items(_limitation_section(docs.read_text(encoding="utf-8")))
+    shipped = limitation_items()
+    assert expected and shipped == expected, "update src/sahelsim/resources/limitations.md"
+    path, _ = report
+    text = path.read_text(encoding="utf-8")
+    card = text.split("<h3>Known limitations</h3>", 1)[1]
+    assert card.startswith("<ul><li>") and card.count("<li>") >= len(shipped)
+    assert "<strong>Calibration is coarse</strong>" in card
+
+
 def test_report_without_data_or_backtest(tmp_path, store):
     """An empty store and no data directory: every section still there, with notes."""
     claims = pd.DataFrame([{"id": "c99_x", "claim": EVIL, "section": "s", "verdict": "mixed",

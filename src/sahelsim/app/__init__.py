@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sahelsim.app.settings import ENV_GRID
 from sahelsim.core.errors import SahelsimError
 
 __all__ = ["APP_FILE", "AppUnavailable", "serve", "server_command"]
@@ -73,8 +74,6 @@ def serve(
     if data_dir is not None:
         child_env["SAHELSIM_DATA"] = str(Path(data_dir).expanduser().resolve())
     if synthetic:
-        from sahelsim.app.core import ENV_GRID
-
         child_env[ENV_GRID] = "synthetic"
     cmd = [*server_command(host, port), *extra_args]
     if log_file is None:

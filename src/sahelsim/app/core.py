@@ -4,39 +4,30 @@ Everything the browser app needs that is not drawing widgets lives here, so the 
 (:mod:`sahelsim.app.streamlit_app`) stays a thin client and the tests and the benchmark can call
 the same code without a server:
 
-* :func:`make_request` validates what a user typed (scenario, lever values, members, seed,
-  horizon) into a canonical, hashable :class:`RunRequest`, or raises :class:`InputError` whose
-  message lists every problem (the library's own :class:`~sahelsim.model.scenarios.ScenarioError`
-  lines for levers);
-* :func:`run_cached` runs the ensemble through :func:`sahelsim.model.run.run_scenario` and keeps
-  the last results in a process-wide cache keyed by the request (one computation per key even
-  when several sessions ask at once; one simulation at a time, because the compiled engine
+* :func:`make_request` (from :mod:`sahelsim.app.inputs`) validates what a user typed (scenario,
+  lever values, members, seed, horizon) into a canonical, hashable :class:`RunRequest`, or
+  raises :class:`InputError` whose message lists every problem (the library's own
+  :class:`~sahelsim.scenarios.scenario.ScenarioError` lines for levers);
+* :func:`run_cached` runs the ensemble through :func:`sahelsim.scenarios.run.run_scenario` and
+  keeps the last results in a process-wide cache keyed by the request (one computation per key
+  even when several sessions ask at once; one simulation at a time, because the compiled engine
   already uses every core and Numba's workqueue layer must not be entered concurrently);
-* :func:`fan_figures` and :func:`map_figures` build Plotly figures with the HTML report's
-  builders (:mod:`sahelsim.report`), :func:`compare_table` wraps
-  :func:`sahelsim.model.run.compare`, :func:`claims_table` reads the cached audit or runs
+* :func:`fan_figures` and :func:`map_figures` build Plotly figures with the figures layer shared
+  with the HTML report (:mod:`sahelsim.viz`), :func:`compare_table` wraps
+  :func:`sahelsim.scenarios.run.compare`, :func:`claims_table` reads the cached audit or runs
   :func:`sahelsim.claims.audit` without the model.
-
-Lever semantics (:func:`apply_levers`): a lever the user sets holds that value from the
-``effective`` month on (default: the first projection month, 2025-01), replacing the scenario's
-own dated changes of that lever from that month; before it, the scenario runs as written. The
-override itself goes through :meth:`Scenario.with_overrides`, so bounds, units and messages are
-the library's.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-import re
 import tempfile
 import threading
 import time
-import tomllib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -45,336 +36,101 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+import xarray as xr
 
-from sahelsim.core.canon import CORE_ISO3
-from sahelsim.core.config import resolve_data_dir
-from sahelsim.core.errors import SahelsimError
-from sahelsim.scenarios.run import HISTORY_START, PROJECTION_START, month_label, parse_month
-from sahelsim.scenarios.scenario import (
-    LEVER_SPECS,
-    LeverSpec,
-    Scenario,
-    ScenarioError,
-    list_scenarios,
-    load_scenario,
+from sahelsim.app import inputs
+from sahelsim.app.inputs import (  # noqa: F401 (re-exported: callers use core.<name>)
+    DEFAULT_MEMBERS,
+    DEFAULT_MONTHS,
+    DEFAULT_SEED,
+    MAX_MEMBERS,
+    MAX_MONTHS,
+    MAX_SEED,
+    MIN_MEMBERS,
+    MIN_MONTHS,
+    InputError,
+    LeverItems,
+    RunRequest,
+    Value,
+    apply_levers,
+    build_scenario,
+    changed_levers,
+    lever_defaults,
+    make_request,
+    parse_lever_text,
 )
+from sahelsim.app.settings import DEFAULT_CLAIMS_CSV, ENV_CLAIMS, ENV_GRID
+from sahelsim.claims.audit import audit
+from sahelsim.core.config import resolve_data_dir
+from sahelsim.data.ingest import ingest_all
+from sahelsim.data.store.store import Store
+from sahelsim.grid.build import NATURALEARTH_FOLDER
+from sahelsim.model.engine import Record
+from sahelsim.scenarios.run import (
+    HISTORY_START,
+    PROJECTION_START,
+    compare,
+    make_space,
+    month_label,
+    run_scenario,
+    summary_frame,
+)
+from sahelsim.scenarios.scenario import Scenario
+from sahelsim.viz.fans import FAN_SERIES, fan_figure
+from sahelsim.viz.figures import FigureSet
+from sahelsim.viz.maps import load_admin1
+from sahelsim.viz.maps import map_figures as draw_maps
+from sahelsim.viz.runs import SIM_START, RunInput, ScenarioRuns, summarise_runs
+from sahelsim.viz.text import plotly_text
 
 if TYPE_CHECKING:
-    import plotly.graph_objects as go
-    import xarray as xr
-
     from sahelsim.model.space import Space
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "DEFAULT_MEMBERS",
-    "DEFAULT_MONTHS",
-    "InputError",
+    *inputs.__all__,
+    "CACHE_SIZE",
+    "DEFAULT_CLAIMS_CSV",
+    "ENV_CLAIMS",
+    "ENV_GRID",
+    "FANS",
+    "MAP_MEMBERS",
     "Result",
-    "RunRequest",
-    "apply_levers",
+    "cached_claims",
+    "claims_csv_path",
     "claims_table",
+    "clear_cache",
     "compare_table",
+    "default_data_dir",
     "fan_figures",
-    "lever_defaults",
-    "make_request",
+    "fan_figures_for",
     "map_figures",
-    "parse_lever_text",
+    "map_figures_for",
+    "month_label",
     "run_cached",
+    "space_for",
 ]
 
-#: Ensemble size, seed and projection horizon (months from 2025-01) the page starts with.
-DEFAULT_MEMBERS = 100
-DEFAULT_SEED = 0
-DEFAULT_MONTHS = 60
-MIN_MEMBERS, MAX_MEMBERS = 2, 1000
-MIN_MONTHS, MAX_MONTHS = 6, 72  # the projection may run to 2030-12
-MAX_SEED = 2**31 - 1
 #: Members whose cell-level maps are recorded (the rest keep country aggregates only: a member's
 #: numbers do not depend on which others run with it, so this split changes no result).
 MAP_MEMBERS = 25
 MAP_CELL_VARS = ("deaths", "hold", "idp")
-SIM_START = "2012-01"
 #: Cached results kept in memory (each holds one ensemble's country aggregates).
 CACHE_SIZE = 8
-#: The environment variables the server passes to the page (see :func:`sahelsim.app.serve`).
-ENV_GRID = "SAHELSIM_APP_GRID"  # "synthetic" forces the synthetic grid
-ENV_CLAIMS = "SAHELSIM_APP_CLAIMS"  # path of a cached claims_audit.csv
-DEFAULT_CLAIMS_CSV = Path("out") / "claims" / "claims_audit.csv"
 #: Fan charts: id -> (series (variable, label, colour), title, y-axis title, y format).
 FANS: dict[str, tuple[tuple[tuple[str, str, str], ...], str, str, str]] = {
-    "deaths": (
-        (("deaths_total", "fatalities", "#1f77b4"),),
-        "Fatalities",
-        "deaths per year (all UCDP types)",
-        ",.0f",
-    ),
+    "deaths": (FAN_SERIES["deaths"], "Fatalities", "deaths per year (all UCDP types)", ",.0f"),
     "civilians": (
-        (
-            ("civilians_killed_by_state_side", "state side", "#b2182b"),
-            ("civilians_killed_by_jnim", "JNIM", "#2166ac"),
-            ("civilians_killed_by_issp", "IS Sahel", "#4d9221"),
-        ),
+        FAN_SERIES["civilians"],
         "Civilians killed, by perpetrator",
         "one-sided deaths per year",
         ",.0f",
     ),
-    "territory": (
-        (("territory_state", "state-held share", "#2ca02c"),),
-        "Territory held by the state",
-        "share of area",
-        ".2f",
-    ),
-    "idps": (
-        (("idps", "IDPs hosted", "#9467bd"),),
-        "Internally displaced people",
-        "people hosted",
-        ",.0f",
-    ),
+    "territory": (FAN_SERIES["territory"], "Territory held by the state", "share of area", ".2f"),
+    "idps": (FAN_SERIES["idps"], "Internally displaced people", "people hosted", ",.0f"),
 }
-
-Value = float | bool | str
-_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-LeverItems = tuple[tuple[str, str | None, Value], ...]
-
-
-class InputError(SahelsimError, ValueError):
-    """What the user asked for cannot be run; ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = [str(p) for p in problems]
-        super().__init__("; ".join(self.problems))
-
-
-# -- requests ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """One ensemble run, in canonical form (the cache key).
-
-    ``levers``: sorted ``(lever, country or None, value)`` triples (None = every country, or the
-    alliance); ``months``: projection months from 2025-01 (the run simulates the history from
-    2012-01 first); ``data_dir``: the staged data or None for the synthetic grid.
-    """
-
-    scenario: str
-    levers: LeverItems = ()
-    effective: str = month_label(PROJECTION_START)
-    members: int = DEFAULT_MEMBERS
-    seed: int = DEFAULT_SEED
-    months: int = DEFAULT_MONTHS
-    data_dir: str | None = None
-
-    @property
-    def lever_mapping(self) -> dict[str, Value | dict[str, Value]]:
-        """The levers as :meth:`Scenario.with_overrides` takes them."""
-        out: dict[str, Any] = {}
-        for lever, country, value in self.levers:
-            if country is None:
-                out[lever] = value
-            else:
-                out.setdefault(lever, {})[country] = value
-        return out
-
-    @property
-    def label(self) -> str:
-        return self.scenario + (" (edited)" if self.levers else "")
-
-    @property
-    def end_month(self) -> int:
-        return PROJECTION_START + self.months - 1
-
-
-def _canon_value(spec: LeverSpec, value: Any) -> Value:
-    """A lever value in canonical form (floats rounded to 10 significant digits, so slider
-    arithmetic such as 0.30000000000000004 hits the same cache entry as 0.3)."""
-    if spec.numeric and isinstance(value, int | float) and not isinstance(value, bool):
-        v = float(value)
-        return float(f"{v:.10g}") if math.isfinite(v) else v
-    return value
-
-
-def _int_field(name: str, value: Any, lo: int, hi: int, problems: list[str]) -> int:
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = int(text)
-        except ValueError:
-            problems.append(f"{name}: needs a whole number in {lo}..{hi}, got {text!r}")
-            return lo
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        problems.append(f"{name}: needs a whole number in {lo}..{hi}, got {value!r}")
-        return lo
-    if not lo <= int(value) <= hi:
-        problems.append(f"{name}: must be in {lo}..{hi}, got {int(value)}")
-    return int(value)
-
-
-def make_request(
-    scenario: str,
-    levers: Mapping[str, Any] | None = None,
-    *,
-    members: Any = DEFAULT_MEMBERS,
-    seed: Any = DEFAULT_SEED,
-    months: Any = DEFAULT_MONTHS,
-    effective: str | None = None,
-    data_dir: str | Path | None = None,
-) -> RunRequest:
-    """Validate a user's choices into a :class:`RunRequest`; raises :class:`InputError`.
-
-    ``levers`` maps a lever name to a value or to a mapping country -> value (as
-    :meth:`Scenario.with_overrides`); the whole scenario is built once here so every lever
-    problem is reported, with the library's messages (range and unit).
-    """
-    problems: list[str] = []
-    names = list_scenarios()
-    if scenario not in names:
-        problems.append(f"scenario: no shipped scenario {scenario!r}; available: {names}")
-    members = _int_field("members", members, MIN_MEMBERS, MAX_MEMBERS, problems)
-    seed = _int_field("seed", seed, 0, MAX_SEED, problems)
-    months = _int_field("horizon (months from 2025-01)", months, MIN_MONTHS, MAX_MONTHS, problems)
-    eff = effective or month_label(PROJECTION_START)
-    end = PROJECTION_START + max(months, MIN_MONTHS) - 1
-    try:
-        if not _MONTH_RE.match(str(eff).strip()):
-            raise ValueError
-        eff_id = parse_month(str(eff).strip())
-        if not PROJECTION_START <= eff_id <= end:
-            raise ValueError
-        eff = month_label(eff_id)
-    except ValueError:
-        problems.append(
-            f"effective month: needs YYYY-MM from {month_label(PROJECTION_START)} to "
-            f"{month_label(end)}, got {eff!r}"
-        )
-    items: list[tuple[str, str | None, Value]] = []
-    for lever, value in (levers or {}).items():
-        spec = LEVER_SPECS.get(lever)
-        entries = value.items() if isinstance(value, Mapping) else [(None, value)]
-        for country, v in entries:
-            cv = _canon_value(spec, v) if spec is not None else v
-            items.append((str(lever), None if country is None else str(country), cv))
-    if not problems and items:
-        try:
-            apply_levers(load_scenario(scenario), _mapping(items), eff)
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise InputError(problems)
-    items.sort(key=lambda t: (t[0], t[1] or ""))
-    return RunRequest(
-        scenario=scenario,
-        levers=tuple(items),
-        effective=eff,
-        members=members,
-        seed=seed,
-        months=months,
-        data_dir=None if data_dir is None else str(data_dir),
-    )
-
-
-def _mapping(items: Sequence[tuple[str, str | None, Value]]) -> dict[str, Any]:
-    return RunRequest(scenario="", levers=tuple(items)).lever_mapping
-
-
-def parse_lever_text(text: str) -> dict[str, Any]:
-    """Lever values typed as TOML lines (``restraint = 0.5``, ``russia_personnel = {MLI =
-    3000}``); raises :class:`InputError` naming the line. Values are checked later, by
-    :func:`make_request`. The text is parsed as data only; nothing in it is evaluated."""
-    if not text.strip():
-        return {}
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(
-            [f"lever text is not valid TOML ('lever = value' per line): {exc}"]
-        ) from None
-
-
-def apply_levers(sc: Scenario, levers: Mapping[str, Any], effective: str) -> Scenario:
-    """The scenario with ``levers`` holding from ``effective`` on (see the module docstring).
-
-    A scenario change of an overridden lever dated at or after ``effective`` is dropped for the
-    overridden countries (a change for all countries is kept for the others); one-off pulses
-    (``legitimacy_shock``) are added, not replaced. Raises :class:`ScenarioError`.
-    """
-    if not levers:
-        return sc
-    eff = parse_month(effective)
-    keep = []
-    for c in sc.changes:
-        spec = LEVER_SPECS[c.lever]
-        if c.lever not in levers or spec.kind == "impulse" or c.month_id < eff:
-            keep.append(c)
-            continue
-        value = levers[c.lever]
-        over = set(value) if isinstance(value, Mapping) else set(CORE_ISO3)
-        affected = {c.country} if c.country else set(CORE_ISO3)
-        rest = [k for k in CORE_ISO3 if k in affected - over]
-        if spec.scope == "alliance" or not rest:
-            continue
-        if c.country is None:
-            keep.extend(c.model_copy(update={"country": k}) for k in rest)
-        else:
-            keep.append(c)
-    base = sc.model_copy(update={"changes": keep})
-    return base.with_overrides(effective=effective, **levers)
-
-
-def lever_defaults(
-    sc: Scenario, months: int = DEFAULT_MONTHS
-) -> dict[str, Value | dict[str, float]]:
-    """Each lever's value at the end of the horizon as the scenario sets it: one number when the
-    three countries agree, else a mapping country -> value; switches as set; pulses 0. These are
-    the widgets' starting values (a lever left there is not overridden)."""
-    start = HISTORY_START
-    n = PROJECTION_START + months - start
-    series = sc.lever_series(start, n)
-    flags = sc.flags
-    out: dict[str, Any] = {}
-    for name, spec in LEVER_SPECS.items():
-        if spec.kind == "impulse":
-            out[name] = 0.0
-        elif spec.kind in ("bool", "enum"):
-            out[name] = flags[name]
-        else:
-            last = [float(f"{v:.10g}") for v in series[name][-1]]
-            if spec.scope == "alliance" or len(set(last)) == 1:
-                out[name] = last[0]
-            else:
-                out[name] = dict(zip(CORE_ISO3, last, strict=True))
-    return out
-
-
-def changed_levers(
-    defaults: Mapping[str, Any], values: Mapping[str, Any]
-) -> dict[str, Value | dict[str, Value]]:
-    """The entries of ``values`` (same shape as :func:`lever_defaults`) that differ from the
-    defaults; per-country mappings keep only the countries that changed."""
-    out: dict[str, Any] = {}
-    for name, v in values.items():
-        d = defaults.get(name)
-        if isinstance(v, Mapping):
-            dd = d if isinstance(d, Mapping) else dict.fromkeys(v, d)
-            ch = {k: x for k, x in v.items() if not _same(x, dd.get(k))}
-            if ch:
-                out[name] = ch
-        elif not _same(v, d):
-            out[name] = v
-    return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str):
-        return a == b
-    try:
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-    except (TypeError, ValueError):
-        return a == b
 
 
 # -- data location -----------------------------------------------------------------------------
@@ -386,33 +142,20 @@ def default_data_dir() -> str | None:
     if os.environ.get(ENV_GRID, "").strip().lower() == "synthetic":
         return None
     d = resolve_data_dir()
-    from sahelsim.grid.build import NATURALEARTH_FOLDER
-
     return str(d) if (d / NATURALEARTH_FOLDER).is_dir() else None
 
 
 @lru_cache(maxsize=4)
-def _space(data_dir: str | None) -> Space:
-    from sahelsim.model.space import Space
-    from sahelsim.scenarios.run import make_space
-
+def space_for(data_dir: str | None) -> Space:
+    """The model space of a data directory (None: the synthetic grid), cached."""
     if data_dir is None:
-        return Space.synthetic()
+        return make_space(None, HISTORY_START, synthetic=True)
     return make_space(Path(data_dir), HISTORY_START)
 
 
 @lru_cache(maxsize=2)
 def _admin1(data_dir: str | None) -> pd.DataFrame | None:
-    if data_dir is None:
-        return None
-    from sahelsim.grid.build import build_grid
-
-    try:
-        admin1 = build_grid(Path(data_dir)).admin1
-    except (FileNotFoundError, OSError, ValueError) as exc:
-        log.warning("app: no admin-1 polygons (%s)", exc)
-        return None
-    return admin1[admin1["iso3"].isin(CORE_ISO3)].reset_index(drop=True)
+    return load_admin1(None if data_dir is None else Path(data_dir))
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -440,8 +183,6 @@ class Result:
     @cached_property
     def summary(self) -> pd.DataFrame:
         """Median and 50 % / 90 % intervals per month, country and variable."""
-        from sahelsim.scenarios.run import summary_frame
-
         return summary_frame(self.ds)
 
     def summary_csv(self) -> bytes:
@@ -450,8 +191,6 @@ class Result:
     def netcdf_bytes(self) -> bytes:
         """The ensemble as NetCDF-4: every country variable by member and month, plus the map
         members' cell variables over the projection."""
-        import xarray as xr
-
         proj = self.cells.sel(month=self.cells.month >= PROJECTION_START)
         cells = proj.rename({"member": "map_member"}).drop_vars(
             [c for c in ("year", "month_of_year") if c in proj.coords]
@@ -480,20 +219,10 @@ _CACHE_LOCK = threading.Lock()
 _CACHE: OrderedDict[RunRequest, Future[Result]] = OrderedDict()
 
 
-def build_scenario(req: RunRequest) -> Scenario:
-    sc = load_scenario(req.scenario)
-    return apply_levers(sc, req.lever_mapping, req.effective)
-
-
 def _simulate(req: RunRequest) -> Result:
-    import xarray as xr
-
-    from sahelsim.model.engine import Record
-    from sahelsim.scenarios.run import run_scenario
-
     t0 = time.perf_counter()
     sc = build_scenario(req)
-    space = _space(req.data_dir)
+    space = space_for(req.data_dir)
     months = req.end_month - HISTORY_START + 1
     nmap = min(req.members, MAP_MEMBERS)
     common = {"months": months, "start": SIM_START, "seed": req.seed, "space": space}
@@ -563,41 +292,28 @@ def clear_cache() -> None:
 # -- figures -----------------------------------------------------------------------------------
 
 
-def _runs(items: Sequence[tuple[str, Result]]) -> Any:
-    """The HTML report's run summary (:class:`sahelsim.report._Runs`) for these results."""
-    from sahelsim.report.build import FAN_VARS, QUANTILES, _region_series, _Runs
-
-    first = items[0][1]
-    space = _space(first.request.data_dir)
-    area = {
-        c: float(space.area_km2[space.country == space.countries.index(c)].sum())
-        for c in CORE_ISO3
-        if c in space.countries
-    }
-    runs = _Runs(projection_start=PROJECTION_START, space=space)
-    for name, res in items:
-        runs.titles[name] = res.title
-        runs.parameters = str(res.meta.get("parameters", ""))
-        for var, how in FAN_VARS.items():
-            series = _region_series(res.ds, var, how, area)
-            labels = series.pop("_labels")
-            for region, arr in series.items():
-                q = np.quantile(np.asarray(arr, dtype=float), QUANTILES, axis=0)
-                runs.fans[(name, var, region)] = (labels, q.astype(np.float32))
-    return runs
+def _summaries(items: Sequence[tuple[str, Result]], *, maps: bool = False) -> ScenarioRuns:
+    """The runs as the shared figures take them (the first result's cells when ``maps``)."""
+    space = space_for(items[0][1].request.data_dir)
+    return summarise_runs(
+        (
+            RunInput(name, res.title, res.ds, res.cells if maps and i == 0 else None)
+            for i, (name, res) in enumerate(items)
+        ),
+        space,
+        projection_start=PROJECTION_START,
+    )
 
 
 def fan_figures(items: Sequence[tuple[str, Result]]) -> dict[str, go.Figure]:
     """Fan charts (median, 50 % and 90 % bands; a menu picks the AES or one country) of
-    :data:`FANS`, one panel per ``(name, result)``, built by the report's ``_fan_figure``."""
-    from sahelsim.report.build import _fan_figure, _pt
-
-    runs = _runs(items)
+    :data:`FANS`, one panel per ``(name, result)``, built by :func:`sahelsim.viz.fan_figure`."""
+    runs = _summaries(items)
     names = [n for n, _ in items]
-    panel_titles = {_pt(runs.titles[n]) for n in names}
+    panel_titles = {plotly_text(runs.titles[n]) for n in names}
     out = {}
     for fid, (series, title, ytitle, yfmt) in FANS.items():
-        fig = _fan_figure(runs, names, list(series), title=title, ytitle=ytitle, yformat=yfmt)
+        fig = fan_figure(runs, names, list(series), title=title, ytitle=ytitle, yformat=yfmt)
         fig.update_layout(height=min(int(fig.layout.height or 460), 460))
         if len(names) == 1:  # the page says which scenario; keep the panel uncluttered
             fig.layout.annotations = [
@@ -609,28 +325,13 @@ def fan_figures(items: Sequence[tuple[str, Result]]) -> dict[str, go.Figure]:
 
 def map_figures(res: Result) -> dict[str, dict[str, Any]]:
     """Maps of the cells (median deaths over the projection, share of members where the state
-    holds the cell in the last month) and of admin-1 units (IDPs hosted), built by the report's
-    map section, as Plotly figure dicts (``st.plotly_chart`` validates them itself); keys
-    ``map_violence``, ``map_control`` and, with the study grid, ``map_admin1``."""
-    from sahelsim.report.build import _Figures, _section_maps
-
-    runs = _runs([(res.request.label, res)])
-    c = res.cells
-    window = c["cell_deaths"].sel(month=c.month >= PROJECTION_START).sum("month")
-    dm = window.transpose("member", "cell").values.astype(float)
-    runs.map_scenario = res.request.label
-    runs.cell_gid = c["cell"].values.astype(np.int64)
-    runs.cell_deaths_members = dm
-    runs.cell_deaths_median = np.median(dm, axis=0)
-    hold = c["cell_hold"].isel(month=-1).transpose("member", "cell").values
-    runs.cell_state_share = (hold == 1).mean(axis=0)
-    runs.cell_idp_last = (
-        c["cell_idp"].isel(month=-1).transpose("member", "cell").values.astype(float)
-    )
-    runs.last_month = month_label(int(c["month"].values[-1]))
-    figs = _Figures()
-    data_dir = Path(res.request.data_dir) if res.request.data_dir else None
-    _section_maps(runs, data_dir, figs)
+    holds the cell in the last month) and of admin-1 units (IDPs hosted), built by
+    :func:`sahelsim.viz.maps.map_figures`, as Plotly figure dicts (``st.plotly_chart``
+    validates them itself); keys ``map_violence``, ``map_control`` and, with the study grid,
+    ``map_admin1``."""
+    runs = _summaries([(res.request.label, res)], maps=True)
+    figs = FigureSet()
+    draw_maps(runs, _admin1(res.request.data_dir), figs)
     start, end = month_label(PROJECTION_START), runs.last_month
     titles = {
         "map_violence": f"Median deaths per cell, {start} to {end}",
@@ -638,16 +339,10 @@ def map_figures(res: Result) -> dict[str, dict[str, Any]]:
         "map_admin1": f"Median displaced people hosted per admin-1 unit, {end}",
     }
     out = {}
-    for fid, d in figs.items.items():
-        layout = d.setdefault("layout", {})
+    for fid in figs.items:
+        d = figs.standalone(fid)
         if fid in titles:
-            layout.setdefault("title", {})["text"] = titles[fid]
-        if "template" not in layout and figs.template is not None:
-            layout["template"] = figs.template
-        for t in d.get("data", []):
-            g = t.get("geojson")
-            if isinstance(g, str) and g.startswith("@"):
-                t["geojson"] = figs.geo[g[1:]]
+            d.setdefault("layout", {}).setdefault("title", {})["text"] = titles[fid]
         out[fid] = d
     return out
 
@@ -672,8 +367,6 @@ def map_figures_for(req: RunRequest) -> dict[str, dict[str, Any]]:
 def compare_table(a: Result, b: Result) -> pd.DataFrame:
     """B minus A over the projection for every outcome and country, paired by member
     (:func:`sahelsim.model.run.compare`); both runs must share members, seed and horizon."""
-    from sahelsim.scenarios.run import compare
-
     ra, rb = a.request, b.request
     if (ra.members, ra.seed, ra.months) != (rb.members, rb.seed, rb.months):
         raise InputError(["the two runs must have the same members, seed and horizon"])
@@ -695,10 +388,6 @@ def cached_claims() -> tuple[pd.DataFrame, str] | None:
 
 @lru_cache(maxsize=2)
 def _audit_data_only(data_dir: str | None) -> pd.DataFrame:
-    from sahelsim.claims.audit import audit
-    from sahelsim.data.ingest import ingest_all
-    from sahelsim.data.store.store import Store
-
     with (
         tempfile.TemporaryDirectory(prefix="sahelsim-claims-") as tmp,
         Store(Path(tmp) / "claims.duckdb") as st,

@@ -110,18 +110,23 @@ def _key(scenario: str, lever: str, country: str | None = None) -> str:
     return f"lv:{scenario}:{lever}" + (f":{country}" if country else "")
 
 
+def _same_settings(scenario: str) -> core.RunRequest:
+    """``scenario`` without lever changes, with the current request's other settings."""
+    old: core.RunRequest = st.session_state.req
+    return core.make_request(
+        scenario,
+        members=old.members,
+        seed=old.seed,
+        months=old.months,
+        effective=old.effective,
+        data_dir=old.data_dir,
+    )
+
+
 def _on_scenario() -> None:
     """A new scenario runs at once with its own lever settings."""
-    old: core.RunRequest = st.session_state.req
     try:
-        st.session_state.req = core.make_request(
-            st.session_state.w_scenario,
-            members=old.members,
-            seed=old.seed,
-            months=old.months,
-            effective=old.effective,
-            data_dir=old.data_dir,
-        )
+        st.session_state.req = _same_settings(st.session_state.w_scenario)
         st.session_state.errors = []
     except core.InputError as exc:
         st.session_state.errors = exc.problems
@@ -132,15 +137,7 @@ def _reset_levers(scenario: str) -> None:
     for k in [k for k in st.session_state if str(k).startswith(f"lv:{scenario}:")]:
         del st.session_state[k]
     st.session_state.w_lever_text = ""
-    old: core.RunRequest = st.session_state.req
-    st.session_state.req = core.make_request(
-        scenario,
-        members=old.members,
-        seed=old.seed,
-        months=old.months,
-        effective=old.effective,
-        data_dir=old.data_dir,
-    )
+    st.session_state.req = _same_settings(scenario)
     st.session_state.errors = []
 
 

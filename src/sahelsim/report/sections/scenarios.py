@@ -1,0 +1,202 @@
+"""(d) Scenario projections: the scenarios run for the report and their fan charts (median,
+50 % and 90 % bands; projection start marked) with the observed series over them."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from sahelsim.core.canon import month_id
+from sahelsim.model.engine import Record
+from sahelsim.report.html import note, table
+from sahelsim.scenarios.run import HISTORY_START, PROJECTION_START, make_space, month_label
+from sahelsim.scenarios.run import run_scenario as run_model_scenario
+from sahelsim.scenarios.scenario import load_scenario
+from sahelsim.viz.fans import FAN_SERIES, Observed, fan_figure
+from sahelsim.viz.figures import FigureSet
+from sahelsim.viz.runs import CORE, SIM_START, RunInput, ScenarioRuns, summarise_runs
+from sahelsim.viz.text import mid_year, to_ms
+
+log = logging.getLogger(__name__)
+
+__all__ = ["MAP_SCENARIO", "SIM_END_YEAR", "run_scenarios", "section_scenarios"]
+
+#: Simulated span: the model's history start (the spin-up) to December of this year.
+SIM_END_YEAR = 2030
+#: The map scenario (falls back to the first scenario run when it is not among them).
+MAP_SCENARIO = "acceleration"
+MAP_CELL_VARS = ("deaths", "hold", "idp")
+
+Progress = Callable[[str, int, int], None]
+
+
+def run_scenarios(
+    names: Sequence[str],
+    *,
+    data_dir: Path | None,
+    members: int,
+    seed: int,
+    progress: Progress | None,
+    step: int,
+    total: int,
+) -> ScenarioRuns:
+    """Run every scenario (one at a time, each dataset dropped once summarised); the map
+    scenario also records the cell variables."""
+    space = make_space(data_dir, HISTORY_START)
+    months = int(month_id(SIM_END_YEAR, 12)) - HISTORY_START + 1
+    map_sc = MAP_SCENARIO if MAP_SCENARIO in names else names[0]
+
+    def each() -> Iterator[RunInput]:
+        for i, name in enumerate(names):
+            if progress:
+                progress(f"scenario {name}", step + i, total)
+            t0 = time.perf_counter()
+            ds = run_model_scenario(
+                name,
+                data_dir=data_dir,
+                members=members,
+                months=months,
+                start=SIM_START,
+                seed=seed,
+                record=Record(cells=MAP_CELL_VARS if name == map_sc else ()),
+                space=space,
+            )
+            title = str(ds.attrs.get("scenario_title", name))
+            yield RunInput(name, title, ds, ds if name == map_sc else None)
+            log.info(
+                "report: scenario %s, %d members, %.1f s", name, members, time.perf_counter() - t0
+            )
+            del ds
+
+    return summarise_runs(each(), space, projection_start=PROJECTION_START)
+
+
+def _observed(cy: pd.DataFrame | None) -> tuple[Observed, Observed, Observed]:
+    """Observed deaths, civilians killed (government, non-state) and IDPs per region."""
+    deaths: Observed = {}
+    civ: Observed = {}
+    idp: Observed = {}
+    if cy is None:
+        return deaths, civ, idp
+    d = cy[cy["year"] >= int(SIM_START[:4])]
+    cols = [
+        "deaths_total",
+        "civilians_killed_by_government",
+        "civilians_killed_by_nonstate",
+        "idps",
+    ]
+    aes = d.groupby("year")[cols].sum(min_count=3)
+    for region in ("AES", *CORE):
+        g = aes.reset_index() if region == "AES" else d[d["iso3"] == region]
+        yrs = g["year"].astype(int).tolist()
+        x = to_ms(mid_year(yrs))
+        deaths[region] = [("UCDP deaths", x, g["deaths_total"].astype(float).tolist())]
+        civ[region] = [
+            (
+                "UCDP one-sided, government",
+                x,
+                g["civilians_killed_by_government"].astype(float).tolist(),
+            ),
+            (
+                "UCDP one-sided, non-state",
+                x,
+                g["civilians_killed_by_nonstate"].astype(float).tolist(),
+            ),
+        ]
+        idp[region] = [
+            ("UNHCR/IDMC IDPs", to_ms(f"{y}-12-15" for y in yrs), g["idps"].astype(float).tolist())
+        ]
+    return deaths, civ, idp
+
+
+def _intro(runs: ScenarioRuns, names: Sequence[str], members: int) -> str:
+    rows = []
+    for n in names:
+        sc = load_scenario(n)
+        rows.append(
+            {
+                "name": n,
+                "title": sc.title,
+                "description": sc.description,
+                "section": sc.article_section,
+            }
+        )
+    param_text = (
+        "parameters drawn per member from the shipped calibrated posterior"
+        if runs.parameters == "posterior"
+        else "the prior default parameters (uncalibrated)"
+    )
+    return note(
+        f"{members} ensemble members per scenario, simulated monthly from {SIM_START}"
+        f" (the history, used as spin-up) to {SIM_END_YEAR}-12 with {param_text}; the"
+        f" projection starts in {month_label(runs.projection_start)} (dashed line)."
+        " Bands: 50 % and 90 % intervals across members; line: median. Deaths are yearly"
+        " sums of the monthly values; territory and IDPs are monthly. Use the menu at the"
+        " top right of each chart for one country; the default is the three states"
+        " together (territory weighted by area)."
+    ) + table(
+        pd.DataFrame(rows),
+        [
+            ("name", "scenario"),
+            ("title", "title"),
+            ("description", "description"),
+            ("section", "article section"),
+        ],
+        cls="small prose",
+    )
+
+
+def section_scenarios(
+    runs: ScenarioRuns,
+    names: Sequence[str],
+    cy: pd.DataFrame | None,
+    figs: FigureSet,
+    members: int,
+) -> str:
+    """The scenario table and the four fan charts."""
+    deaths, civ, idp = _observed(cy)
+    charts = (
+        ("deaths", "Fatalities (all UCDP violence types)", "deaths per year", deaths, ",.0f", ""),
+        (
+            "civilians",
+            "Civilians killed by perpetrator (state side: army, militias, Russians)",
+            "one-sided deaths per year",
+            civ,
+            ",.0f",
+            "Observed UCDP one-sided deaths: by the government (compare with the state"
+            " side) and by non-state groups (compare with JNIM + IS Sahel).",
+        ),
+        (
+            "territory",
+            "Territory held by the state (share of area)",
+            "share of area",
+            None,
+            ".2f",
+            "No observed series: territorial control is not in the staged data.",
+        ),
+        (
+            "idps",
+            "Displacement: internally displaced people hosted",
+            "people",
+            idp,
+            ",.0f",
+            "",
+        ),
+    )
+    parts = [_intro(runs, names, members)]
+    for key, title, ytitle, observed, yfmt, caption in charts:
+        fig = fan_figure(
+            runs,
+            names,
+            FAN_SERIES[key],
+            title=title,
+            ytitle=ytitle,
+            observed=observed,
+            yformat=yfmt,
+        )
+        parts.append(figs.add(f"fan_{key}", fig, caption=caption))
+    return "".join(parts)

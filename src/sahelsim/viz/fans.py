@@ -1,0 +1,220 @@
+"""Fan charts of scenario runs: median line, 50 % and 90 % bands, observed points, a menu that
+shows the three states together or one of them, the projection start marked."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sahelsim.scenarios.run import month_label
+from sahelsim.viz.figures import style_layout
+from sahelsim.viz.palette import INK, OBSERVED_COLOUR, VARIABLE_COLOURS, rgba
+from sahelsim.viz.runs import COUNTRY_NAMES, FAN_VARS, REGIONS, ScenarioRuns
+from sahelsim.viz.text import plotly_text
+
+__all__ = ["FAN_SERIES", "Observed", "fan_figure"]
+
+#: The fan charts' series: chart id -> ((variable, legend label, colour), ...).
+FAN_SERIES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "deaths": (("deaths_total", "fatalities", VARIABLE_COLOURS["deaths_total"]),),
+    "civilians": (
+        (
+            "civilians_killed_by_state_side",
+            "state side",
+            VARIABLE_COLOURS["civilians_killed_by_state_side"],
+        ),
+        ("civilians_killed_by_jnim", "JNIM", VARIABLE_COLOURS["civilians_killed_by_jnim"]),
+        ("civilians_killed_by_issp", "IS Sahel", VARIABLE_COLOURS["civilians_killed_by_issp"]),
+    ),
+    "territory": (("territory_state", "state-held share", VARIABLE_COLOURS["territory_state"]),),
+    "idps": (("idps", "IDPs hosted", VARIABLE_COLOURS["idps"]),),
+}
+
+#: Observed points per region: (label, x (Plotly date numbers), values).
+Observed = dict[str, list[tuple[str, Any, list[float]]]]
+_BANDS = ((0, 4, 0.15, "90 %"), (1, 3, 0.3, "50 %"))
+_OBS_SYMBOLS = ("circle-open", "diamond-open", "square-open")
+
+
+class _Traces:
+    """Traces added to a subplot grid, with the region each belongs to (for the menu)."""
+
+    def __init__(self, fig: go.Figure) -> None:
+        self.fig = fig
+        self.region_of: list[str] = []
+        self.legend_of: list[bool] = []  # the trace carries the legend entry when shown
+
+    def add(self, trace: go.Scatter, row: int, col: int, region: str, legend: bool) -> None:
+        self.fig.add_trace(trace, row=row, col=col)
+        self.region_of.append(region)
+        self.legend_of.append(legend)
+
+    def menu(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "label": COUNTRY_NAMES[r],
+                "method": "restyle",
+                "args": [
+                    {
+                        "visible": [reg == r for reg in self.region_of],
+                        "showlegend": [
+                            reg == r and leg
+                            for reg, leg in zip(self.region_of, self.legend_of, strict=True)
+                        ],
+                    }
+                ],
+            }
+            for r in REGIONS
+        ]
+
+
+def _hover(region: str, lab: str, when: str, yformat: str) -> str:
+    return (
+        f"{region} {plotly_text(lab)} {when}<br>median %{{y:{yformat}}}"
+        f"<br>50 %: %{{customdata[1]:{yformat}}} - "
+        f"%{{customdata[2]:{yformat}}}<br>90 %: "
+        f"%{{customdata[0]:{yformat}}} - %{{customdata[3]:{yformat}}}"
+        "<extra></extra>"
+    )
+
+
+def _add_series(
+    tr: _Traces,
+    runs: ScenarioRuns,
+    name: str,
+    first_panel: bool,
+    pos: tuple[int, int],
+    region: str,
+    series: Sequence[tuple[str, str, str]],
+    yformat: str,
+) -> None:
+    first = first_panel and region == "AES"
+    vis = region == "AES"
+    for k, (var, lab, colour) in enumerate(series):
+        x, q = runs.fans[(name, var, region)]
+        xx = np.concatenate([x, x[::-1]])
+        when = "%{x|%Y}" if FAN_VARS[var] == "flow" else "%{x|%Y-%m}"
+        for lo, hi, alpha, band in _BANDS:
+            band_trace = go.Scatter(
+                x=xx,
+                y=np.concatenate([q[lo], q[hi][::-1]]),
+                fill="toself",
+                fillcolor=rgba(colour, alpha),
+                line={"width": 0},
+                mode="lines",
+                name=f"{band} interval" if len(series) > 1 else f"{lab}: {band} interval",
+                legendgroup=f"{k}{band}",
+                showlegend=first and k == 0,
+                hoverinfo="skip",
+                visible=vis,
+            )
+            tr.add(band_trace, *pos, region, first_panel and k == 0)
+        median = go.Scatter(
+            x=x,
+            y=q[2],
+            mode="lines",
+            line={"color": colour, "width": 2},
+            name=f"{lab}: median",
+            legendgroup=f"{k}m",
+            showlegend=first,
+            customdata=np.stack([q[0], q[1], q[3], q[4]], axis=1).astype(np.float32),
+            hovertemplate=_hover(region, lab, when, yformat),
+            visible=vis,
+        )
+        tr.add(median, *pos, region, first_panel)
+
+
+def _add_observed(
+    tr: _Traces,
+    first_panel: bool,
+    pos: tuple[int, int],
+    region: str,
+    observed: Observed,
+    yformat: str,
+) -> None:
+    for j, (lab, x, y) in enumerate(observed.get(region, [])):
+        trace = go.Scatter(
+            x=x,
+            y=y,
+            mode="markers",
+            marker={
+                "color": OBSERVED_COLOUR,
+                "size": 6,
+                "symbol": _OBS_SYMBOLS[j % 3],
+            },
+            name=f"observed: {lab}",
+            legendgroup=f"obs{lab}",
+            showlegend=first_panel and region == "AES",
+            hovertemplate=f"{region} observed {lab} %{{x|%Y}}: %{{y:{yformat}}}<extra></extra>",
+            visible=region == "AES",
+        )
+        tr.add(trace, *pos, region, first_panel)
+
+
+def fan_figure(
+    runs: ScenarioRuns,
+    names: Sequence[str],
+    series: Sequence[tuple[str, str, str]],
+    *,
+    title: str,
+    ytitle: str,
+    observed: Observed | None = None,
+    yformat: str = ",.0f",
+) -> go.Figure:
+    """One panel per scenario in ``names`` (three per row); ``series``: (variable of
+    :data:`~sahelsim.viz.runs.FAN_VARS`, legend label, colour) drawn in every panel."""
+    ncols = min(3, len(names))
+    nrows = math.ceil(len(names) / ncols)
+    fig = make_subplots(
+        rows=nrows,
+        cols=ncols,
+        shared_yaxes=True,
+        shared_xaxes=True,
+        subplot_titles=[plotly_text(runs.titles.get(n, n)) for n in names],
+        vertical_spacing=0.16 if nrows > 1 else 0.1,
+        horizontal_spacing=0.03,
+    )
+    top, bottom = 100, 110
+    height = 330 * nrows + top + bottom
+    start = month_label(runs.projection_start) + "-01"
+    tr = _Traces(fig)
+    for i, name in enumerate(names):
+        pos = (i // ncols + 1, i % ncols + 1)
+        for region in REGIONS:
+            _add_series(tr, runs, name, i == 0, pos, region, series, yformat)
+            _add_observed(tr, i == 0, pos, region, observed or {}, yformat)
+        fig.add_vline(
+            x=start, row=pos[0], col=pos[1], line={"color": INK, "width": 1, "dash": "dash"}
+        )
+    fig.add_annotation(
+        x=start,
+        xref="x",
+        yref="y domain",
+        y=0.98,
+        text="projection →",
+        showarrow=False,
+        xanchor="left",
+        font={"size": 11, "color": INK},
+    )
+    fig.update_layout(
+        updatemenus=[
+            {
+                "buttons": tr.menu(),
+                "direction": "down",
+                "x": 1.0,
+                "xanchor": "right",
+                "y": 1 + (top - 12) / (height - top - bottom),
+                "yanchor": "top",
+                "showactive": True,
+            }
+        ]
+    )
+    fig.update_yaxes(title_text=ytitle, col=1)
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_xaxes(type="date")
+    return style_layout(fig, title, height=height, margin={"l": 70, "r": 20, "t": top, "b": bottom})

@@ -116,7 +116,7 @@ def test_missing_claims_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def real_store(shared_data, tmp_path_factory):
-    from sahelsim.data.ingest import ingest_all
+    from sahelsim.evidence.ingest import ingest_all
     from sahelsim.data.store.store import Store
 
     st = Store(tmp_path_factory.mktemp("claims") / "s.duckdb")

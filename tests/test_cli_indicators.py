@@ -59,7 +59,7 @@ def test_bad_file_gives_clear_error(tmp_path, capsys):
 @pytest.fixture()
 def store_with_events(tmp_path, shared_data):
     from sahelsim.cli.main import _ensure_grid
-    from sahelsim.data.ingest import ingest_all
+    from sahelsim.evidence.ingest import ingest_all
     from sahelsim.data.store.store import Store
 
     st = Store(tmp_path / "s.duckdb")
@@ -67,7 +67,7 @@ def store_with_events(tmp_path, shared_data):
     _ensure_grid(st, shared_data)
     f = ged_frame(3000, seed=4)
     st.ingest_events(write_csv(f, tmp_path / "GEDEvent_v25_1.csv"), fmt="ged_csv")
-    from sahelsim.data.ingest import refresh_actor_names
+    from sahelsim.evidence.ingest import refresh_actor_names
 
     refresh_actor_names(st)
     yield st, f

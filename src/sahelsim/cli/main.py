@@ -71,7 +71,7 @@ def _progress() -> Progress:
 
 # -- data ----------------------------------------------------------------------------------
 def cmd_data_ingest(args: argparse.Namespace) -> int:
-    from sahelsim.data.ingest import ingest_all
+    from sahelsim.evidence.ingest import ingest_all
     from sahelsim.data.store.store import Store
 
     data_dir = resolve_data_dir(args.data_dir)
@@ -236,7 +236,7 @@ def _write_tables(tables: dict[str, Any], out: Path) -> list[Path]:
 
 def run_indicators(args: argparse.Namespace) -> dict[str, Any]:
     from sahelsim.core.canon import CORE_ISO3
-    from sahelsim.data.ingest import ingest_all
+    from sahelsim.evidence.ingest import ingest_all
     from sahelsim.data.store.store import Store
     from sahelsim.evidence import indicators as ind
     from sahelsim.evidence.timeline import compare_around, load_timeline
@@ -453,7 +453,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 # -- evidence from the model -----------------------------------------------------------------
 def _store_with_data(args: argparse.Namespace) -> Any:
-    from sahelsim.data.ingest import ingest_all
+    from sahelsim.evidence.ingest import ingest_all
     from sahelsim.data.store.store import Store
 
     data_dir = resolve_data_dir(getattr(args, "data_dir", None))

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from sahelsim.core.errors import DownloadError
-from sahelsim.data.download import download as dl
+from sahelsim.data import download as dl
 from sahelsim.data.fixtures import acled_frame, ged_frame
 
 UCDP_TOKEN = "test-token-123"
@@ -289,7 +289,7 @@ def test_registry_matches_staged_folders_and_checksums(shared_data: Path) -> Non
         for rf in s.files():
             local = shared_data / s.folder / rf.filename
             if rf.sha256 and local.exists():  # files staged unchanged carry the upstream hash
-                assert dl._sha256(local) == rf.sha256, local
+                assert dl.sha256_file(local) == rf.sha256, local
                 checked += 1
     assert checked >= 10
 

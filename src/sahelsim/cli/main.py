@@ -178,7 +178,7 @@ def cmd_data_status(args: argparse.Namespace) -> int:
 
 
 def cmd_data_list(args: argparse.Namespace) -> int:
-    from sahelsim.data.download.download import list_sources
+    from sahelsim.data.download import list_sources
 
     t = Table(title="Downloadable sources")
     for c in ("name", "title", "license", "url"):
@@ -190,7 +190,7 @@ def cmd_data_list(args: argparse.Namespace) -> int:
 
 
 def cmd_data_download(args: argparse.Namespace) -> int:
-    from sahelsim.data.download.download import download
+    from sahelsim.data.download import download
 
     data_dir = resolve_data_dir(args.data_dir)
     with _progress() as p:

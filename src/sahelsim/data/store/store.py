@@ -277,18 +277,18 @@ class Store:
         if self.find_file(inp.sha256, inp.source) is not None:
             log.info("%s: already ingested, skipping", inp.label)
             return self.skipped_report(inp.source, inp.label, inp.sha256)
-        with events_sql.staged_events(self.con, inp, version=version) as staged:
-            with self.transaction() as con:
-                file_id = self._next_file_id()
-                counts = events_sql.store_staged(con, staged, file_id)
-                rep = IngestReport(
-                    inp.source, inp.label, inp.sha256, **asdict(counts),
-                    seconds=time.perf_counter() - t0,
-                )  # fmt: skip
-                meta = {"version": version, "license": license, "citation": citation}
-                self._ledger(file_id, meta, rep)
-                if on_staged is not None:
-                    on_staged()
+        staging = events_sql.staged_events(self.con, inp, version=version)
+        with staging as staged, self.transaction() as con:
+            file_id = self._next_file_id()
+            counts = events_sql.store_staged(con, staged, file_id)
+            rep = IngestReport(
+                inp.source, inp.label, inp.sha256, **asdict(counts),
+                seconds=time.perf_counter() - t0,
+            )  # fmt: skip
+            meta = {"version": version, "license": license, "citation": citation}
+            self._ledger(file_id, meta, rep)
+            if on_staged is not None:
+                on_staged()
         log.info(
             "%s: read %d, accepted %d, quarantined %d, filtered %d, merged %d",
             rep.file, rep.rows_read, rep.rows_accepted, rep.rows_quarantined, rep.rows_filtered,

@@ -126,11 +126,7 @@ def _read_table(
         chk.flag((s == "").to_numpy(), col, f"{col}: missing value")
         chk.flag(~_is_code(s), col, f"{col}: not a 3-letter code")
         codes[col] = s
-    vals = np.empty((len(sub), len(measures)), dtype=float)
-    for j, col in enumerate(measures):
-        v = chk.number(col, lo=0)
-        chk.flag(np.isinf(v), col, f"{col}: not a finite number")
-        vals[:, j] = v
+    vals = chk.finite(list(measures), lo=0)
 
     ok = chk.reason == None  # noqa: E711
     idx = np.flatnonzero(ok)

@@ -242,7 +242,8 @@ def folder_files(folder: Path) -> list[str]:
 # ------------------------------------------------------------------------------------------
 
 EXPECTED_NAMES = {
-    "ucdp_ged", "ucdp_candidate", "ucdp_ged_api", "ucdp_cy", "ucdp_actors", "unhcr_population",
+    "ucdp_ged", "ucdp_candidate", "ucdp_ged_api", "ucdp_cy", "ucdp_ged_cm", "ucdp_actors",
+    "unhcr_population",
     "unhcr_flows", "unhcr_solutions", "unhcr_idmc", "unhcr_countries", "iom_dtm_mali",
     "worldpop_priogrid", "worldpop_cells", "naturalearth_admin1", "naturalearth_admin0",
     "naturalearth_bfa_regions", "worldbank_population", "acled",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sahelsim.data.readers.base import ReadResult
 from sahelsim.data.readers.dtm import read_iom_dtm_mali
+from sahelsim.data.readers.ged_cm import read_ged_cm
 from sahelsim.data.readers.ucdp_actors import read_ucdp_actors
 from sahelsim.data.readers.ucdp_cy import read_ucdp_cy
 from sahelsim.data.readers.unhcr import (
@@ -62,6 +63,8 @@ class SourceSpec:
 SOURCES: tuple[SourceSpec, ...] = (
     SourceSpec("ucdp_cy", "ucdp-organized-violence-cy*", "*.csv*", "tabular",
                read_ucdp_cy, license="CC BY 4.0"),
+    SourceSpec("ucdp_ged_cm", "ucdp-ged-country-month-views*", "ged_cm_*.csv*", "tabular",
+               read_ged_cm, license="CC BY-NC 4.0 (UCDP / ViEWS)"),
     SourceSpec("ucdp_actors", "ucdp-actor*", "*.csv*", "tabular",
                read_ucdp_actors, license="CC BY 4.0"),
     SourceSpec("unhcr_population", "unhcr-refugee-statistics*", "unhcr_population*.csv*",

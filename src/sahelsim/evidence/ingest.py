@@ -12,7 +12,8 @@ import pandas as pd
 
 from sahelsim.data.ingest import Progress, SourceSpec, ingest_sources, present_sources
 from sahelsim.data.store.store import IngestReport, Store
-from sahelsim.evidence.actors import load_actor_map, ucdp_dyad_actor_names
+from sahelsim.evidence.actors import load_actor_map
+from sahelsim.evidence.dyads import ucdp_dyad_actor_names
 
 __all__ = ["SourceSpec", "ingest_all", "present_sources", "refresh_actor_names"]
 

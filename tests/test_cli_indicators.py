@@ -59,8 +59,8 @@ def test_bad_file_gives_clear_error(tmp_path, capsys):
 @pytest.fixture()
 def store_with_events(tmp_path, shared_data):
     from sahelsim.cli.main import _ensure_grid
-    from sahelsim.evidence.ingest import ingest_all
     from sahelsim.data.store.store import Store
+    from sahelsim.evidence.ingest import ingest_all
 
     st = Store(tmp_path / "s.duckdb")
     ingest_all(shared_data, st)

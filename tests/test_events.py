@@ -381,3 +381,12 @@ def test_hostile_encoding_is_refused_before_any_query(store, tmp_path):
             store.ingest_events(path, fmt="ged_csv", encoding=enc)
     assert store.count("sources") == 0 and len(store.ledger()) == 0
     assert store.ingest_events(path, fmt="ged_csv", encoding="UTF8").rows_accepted == 5
+
+
+def test_empty_api_pages_read_as_no_rows(store, tmp_path):
+    d = tmp_path / "pages"
+    d.mkdir()
+    (d / "page_0000.json").write_text('{"TotalCount": 0, "TotalPages": 1, "Result": []}')
+    rep = store.ingest_events(d, fmt="ged_json", source="ucdp_ged_api")
+    assert rep.reconciles() and (rep.rows_read, rep.rows_stored) == (0, 0)
+    assert len(store.ledger()) == 1 and store.count("events") == 0

@@ -696,8 +696,8 @@ def cached_claims() -> tuple[pd.DataFrame, str] | None:
 @lru_cache(maxsize=2)
 def _audit_data_only(data_dir: str | None) -> pd.DataFrame:
     from sahelsim.claims.audit import audit
-    from sahelsim.evidence.ingest import ingest_all
     from sahelsim.data.store.store import Store
+    from sahelsim.evidence.ingest import ingest_all
 
     with (
         tempfile.TemporaryDirectory(prefix="sahelsim-claims-") as tmp,

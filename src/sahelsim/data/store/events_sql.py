@@ -304,7 +304,6 @@ def _json_keys(con: duckdb.DuckDBPyConnection, inp: ev.EventInput, table: str) -
 def _stage_sql(inp: ev.EventInput, columns: list[str], relation: str, params: Params) -> str:
     """The staging query over ``relation`` (which has positional columns c0..cN)."""
     known = set(inp.known_columns)
-    cols = {c for c in columns if c in known}
     # the first occurrence of a known name wins, as in DuckDB's header dedup
     seen: set[str] = set()
     proj = []
@@ -312,12 +311,14 @@ def _stage_sql(inp: ev.EventInput, columns: list[str], relation: str, params: Pa
         if c in known and c not in seen:
             seen.add(c)
             proj.append(f"c{i} AS {_q(c)}")
+    # an empty set of API pages has no columns at all: the required ones are read as NULL
+    proj += [f"CAST(NULL AS VARCHAR) AS {_q(c)}" for c in ev.required_columns(inp) if c not in seen]
     positional = [f"c{i}" for i in range(len(columns))]
     keep = ["_page", "_idx"] if inp.is_json else []
     params.update({f"k{i}": c for i, c in enumerate(columns)})
     raw_json = "json_object(" + ", ".join(f"$k{i}, c{i}" for i in range(len(columns))) + ")"
-    select = _ged_select(cols) if inp.is_ged else _acled_select(cols)
-    inner = ", ".join(proj + positional + keep) or "NULL AS _none"
+    select = _ged_select(seen) if inp.is_ged else _acled_select(seen)
+    inner = ", ".join(proj + positional + keep)
     canon_cols = ", ".join(_q(c) for c in EVENTS)
     # The lazy CASE builds the raw-row JSON only for the rows that need it.
     return f"""

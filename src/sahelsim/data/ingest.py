@@ -63,8 +63,6 @@ class SourceSpec:
 SOURCES: tuple[SourceSpec, ...] = (
     SourceSpec("ucdp_cy", "ucdp-organized-violence-cy*", "*.csv*", "tabular",
                read_ucdp_cy, license="CC BY 4.0"),
-    SourceSpec("ucdp_ged_cm", "ucdp-ged-country-month-views*", "ged_cm_*.csv*", "tabular",
-               read_ged_cm, license="CC BY-NC 4.0 (UCDP / ViEWS)"),
     SourceSpec("ucdp_actors", "ucdp-actor*", "*.csv*", "tabular",
                read_ucdp_actors, license="CC BY 4.0"),
     SourceSpec("unhcr_population", "unhcr-refugee-statistics*", "unhcr_population*.csv*",
@@ -94,6 +92,9 @@ SOURCES: tuple[SourceSpec, ...] = (
                license="ACLED terms of use (attribution; no redistribution)"),
     SourceSpec("acled", "acled*", "*.csv*", "events", fmt="acled_csv",
                license="ACLED terms of use (attribution; no redistribution)"),
+    # after the older sources, so that their ledger file ids stay as they were
+    SourceSpec("ucdp_ged_cm", "ucdp-ged-country-month-views*", "ged_cm_*.csv*", "tabular",
+               read_ged_cm, license="CC BY-NC 4.0 (UCDP / ViEWS)"),
 )  # fmt: skip
 
 

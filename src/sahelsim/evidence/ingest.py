@@ -42,15 +42,8 @@ def refresh_actor_names(store: Store) -> pd.DataFrame:
     Returns the classification; names that match no pattern carry actor ``unmatched``.
     """
     amap = load_actor_map()
-    names: list[str] = list(store.event_names())
-    if store.count("ucdp_actors"):
-        names += list(store.sql("SELECT DISTINCT name FROM ucdp_actors")["name"])
-    if store.count("ucdp_country_year"):
-        dy = store.sql(
-            "SELECT sb_dyad_names d FROM ucdp_country_year UNION ALL SELECT ns_dyad_names FROM"
-            " ucdp_country_year UNION ALL SELECT os_dyad_names FROM ucdp_country_year"
-        )["d"].dropna()
-        names += list(ucdp_dyad_actor_names(list(dy)))
+    names: list[str] = list(store.event_names()) + list(store.ucdp_actor_names())
+    names += list(ucdp_dyad_actor_names(list(store.ucdp_dyad_cells())))
     names = sorted({n for n in names if n})
     frame = amap.classify(pd.Series(names, dtype=object))
     store.set_actor_names(frame)

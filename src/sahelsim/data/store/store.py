@@ -351,3 +351,16 @@ class Store:
             " WHERE n IS NOT NULL AND n <> ''"
         )
         return df["n"]
+
+    def ucdp_actor_names(self) -> pd.Series:
+        """Every distinct name of the UCDP actor table."""
+        return self.sql("SELECT DISTINCT name FROM ucdp_actors WHERE name IS NOT NULL")["name"]
+
+    def ucdp_dyad_cells(self) -> pd.Series:
+        """The dyad-name cells of the UCDP country-year table (``"A - B; C - D"``), all types."""
+        df = self.sql(
+            "SELECT d FROM (SELECT sb_dyad_names d FROM ucdp_country_year UNION ALL"
+            " SELECT ns_dyad_names FROM ucdp_country_year UNION ALL"
+            " SELECT os_dyad_names FROM ucdp_country_year) WHERE d IS NOT NULL"
+        )
+        return df["d"]

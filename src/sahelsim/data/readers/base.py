@@ -14,7 +14,7 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -297,6 +297,17 @@ class RowChecker:
         latest = pd.Timestamp.now().normalize() if latest is None else pd.Timestamp(latest)
         self.flag((d > latest).fillna(False).to_numpy(), name, f"{name}: date in the future")
         return d
+
+    def flag_duplicates(
+        self, keys: Mapping[str, Any], fieldname: str, reason: str = "duplicate key"
+    ) -> None:
+        """Flag the rows (among those passing so far) whose key columns repeat an earlier
+        row's; ``keys`` maps names to full-length arrays."""
+        idx = np.flatnonzero(self.reason == None)  # noqa: E711
+        dup = pd.DataFrame({k: np.asarray(v)[idx] for k, v in keys.items()}).duplicated()
+        mask = np.zeros(len(self.frame), dtype=bool)
+        mask[idx[dup.to_numpy()]] = True
+        self.flag(mask, fieldname, reason)
 
     def split(self, columns: Sequence[str] | None = None) -> tuple[np.ndarray, pd.DataFrame]:
         """Return ``(good_mask, quarantine_frame)``."""

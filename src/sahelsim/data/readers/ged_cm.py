@@ -94,11 +94,7 @@ def read_ged_cm(path: str | Path, *, version: str = VERSION) -> ReadResult:
         v = counts[:, j]
         chk.flag(~np.isnan(v) & (np.floor(v) != v), col, f"{col}: not an integer")
 
-    idx = np.flatnonzero(chk.reason == None)  # noqa: E711
-    dup = pd.DataFrame({"c": cid[idx], "m": mid[idx]}).duplicated(keep="first").to_numpy()
-    dup_mask = np.zeros(len(sub), dtype=bool)
-    dup_mask[idx[dup]] = True
-    chk.flag(dup_mask, DUPLICATE_FIELD, "duplicate country-month")
+    chk.flag_duplicates({"c": cid, "m": mid}, DUPLICATE_FIELD, "duplicate country-month")
 
     good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
     quarantine = merge_quarantine(rejects, qframe)

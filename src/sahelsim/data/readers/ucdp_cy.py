@@ -146,12 +146,7 @@ def read_ucdp_cy(path: str | Path, *, strict_bounds: bool = True) -> ReadResult:
         else:
             bounds_bad |= (low_gt | best_gt) & (chk.reason == None)  # noqa: E711
 
-    ok = chk.reason == None  # noqa: E711
-    idx = np.flatnonzero(ok)
-    dup = pd.DataFrame({"g": gw[idx], "y": year[idx]}).duplicated(keep="first").to_numpy()
-    dup_mask = np.zeros(len(sub), dtype=bool)
-    dup_mask[idx[dup]] = True
-    chk.flag(dup_mask, DUPLICATE_FIELD, "duplicate key")
+    chk.flag_duplicates({"g": gw, "y": year}, DUPLICATE_FIELD)
 
     good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
     quarantine = merge_quarantine(rejects, qframe)

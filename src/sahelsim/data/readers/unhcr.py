@@ -128,19 +128,7 @@ def _read_table(
         codes[col] = s
     vals = chk.finite(list(measures), lo=0)
 
-    ok = chk.reason == None  # noqa: E711
-    idx = np.flatnonzero(ok)
-    keys = pd.DataFrame(
-        {
-            "y": year[idx],
-            "o": codes["coo_iso"].to_numpy()[idx],
-            "a": codes["coa_iso"].to_numpy()[idx],
-        }
-    )
-    dup = keys.duplicated(keep="first").to_numpy()
-    dup_mask = np.zeros(len(sub), dtype=bool)
-    dup_mask[idx[dup]] = True
-    chk.flag(dup_mask, DUPLICATE_FIELD, "duplicate key")
+    chk.flag_duplicates({"y": year, "o": codes["coo_iso"], "a": codes["coa_iso"]}, DUPLICATE_FIELD)
 
     good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
     quarantine = merge_quarantine(rejects, qframe)

@@ -24,7 +24,7 @@ sys.path.insert(0, {src!r})
 from pathlib import Path
 import numpy as np
 from sahelsim.inference.calibrate import Calibrator
-from sahelsim.data.ingest import ingest_all
+from sahelsim.evidence.ingest import ingest_all
 from sahelsim.data.store.store import Store
 from sahelsim.evidence import indicators
 data, particles, generations, db = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]

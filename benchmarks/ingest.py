@@ -22,6 +22,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
+sys.path.insert(0, str(SRC))
+
+import numpy as np  # noqa: E402
+
+from sahelsim.data.fixtures import (  # noqa: E402
+    acled_frame,
+    ged_frame,
+    write_csv,
+    write_ged_api_pages,
+)
 
 CHILD = r"""
 import json, sys, time
@@ -29,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, {src!r})
 kind, path, fmt, db = sys.argv[1:5]
 import duckdb, pandas, numpy  # imports are not part of the measurement
-from sahelsim.store import Store
+from sahelsim.data.store.store import Store
 import baseline_ingest
 t0 = time.perf_counter()
 if kind == "sahelsim":
@@ -48,11 +58,6 @@ print(json.dumps(dict(rows=n, seconds=dt, peak_rss_mib=rss, **extra)))
 
 
 def _make_inputs(rows: int, folder: Path) -> dict[str, Path]:
-    sys.path.insert(0, str(SRC))
-    import numpy as np
-
-    from sahelsim.data.fixtures import acled_frame, ged_frame, write_csv, write_ged_api_pages
-
     rng = np.random.default_rng(0)
     ged = ged_frame(rows, seed=1)
     bad = rng.choice(rows, max(1, rows // 1000), replace=False)

@@ -18,9 +18,11 @@ from sahelsim.evidence.actors import (
     CLASSIFY_COLUMNS,
     SIDES,
     UNMATCHED,
-    classify_ucdp_dyads,
     load_actor_map,
     normalise_name,
+)
+from sahelsim.evidence.dyads import (
+    classify_ucdp_dyads,
     perpetrator_class,
     split_dyad,
     split_side,

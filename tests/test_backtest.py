@@ -26,8 +26,8 @@ def test_forecast_writes_views_parquet(tmp_path):
 
 @pytest.fixture(scope="module")
 def small_backtest(tmp_path_factory, shared_data):
-    from sahelsim.data.ingest import ingest_all
     from sahelsim.data.store.store import Store
+    from sahelsim.evidence.ingest import ingest_all
     from sahelsim.forecast.backtest import run_backtest
 
     d = tmp_path_factory.mktemp("bt")

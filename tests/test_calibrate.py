@@ -92,8 +92,8 @@ def test_observation_model_matches_simulation_totals():
 
 
 def test_small_model_calibration_end_to_end(tmp_path, shared_data):
-    from sahelsim.data.ingest import ingest_all
     from sahelsim.data.store.store import Store
+    from sahelsim.evidence.ingest import ingest_all
     from sahelsim.inference.calibrate import run_calibration
 
     with Store(tmp_path / "s.duckdb") as st:

@@ -120,8 +120,8 @@ def test_missing_claims_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def real_store(shared_data, tmp_path_factory):
-    from sahelsim.data.ingest import ingest_all
     from sahelsim.data.store.store import Store
+    from sahelsim.evidence.ingest import ingest_all
 
     st = Store(tmp_path_factory.mktemp("claims") / "s.duckdb")
     ingest_all(shared_data, st)

@@ -31,7 +31,7 @@ def test_run_on_real_data(shared_data, tmp_path, capsys):
     with Store(out / "sahelsim.duckdb", read_only=True) as st:
         led = st.ledger()
         assert (led.rows_read == led.rows_accepted + led.rows_quarantined + led.rows_filtered).all()
-        assert len(led) == 9
+        assert len(led) == 10
         assert st.count("cells") == 1126
 
 
@@ -59,15 +59,15 @@ def test_bad_file_gives_clear_error(tmp_path, capsys):
 @pytest.fixture()
 def store_with_events(tmp_path, shared_data):
     from sahelsim.cli.main import _ensure_grid
-    from sahelsim.data.ingest import ingest_all
     from sahelsim.data.store.store import Store
+    from sahelsim.evidence.ingest import ingest_all
 
     st = Store(tmp_path / "s.duckdb")
     ingest_all(shared_data, st)
     _ensure_grid(st, shared_data)
     f = ged_frame(3000, seed=4)
     st.ingest_events(write_csv(f, tmp_path / "GEDEvent_v25_1.csv"), fmt="ged_csv")
-    from sahelsim.data.ingest import refresh_actor_names
+    from sahelsim.evidence.ingest import refresh_actor_names
 
     refresh_actor_names(st)
     yield st, f

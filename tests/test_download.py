@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from sahelsim.core.errors import DownloadError
-from sahelsim.data.download import download as dl
+from sahelsim.data import download as dl
 from sahelsim.data.fixtures import acled_frame, ged_frame
 
 UCDP_TOKEN = "test-token-123"
@@ -242,7 +242,8 @@ def folder_files(folder: Path) -> list[str]:
 # ------------------------------------------------------------------------------------------
 
 EXPECTED_NAMES = {
-    "ucdp_ged", "ucdp_candidate", "ucdp_ged_api", "ucdp_cy", "ucdp_actors", "unhcr_population",
+    "ucdp_ged", "ucdp_candidate", "ucdp_ged_api", "ucdp_cy", "ucdp_ged_cm", "ucdp_actors",
+    "unhcr_population",
     "unhcr_flows", "unhcr_solutions", "unhcr_idmc", "unhcr_countries", "iom_dtm_mali",
     "worldpop_priogrid", "worldpop_cells", "naturalearth_admin1", "naturalearth_admin0",
     "naturalearth_bfa_regions", "worldbank_population", "acled",
@@ -289,7 +290,7 @@ def test_registry_matches_staged_folders_and_checksums(shared_data: Path) -> Non
         for rf in s.files():
             local = shared_data / s.folder / rf.filename
             if rf.sha256 and local.exists():  # files staged unchanged carry the upstream hash
-                assert dl._sha256(local) == rf.sha256, local
+                assert dl.sha256_file(local) == rf.sha256, local
                 checked += 1
     assert checked >= 10
 

@@ -323,3 +323,70 @@ def test_acled_api_json_pages(store, tmp_path):
     with pytest.raises(InputFormatError, match="'data'"):
         (d / "page_0009.json").write_text(json.dumps({"Result": []}))
         store.ingest_events(d, fmt="acled_json", source="acled2")
+
+
+# -- nothing from the input reaches SQL as code -------------------------------------------------
+HOSTILE = [
+    "o'brien",
+    "x' || (SELECT string_agg(sha256, ',') FROM sources) || '",
+    'q" || (SELECT count(*) FROM events) || "',
+]
+
+
+def _store_tables(st) -> list[str]:
+    return sorted(st.sql("SELECT table_name FROM information_schema.tables")["table_name"])
+
+
+@pytest.mark.parametrize("fmt", ["ged_csv", "ged_json", "acled_csv"])
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_source_path_and_columns_are_stored_as_text(tmp_path, fmt, text):
+    """Quotes and subqueries in the source name, version, file path and the file's column
+    names are stored literally; nothing of them runs."""
+    from sahelsim.data.store.store import Store
+
+    folder = tmp_path / text.replace("/", "_")
+    folder.mkdir()
+    frame = ged_frame(12, seed=11) if fmt.startswith("ged") else acled_frame(12, seed=11)
+    col = "best" if fmt.startswith("ged") else "fatalities"
+    frame.loc[3, col] = "-4"  # one quarantined row keeps the raw record
+    frame[text] = "v'" + text  # an extra column named by the hostile text
+    if fmt == "ged_json":
+        write_ged_api_pages(frame, folder / "pages", pagesize=5)
+        path, label = folder / "pages", str(folder / "pages")
+    else:
+        path = write_csv(frame, folder / "ev.csv")
+        label = str(path)
+    with Store(tmp_path / "s.duckdb") as st:
+        st.ingest_events(write_csv(ged_frame(3, seed=1), tmp_path / "first.csv"), fmt="ged_csv")
+        before = _store_tables(st)
+        rep = st.ingest_events(path, fmt=fmt, source=text, version=text)
+        assert rep.reconciles() and rep.rows_quarantined == 1 and rep.rows_read == 12
+        led = st.ledger().iloc[-1]
+        assert (led.source, led.file, led.version) == (text, label, text)
+        ev = st.sql("SELECT DISTINCT source, version FROM events WHERE file_id = ?", [2])
+        assert ev.values.tolist() == [[text, text]]
+        q = st.quarantine(text)
+        assert len(q) == 1 and q.source.iloc[0] == text
+        assert q.source_file.iloc[0].startswith(str(folder))
+        raw = json.loads(q.raw.iloc[0])
+        assert raw[text] == "v'" + text and list(raw)[-1] == text
+        assert st.count("events") == 3 + 11
+        assert _store_tables(st) == before
+
+
+def test_hostile_encoding_is_refused_before_any_query(store, tmp_path):
+    path = write_csv(ged_frame(5, seed=2), tmp_path / "g.csv")
+    for enc in ["utf-8', header = false, encoding = 'latin-1", "utf-8'); DROP TABLE sources; --"]:
+        with pytest.raises(ValueError, match="unsupported encoding"):
+            store.ingest_events(path, fmt="ged_csv", encoding=enc)
+    assert store.count("sources") == 0 and len(store.ledger()) == 0
+    assert store.ingest_events(path, fmt="ged_csv", encoding="UTF8").rows_accepted == 5
+
+
+def test_empty_api_pages_read_as_no_rows(store, tmp_path):
+    d = tmp_path / "pages"
+    d.mkdir()
+    (d / "page_0000.json").write_text('{"TotalCount": 0, "TotalPages": 1, "Result": []}')
+    rep = store.ingest_events(d, fmt="ged_json", source="ucdp_ged_api")
+    assert rep.reconciles() and (rep.rows_read, rep.rows_stored) == (0, 0)
+    assert len(store.ledger()) == 1 and store.count("events") == 0

@@ -26,8 +26,12 @@ from hypothesis import strategies as st
 from sahelsim.core import schema
 from sahelsim.core.canon import COUNTRIES, GW_TO_ISO3, ISO3_TO_GW
 from sahelsim.core.errors import InputFormatError
+from sahelsim.data.fixtures import ged_cm_frame
+from sahelsim.data.fixtures import write_csv as write_frame
+from sahelsim.data.ingest import ingest_sources
 from sahelsim.data.readers.base import QUARANTINE_COLUMNS, ReadResult
 from sahelsim.data.readers.dtm import admin_key, dtm_by_admin2, read_iom_dtm_mali
+from sahelsim.data.readers.ged_cm import read_ged_cm
 from sahelsim.data.readers.ucdp_actors import read_ucdp_actors
 from sahelsim.data.readers.ucdp_cy import read_ucdp_cy
 from sahelsim.data.readers.unhcr import (
@@ -38,6 +42,7 @@ from sahelsim.data.readers.unhcr import (
     read_unhcr_solutions,
 )
 from sahelsim.data.readers.worldbank import read_worldbank_population
+from sahelsim.data.store.store import Store
 
 THIS_YEAR = pd.Timestamp.now().year
 REGION_ISO3 = sorted(ISO3_TO_GW)
@@ -962,3 +967,108 @@ def test_real_worldbank(data_dir: Path) -> None:
     assert 20e6 < mli[2024] < 40e6
     assert res.data.groupby("iso3")["year"].nunique().eq(65).all()
     assert set(res.data["iso3"]) == {c.iso3 for c in COUNTRIES}
+
+
+# --------------------------------------------------------------------------------------------
+# ViEWS GED country-month
+
+
+def _ged_cm_file(tmp_path: Path, frame: pd.DataFrame, name: str = "ged_cm.csv.gz") -> Path:
+    return write_frame(frame, tmp_path / name)
+
+
+def test_ged_cm_reads_and_maps_views_ids(tmp_path: Path) -> None:
+    f = ged_cm_frame(months=18, iso3=("MLI", "BFA", "NER", "CIV"), seed=1)
+    res = read_ged_cm(_ged_cm_file(tmp_path, f))
+    assert_common(res, "ged_country_month")
+    assert (res.rows_read, res.accepted, res.rejected) == (72, 72, 0)
+    d = res.data
+    by_iso = d.groupby("iso3")[["views_country_id", "gwno"]].first()
+    assert by_iso.loc["MLI"].tolist() == [50, 432] and by_iso.loc["BFA"].tolist() == [47, 439]
+    assert by_iso.loc["NER"].tolist() == [78, 436] and by_iso.loc["CIV"].tolist() == [41, 437]
+    assert (d["month_id"] == (d["year"] - 1980) * 12 + d["month"]).all()
+    assert d["ged_best_sb"].sum() == f["ged_best_sb"].astype(float).sum()
+    assert d["ged_count_os"].sum() == f["ged_count_os"].astype(int).sum()
+
+
+def test_ged_cm_quarantines_bad_rows_and_filters_other_countries(tmp_path: Path) -> None:
+    f = ged_cm_frame(months=12, iso3=("MLI", "BFA"), seed=2)
+    f.loc[1, "month_id"] = str(int(f.loc[1, "month_id"]) + 1)  # disagrees with year/month
+    f.loc[2, "isoab"] = "NER"  # ViEWS 50 is Mali
+    f.loc[3, "ged_best_ns"] = "-2"
+    f.loc[4, "ged_count_sb"] = "1.5"
+    f.loc[5, "ged_best_os"] = "many"
+    f.loc[6, "month"] = "13"
+    f.loc[7, "country_id"] = ""
+    f.loc[14, "country_id"] = "999"  # unknown id but a region ISO3: an error, not a filter
+    extra = f.iloc[[0, 0, 12]].copy()
+    extra.iloc[0, [3, 4, 5]] = ["220", "FRA", "France"]  # outside the region: filtered
+    extra.iloc[1, [3, 4, 5]] = ["999", "XYZ", "Elsewhere"]
+    g = pd.concat([f, extra], ignore_index=True)  # last row duplicates BFA's first month
+    res = read_ged_cm(_ged_cm_file(tmp_path, g, "g.csv"))
+    assert_common(res, "ged_country_month")
+    assert res.meta["rows_in_file"] == 27 and res.meta["rows_filtered"] == 2
+    assert res.meta["rows_in_file"] == res.accepted + res.rejected + res.meta["rows_filtered"]
+    got = reasons(res)
+    assert got == {
+        3: ("month_id", "month_id: does not match year and month"),
+        4: ("isoab", "isoab: does not match country_id"),
+        5: ("ged_best_ns", "ged_best_ns: below 0"),
+        6: ("ged_count_sb", "ged_count_sb: not an integer"),
+        7: ("ged_best_os", "ged_best_os: not a number"),
+        8: ("month", "month: above 12"),
+        9: ("country_id", "country_id: missing value"),
+        16: ("country_id", "country_id: unknown ViEWS id for a region country"),
+        28: ("country_id,month_id", "duplicate country-month"),
+    }
+    assert res.accepted == 27 - 2 - len(got)
+    assert set(res.data["iso3"]) == {"MLI", "BFA"}
+    raw = res.quarantine.set_index("line").loc[4, "raw"]
+    assert '"isoab": "NER"' in raw
+
+
+def test_ged_cm_missing_column_is_named(tmp_path: Path) -> None:
+    f = ged_cm_frame(months=2, seed=3).drop(columns=["ged_count_ns"])
+    with pytest.raises(InputFormatError, match="ged_count_ns"):
+        read_ged_cm(_ged_cm_file(tmp_path, f, "g.csv"))
+
+
+def test_ged_cm_ingests_with_ledger_and_license(tmp_path: Path) -> None:
+    folder = tmp_path / "data" / "ucdp-ged-country-month-views2020"
+    folder.mkdir(parents=True)
+    f = ged_cm_frame(months=6, iso3=("NER",), seed=4)
+    f.loc[2, "ged_best_sb"] = "-1"
+    write_frame(f, folder / "ged_cm_westafrica_1989_2021h1.csv.gz")
+    write_frame(f, folder / "priogrid_country_views_westafrica.csv.gz")  # not this source's file
+    with Store(tmp_path / "s.duckdb") as st:
+        reps = ingest_sources(tmp_path / "data", st)
+        assert [r.source for r in reps] == ["ucdp_ged_cm"]
+        assert reps[0].reconciles() and (reps[0].rows_read, reps[0].rows_accepted) == (6, 5)
+        led = st.ledger().iloc[0]
+        assert led.license.startswith("CC BY-NC 4.0") and "views_competition" in led.version
+        assert led.rows_read == led.rows_accepted + led.rows_quarantined + led.rows_filtered
+        assert st.count("ged_country_month") == 5 and len(st.quarantine("ucdp_ged_cm")) == 1
+        assert ingest_sources(tmp_path / "data", st)[0].skipped
+
+
+@pytest.mark.realdata
+def test_real_ged_cm(data_dir: Path) -> None:
+    res = read_ged_cm(
+        _real(data_dir, "ucdp-ged-country-month-views2020/ged_cm_westafrica_1989_2021h1.csv.gz")
+    )
+    assert_common(res, "ged_country_month")
+    assert res.meta["sha256"] == "efb8bb3b7fdf1c434e6c421230106280cafca9759c0fc9f695bcb7c09d19b444"
+    assert (res.rows_read, res.accepted, res.rejected, res.meta["rows_filtered"]) == (
+        5083, 5083, 0, 0,
+    )  # fmt: skip
+    d = res.data
+    assert set(d["iso3"]) == set(REGION_ISO3) and d.groupby("iso3").size().eq(391).all()
+    assert (d["month_id"].min(), d["month_id"].max()) == (108, 498)
+    total = (
+        (d["ged_best_sb"] + d["ged_best_ns"] + d["ged_best_os"])
+        .groupby([d["iso3"], d["year"]])
+        .sum()
+    )
+    # the checks listed in the staged PROVENANCE.md
+    assert (total["BFA", 2019], total["BFA", 2020], total["NER", 2015]) == (1240, 1207, 533)
+    assert (total["MLI", 2012], total["MLI", 2013], total["MLI", 2019]) == (359, 881, 1210)

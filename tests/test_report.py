@@ -63,7 +63,7 @@ class _Tags(HTMLParser):
 
 def _evil_store(store, shared_data: Path) -> None:
     """Ingest the staged data and add a ledger row and a quarantine row carrying EVIL."""
-    from sahelsim.data.ingest import ingest_all
+    from sahelsim.evidence.ingest import ingest_all
 
     ingest_all(shared_data, store)
     store.con.execute(

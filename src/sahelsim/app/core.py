@@ -63,8 +63,8 @@ from sahelsim.app.inputs import (  # noqa: F401 (re-exported: callers use core.<
 from sahelsim.app.settings import DEFAULT_CLAIMS_CSV, ENV_CLAIMS, ENV_GRID
 from sahelsim.claims.audit import audit
 from sahelsim.core.config import resolve_data_dir
-from sahelsim.data.ingest import ingest_all
 from sahelsim.data.store.store import Store
+from sahelsim.evidence.ingest import ingest_all
 from sahelsim.grid.build import NATURALEARTH_FOLDER
 from sahelsim.model.engine import Record
 from sahelsim.scenarios.run import (

@@ -71,8 +71,8 @@ def _progress() -> Progress:
 
 # -- data ----------------------------------------------------------------------------------
 def cmd_data_ingest(args: argparse.Namespace) -> int:
-    from sahelsim.data.ingest import ingest_all
     from sahelsim.data.store.store import Store
+    from sahelsim.evidence.ingest import ingest_all
 
     data_dir = resolve_data_dir(args.data_dir)
     with Store(_store_path(args)) as st:
@@ -178,7 +178,7 @@ def cmd_data_status(args: argparse.Namespace) -> int:
 
 
 def cmd_data_list(args: argparse.Namespace) -> int:
-    from sahelsim.data.download.download import list_sources
+    from sahelsim.data.download import list_sources
 
     t = Table(title="Downloadable sources")
     for c in ("name", "title", "license", "url"):
@@ -190,7 +190,7 @@ def cmd_data_list(args: argparse.Namespace) -> int:
 
 
 def cmd_data_download(args: argparse.Namespace) -> int:
-    from sahelsim.data.download.download import download
+    from sahelsim.data.download import download
 
     data_dir = resolve_data_dir(args.data_dir)
     with _progress() as p:
@@ -236,9 +236,9 @@ def _write_tables(tables: dict[str, Any], out: Path) -> list[Path]:
 
 def run_indicators(args: argparse.Namespace) -> dict[str, Any]:
     from sahelsim.core.canon import CORE_ISO3
-    from sahelsim.data.ingest import ingest_all
     from sahelsim.data.store.store import Store
     from sahelsim.evidence import indicators as ind
+    from sahelsim.evidence.ingest import ingest_all
     from sahelsim.evidence.timeline import compare_around, load_timeline
 
     data_dir = resolve_data_dir(args.data_dir)
@@ -453,8 +453,8 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 # -- evidence from the model -----------------------------------------------------------------
 def _store_with_data(args: argparse.Namespace) -> Any:
-    from sahelsim.data.ingest import ingest_all
     from sahelsim.data.store.store import Store
+    from sahelsim.evidence.ingest import ingest_all
 
     data_dir = resolve_data_dir(getattr(args, "data_dir", None))
     st = Store(_store_path(args))

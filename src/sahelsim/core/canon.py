@@ -74,6 +74,25 @@ ISONUM_TO_ISO3 = {
 }
 
 
+#: ViEWS ``country_id`` (ViEWS's own country key, not Gleditsch-Ward) to ISO3 for the region,
+#: from the ViEWS 2020 competition's ``country.parquet`` (see the staged PROVENANCE.md).
+VIEWS_COUNTRY_TO_ISO3 = {
+    50: "MLI",
+    47: "BFA",
+    78: "NER",
+    74: "BEN",
+    81: "TGO",
+    42: "GHA",
+    41: "CIV",
+    79: "NGA",
+    244: "MRT",
+    67: "DZA",
+    214: "TCD",
+    52: "SEN",
+    48: "GIN",
+}
+
+
 def month_id(year, month):
     """VIEWS month id (1 = January 1980); works on scalars and arrays."""
     return (np.asarray(year) - 1980) * 12 + np.asarray(month)

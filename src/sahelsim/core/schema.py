@@ -80,6 +80,23 @@ UCDP_ACTORS: dict[str, str] = {
     "version": "VARCHAR",
 }
 
+# UCDP GED deaths aggregated by ViEWS to country-month (2020 prediction competition).
+GED_COUNTRY_MONTH: dict[str, str] = {
+    "iso3": "VARCHAR",
+    "gwno": "INTEGER",
+    "views_country_id": "INTEGER",  # ViEWS country key (not Gleditsch-Ward)
+    "month_id": "INTEGER",  # VIEWS month id, 1 = January 1980
+    "year": "INTEGER",
+    "month": "INTEGER",
+    "ged_best_sb": "DOUBLE",  # deaths, UCDP type 1 (state-based), best estimate
+    "ged_best_ns": "DOUBLE",  # type 2 (non-state)
+    "ged_best_os": "DOUBLE",  # type 3 (one-sided)
+    "ged_count_sb": "INTEGER",  # number of events
+    "ged_count_ns": "INTEGER",
+    "ged_count_os": "INTEGER",
+    "version": "VARCHAR",
+}
+
 # Long format: one row per (source, date/year, place, measure).
 DISPLACEMENT: dict[str, str] = {
     "source": "VARCHAR",  # unhcr_population | unhcr_flows | unhcr_solutions | idmc | iom_dtm_mali
@@ -127,6 +144,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "events": EVENTS,
     "ucdp_country_year": UCDP_COUNTRY_YEAR,
     "ucdp_actors": UCDP_ACTORS,
+    "ged_country_month": GED_COUNTRY_MONTH,
     "displacement": DISPLACEMENT,
     "population": POPULATION,
     "cells": CELLS,

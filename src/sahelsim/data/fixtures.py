@@ -1,5 +1,5 @@
-"""Format-true synthetic event files (UCDP GED CSV / API JSON, ACLED CSV) for tests and
-benchmarks.
+"""Format-true synthetic data files (UCDP GED CSV / API JSON, ACLED CSV, ViEWS GED
+country-month) for tests and benchmarks.
 
 The column layouts follow the published codebooks (UCDP GED 25.1, ACLED 2023+ exports); the
 values are random but plausible for the Central Sahel. Nothing here is real data.
@@ -8,12 +8,13 @@ values are random but plausible for the Central Sahel. Nothing here is real data
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sahelsim.core.canon import priogrid_gid
+from sahelsim.core.canon import ISO3_TO_NAME, VIEWS_COUNTRY_TO_ISO3, month_id, priogrid_gid
 
 #: UCDP GED 25.1 CSV columns, in the distributed order.
 GED_COLUMNS = [
@@ -231,8 +232,6 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     path = Path(path)
     compression = "gzip" if path.suffix == ".gz" else None
     if path.suffix == ".zip":
-        import zipfile
-
         data = frame.to_csv(index=False).encode("utf-8")
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr(path.stem + ".csv", data)
@@ -284,3 +283,30 @@ def write_ged_api_pages(
         path.write_text(json.dumps(doc), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+#: columns of the staged ViEWS GED country-month CSV, in file order.
+GED_CM_COLUMNS = [
+    "month_id", "year", "month", "country_id", "isoab", "name", "ged_best_sb", "ged_best_ns",
+    "ged_best_os", "ged_count_sb", "ged_count_ns", "ged_count_os",
+]  # fmt: skip
+
+
+def ged_cm_frame(
+    months: int = 24, iso3: tuple[str, ...] = ("MLI", "BFA", "NER"), seed: int = 0,
+    first: tuple[int, int] = (2012, 1),
+) -> pd.DataFrame:  # fmt: skip
+    """Synthetic ViEWS GED country-month rows (all valid) as strings, sorted like the staged
+    file (country, then month)."""
+    rng = np.random.default_rng(seed)
+    views = {v: k for k, v in VIEWS_COUNTRY_TO_ISO3.items()}
+    m0 = int(month_id(*first))
+    rows = []
+    for iso in iso3:
+        for mid in range(m0, m0 + months):
+            year, month = 1980 + (mid - 1) // 12, (mid - 1) % 12 + 1
+            counts = rng.poisson(2.0, 3)
+            deaths = [int(rng.negative_binomial(0.5, 0.5 / (0.5 + 4.0 * c))) if c else 0
+                      for c in counts]  # fmt: skip
+            rows.append([mid, year, month, views[iso], iso, ISO3_TO_NAME[iso], *deaths, *counts])
+    return pd.DataFrame(rows, columns=GED_CM_COLUMNS).astype(str)

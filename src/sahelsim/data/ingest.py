@@ -3,6 +3,9 @@
 The data directory has one folder per source (the layout of ``shared/data`` and of what
 ``sahelsim data download`` writes). Each source is found by folder and file patterns; a source
 that is absent is reported as such, never invented.
+
+:func:`ingest_sources` loads the files; :func:`sahelsim.evidence.ingest.ingest_all` adds the
+actor classification on top (the evidence layer owns the actor map).
 """
 
 from __future__ import annotations
@@ -12,10 +15,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
-
+from sahelsim.data.readers.base import ReadResult
+from sahelsim.data.readers.dtm import read_iom_dtm_mali
+from sahelsim.data.readers.ged_cm import read_ged_cm
+from sahelsim.data.readers.ucdp_actors import read_ucdp_actors
+from sahelsim.data.readers.ucdp_cy import read_ucdp_cy
+from sahelsim.data.readers.unhcr import (
+    read_unhcr_flows,
+    read_unhcr_idmc,
+    read_unhcr_population,
+    read_unhcr_solutions,
+)
+from sahelsim.data.readers.worldbank import read_worldbank_population
+from sahelsim.data.readers.worldpop import read_worldpop_priogrid
 from sahelsim.data.store.store import IngestReport, Store
 
 log = logging.getLogger(__name__)
@@ -33,7 +46,7 @@ class SourceSpec:
     folder: str  # glob for the folder
     pattern: str  # glob for the file(s) inside it
     kind: str  # tabular | events | geo
-    reader: str = ""  # "module:function" for tabular sources
+    reader: Callable[[Path], ReadResult] | None = None  # for tabular sources
     fmt: str = ""  # event format for event sources
     license: str = ""
 
@@ -49,23 +62,23 @@ class SourceSpec:
 
 SOURCES: tuple[SourceSpec, ...] = (
     SourceSpec("ucdp_cy", "ucdp-organized-violence-cy*", "*.csv*", "tabular",
-               "sahelsim.data.readers.ucdp_cy:read_ucdp_cy", license="CC BY 4.0"),
+               read_ucdp_cy, license="CC BY 4.0"),
     SourceSpec("ucdp_actors", "ucdp-actor*", "*.csv*", "tabular",
-               "sahelsim.data.readers.ucdp_actors:read_ucdp_actors", license="CC BY 4.0"),
+               read_ucdp_actors, license="CC BY 4.0"),
     SourceSpec("unhcr_population", "unhcr-refugee-statistics*", "unhcr_population*.csv*",
-               "tabular", "sahelsim.data.readers.unhcr:read_unhcr_population", license="CC BY 4.0"),
+               "tabular", read_unhcr_population, license="CC BY 4.0"),
     SourceSpec("unhcr_flows", "unhcr-refugee-statistics*", "unhcr_flows*.csv*", "tabular",
-               "sahelsim.data.readers.unhcr:read_unhcr_flows", license="CC BY 4.0"),
+               read_unhcr_flows, license="CC BY 4.0"),
     SourceSpec("unhcr_solutions", "unhcr-refugee-statistics*", "unhcr_solutions*.csv*",
-               "tabular", "sahelsim.data.readers.unhcr:read_unhcr_solutions", license="CC BY 4.0"),
+               "tabular", read_unhcr_solutions, license="CC BY 4.0"),
     SourceSpec("unhcr_idmc", "unhcr-refugee-statistics*", "unhcr_idmc*.csv*", "tabular",
-               "sahelsim.data.readers.unhcr:read_unhcr_idmc", license="IDMC: CC BY-NC 4.0"),
+               read_unhcr_idmc, license="IDMC: CC BY-NC 4.0"),
     SourceSpec("iom_dtm_mali", "iom-dtm-mali*", "*.csv*", "tabular",
-               "sahelsim.data.readers.dtm:read_iom_dtm_mali", license="CC BY-IGO 3.0 (per HDX)"),
+               read_iom_dtm_mali, license="CC BY-IGO 3.0 (per HDX)"),
     SourceSpec("worldbank_population", "worldbank-population*", "*.csv*", "tabular",
-               "sahelsim.data.readers.worldbank:read_worldbank_population", license="CC BY 4.0"),
+               read_worldbank_population, license="CC BY 4.0"),
     SourceSpec("worldpop_priogrid", "worldpop*", "worldpop_by_priogrid*.csv*", "tabular",
-               "sahelsim.data.readers.worldpop:read_worldpop_priogrid", license="CC BY 4.0"),
+               read_worldpop_priogrid, license="CC BY 4.0"),
     SourceSpec("naturalearth_admin1", "naturalearth*", "ne10m_admin1*.geojson", "geo",
                license="public domain (Natural Earth)"),
     SourceSpec("ucdp_ged", "ucdp-ged-v*", "*.csv*", "events", fmt="ged_csv",
@@ -79,14 +92,10 @@ SOURCES: tuple[SourceSpec, ...] = (
                license="ACLED terms of use (attribution; no redistribution)"),
     SourceSpec("acled", "acled*", "*.csv*", "events", fmt="acled_csv",
                license="ACLED terms of use (attribution; no redistribution)"),
+    # after the older sources, so that their ledger file ids stay as they were
+    SourceSpec("ucdp_ged_cm", "ucdp-ged-country-month-views*", "ged_cm_*.csv*", "tabular",
+               read_ged_cm, license="CC BY-NC 4.0 (UCDP / ViEWS)"),
 )  # fmt: skip
-
-
-def _resolve(reader: str) -> Callable[[Path], Any]:
-    import importlib
-
-    mod, fn = reader.split(":")
-    return getattr(importlib.import_module(mod), fn)
 
 
 def _version_from_name(path: Path) -> str:
@@ -99,7 +108,7 @@ def present_sources(data_dir: Path) -> list[tuple[SourceSpec, list[Path]]]:
     return [(spec, spec.find(data_dir)) for spec in SOURCES]
 
 
-def ingest_all(
+def ingest_sources(
     data_dir: Path,
     store: Store,
     *,
@@ -107,7 +116,8 @@ def ingest_all(
 ) -> list[IngestReport]:
     """Load every source present in ``data_dir``; returns one report per file.
 
-    Each file is its own transaction; a file already in the ledger is skipped.
+    Each file is its own transaction; a file already in the ledger is skipped. The actor
+    names are not classified here (see :func:`sahelsim.evidence.ingest.ingest_all`).
     """
     data_dir = Path(data_dir)
     if not data_dir.exists():
@@ -129,7 +139,8 @@ def ingest_all(
         if progress:
             progress(f"{spec.name}: {path.name}", i, len(jobs))
         if spec.kind == "tabular":
-            result = _resolve(spec.reader)(path)
+            assert spec.reader is not None, spec.name
+            result = spec.reader(path)
             result.meta.setdefault("license", spec.license)
             reports.append(store.ingest_result(result))
         else:
@@ -142,32 +153,4 @@ def ingest_all(
                     license=spec.license,
                 )
             )
-    if progress:
-        progress("actor names", len(jobs), len(jobs))
-    refresh_actor_names(store)
     return reports
-
-
-def refresh_actor_names(store: Store) -> pd.DataFrame:
-    """Classify every actor name in the store (events, UCDP actors, dyads) with the actor map.
-
-    Returns the classification; names that match no pattern carry actor ``unmatched``.
-    """
-    from sahelsim.evidence.actors import load_actor_map
-
-    amap = load_actor_map()
-    names: list[str] = list(store.event_names())
-    if store.count("ucdp_actors"):
-        names += list(store.sql("SELECT DISTINCT name FROM ucdp_actors")["name"])
-    if store.count("ucdp_country_year"):
-        from sahelsim.evidence.actors import ucdp_dyad_actor_names
-
-        dy = store.sql(
-            "SELECT sb_dyad_names d FROM ucdp_country_year UNION ALL SELECT ns_dyad_names FROM"
-            " ucdp_country_year UNION ALL SELECT os_dyad_names FROM ucdp_country_year"
-        )["d"].dropna()
-        names += list(ucdp_dyad_actor_names(list(dy)))
-    names = sorted({n for n in names if n})
-    frame = amap.classify(pd.Series(names, dtype=object))
-    store.set_actor_names(frame)
-    return frame

@@ -13,7 +13,8 @@ whose components keep their own identities, so component names map to component 
 UCDP names: dyads are written ``"side A - side B"``; co-belligerents on one side are joined by
 ``", "`` and the dyads of a country-year cell by ``"; "`` (checked on the UCDP country-year
 v25.1 file: ``"GATIA, MSA - IS; IS - JNIM"``). A few UCDP actor names contain ``" - "`` themselves
-(``"MFDC - S"``, ``"GIA - El Ahd Battalion"``); :func:`split_dyad` handles them.
+(``"MFDC - S"``, ``"GIA - El Ahd Battalion"``); :func:`sahelsim.evidence.dyads.split_dyad`
+handles them.
 """
 
 from __future__ import annotations
@@ -62,22 +63,6 @@ _RESOURCE = ("actors.toml",)
 _ISO3 = frozenset(c.iso3 for c in COUNTRIES) | {"AES"}
 _DEF_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-#: UCDP actor names that contain the dyad separator " - " themselves (UCDP actor list v22.1).
-UCDP_HYPHENATED_NAMES: tuple[str, ...] = (
-    "GIA - El Ahd Battalion",
-    "GIA - El Forkane",
-    "GIA - El Khadra Battalion",
-    "MFDC - FN",
-    "MFDC Front Nord - MD",
-    "MFDC - S",
-    "FN - IC",
-    "ULIMO - K",
-)
-_NO_DYAD = {"", "no_dyad", "nan", "none"}
-_DYAD_SEP = re.compile(r"\s+-\s+")
-_LIST_SEP = re.compile(r"\s*;\s*")
-_MEMBER_SEP = re.compile(r"\s*,\s*")
-
 
 # -- normalisation ---------------------------------------------------------------------------------
 
@@ -108,7 +93,7 @@ def normalise_name(name: object) -> str:
     return " ".join(text.split())
 
 
-def _is_missing(value: object) -> bool:
+def is_missing(value: object) -> bool:
     if value is None or value is pd.NA:
         return True
     if isinstance(value, float) and np.isnan(value):
@@ -204,13 +189,13 @@ class ActorMap:
     # single names -------------------------------------------------------------------------------
     def rule_for(self, name: object) -> Rule | None:
         """The first rule matching ``name``; ``None`` if none does (or the name is missing)."""
-        if _is_missing(name):
+        if is_missing(name):
             return None
         return self._rule_for_normalised(normalise_name(name))
 
     def match(self, name: object) -> str | None:
         """Model actor id of one raw name, ``"unmatched"``, or ``None`` for a missing name."""
-        if _is_missing(name):
+        if is_missing(name):
             return None
         rule = self.rule_for(name)
         return UNMATCHED if rule is None else rule.actor
@@ -232,9 +217,10 @@ class ActorMap:
         all four. The index is the input's index when ``names`` is a Series, else 0..n-1.
 
         Comma-joined UCDP side lists (``"GATIA, MSA"``) are single strings to this method and
-        only their first actor would match: split them with :func:`classify_ucdp_dyads`.
+        only their first actor would match: split them with
+        :func:`sahelsim.evidence.dyads.classify_ucdp_dyads`.
         """
-        series = _as_series(names)
+        series = as_series(names)
         values = series.to_numpy(dtype=object)
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         n_u = len(uniques)
@@ -272,8 +258,8 @@ class ActorMap:
 
     def unmatched(self, names: Sequence[str] | np.ndarray | pd.Series) -> list[str]:
         """Sorted distinct raw names that no rule matches (missing names are ignored)."""
-        values = pd.unique(_as_series(names).to_numpy(dtype=object))
-        return sorted(str(v) for v in values if not _is_missing(v) and self.match(v) == UNMATCHED)
+        values = pd.unique(as_series(names).to_numpy(dtype=object))
+        return sorted(str(v) for v in values if not is_missing(v) and self.match(v) == UNMATCHED)
 
     # tables -------------------------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
@@ -324,7 +310,7 @@ def _first_rule(rules: tuple[Rule, ...], key: str) -> Rule | None:
     return None
 
 
-def _as_series(names: Sequence[str] | np.ndarray | pd.Series | Iterable[str]) -> pd.Series:
+def as_series(names: Sequence[str] | np.ndarray | pd.Series | Iterable[str]) -> pd.Series:
     if isinstance(names, pd.Series):
         return names
     if isinstance(names, str):
@@ -459,144 +445,3 @@ def _load(path: str | Path | None) -> ActorMap:
         log.warning("%s: actor(s) without any rule: %s", where, ", ".join(unused))
     log.debug("loaded %d actors and %d rules from %s", len(actors), len(rule_tuple), where)
     return ActorMap(actors=actors, rules=rule_tuple, path=where)
-
-
-# -- UCDP dyads ------------------------------------------------------------------------------------
-
-
-def _norm_key(text: str) -> str:
-    return normalise_name(text).casefold()
-
-
-_KNOWN_HYPHENATED = frozenset(_norm_key(n) for n in UCDP_HYPHENATED_NAMES)
-
-
-def split_side(side: str) -> list[str]:
-    """Actors of one dyad side: UCDP joins co-belligerents with ``", "`` (``"GATIA, MSA"``)."""
-    return [m for m in _MEMBER_SEP.split(side.strip()) if m]
-
-
-def split_dyad(name: str, known: Iterable[str] | None = None) -> tuple[str, str]:
-    """Split a UCDP dyad name ``"side A - side B"`` into its two sides.
-
-    The separator is a hyphen with white space on both sides; hyphens inside names
-    (``"CM-FPR"``, ``"Signed-in-Blood Battalion"``, ``"Ikot-Offiong"``) never split. When a
-    name has several separators, the split is chosen so that no side contains a ``" - "`` that
-    is not part of a known actor name (:data:`UCDP_HYPHENATED_NAMES` plus ``known``), e.g.
-    ``"MFDC Front Nord - MD - MFDC - S"`` -> ``("MFDC Front Nord - MD", "MFDC - S")``. If that
-    leaves several choices or none, a split leaving ``"Civilians"`` on side B is preferred, then
-    the first separator (with a warning in the log).
-
-    Each side may still list several actors joined by ``", "``: see :func:`split_side`.
-    ``"NO_DYAD"`` (UCDP's filler) and blanks give ``("", "")``; any other text without a
-    separator raises ``ValueError``.
-    """
-    text = str(name).strip()
-    if text.casefold() in _NO_DYAD:
-        return "", ""
-    seps = list(_DYAD_SEP.finditer(text))
-    if not seps:
-        raise ValueError(f"not a UCDP dyad name (no ' - ' separator): {name!r}")
-    if len(seps) == 1:
-        m = seps[0]
-        return text[: m.start()].strip(), text[m.end() :].strip()
-    known_keys = set(_KNOWN_HYPHENATED)
-    if known is not None:
-        known_keys |= {_norm_key(k) for k in known if _DYAD_SEP.search(str(k))}
-
-    def side_ok(side: str) -> bool:
-        return all(not _DYAD_SEP.search(m) or _norm_key(m) in known_keys for m in split_side(side))
-
-    cands = [(text[: m.start()].strip(), text[m.end() :].strip()) for m in seps]
-    valid = [c for c in cands if side_ok(c[0]) and side_ok(c[1])]
-    if len(valid) == 1:
-        return valid[0]
-    pool = valid or cands
-    civ = [c for c in pool if c[1].casefold() == "civilians"]
-    choice = civ[0] if civ else pool[0]
-    log.warning("ambiguous UCDP dyad name %r: split as %r", text, choice)
-    return choice
-
-
-def ucdp_dyad_actor_names(cells: Iterable[object]) -> list[str]:
-    """Sorted distinct single actor names in UCDP dyad-name cells (``"A - B; C, D - E"``)."""
-    names: set[str] = set()
-    for cell in cells:
-        if _is_missing(cell):
-            continue
-        for dyad in _LIST_SEP.split(str(cell)):
-            a, b = split_dyad(dyad)
-            names.update(split_side(a))
-            names.update(split_side(b))
-    names.discard("")
-    return sorted(names)
-
-
-def classify_ucdp_dyads(
-    cells: Sequence[str] | np.ndarray | pd.Series, *, actor_map: ActorMap | None = None
-) -> pd.DataFrame:
-    """Explode UCDP dyad-name cells into one row per actor and classify each actor.
-
-    ``cells`` are values of ``sb_/ns_/os_dyad_names_cy`` (or GED ``dyad_name``): dyads joined by
-    ``"; "``, sides by ``" - "``, co-belligerents by ``", "``. ``"NO_DYAD"`` and missing cells
-    give no rows. Columns: ``cell`` (index label of the input cell), ``dyad_no`` (0-based within
-    the cell), ``dyad``, ``dyad_side`` (``"a"``/``"b"``), ``member_no``, then the columns of
-    :meth:`ActorMap.classify`.
-    """
-    amap = actor_map or load_actor_map()
-    series = _as_series(cells)
-    rows: list[tuple[Any, int, str, str, int, str]] = []
-    for label, cell in series.items():
-        if _is_missing(cell):
-            continue
-        dyads = [d for d in _LIST_SEP.split(str(cell).strip()) if d.strip()]
-        for k, dyad in enumerate(dyads):
-            a, b = split_dyad(dyad)
-            if not a and not b:
-                continue
-            for side_name, side in (("a", a), ("b", b)):
-                for j, member in enumerate(split_side(side)):
-                    rows.append((label, k, dyad.strip(), side_name, j, member))
-    cols = ["cell", "dyad_no", "dyad", "dyad_side", "member_no", "raw_name"]
-    frame = pd.DataFrame(rows, columns=cols)
-    cls = amap.classify(frame["raw_name"])
-    return pd.concat([frame, cls.drop(columns="raw_name")], axis=1)
-
-
-# -- perpetrators ----------------------------------------------------------------------------------
-
-
-def perpetrator_class(
-    side_a: Sequence[str] | np.ndarray | pd.Series,
-    side_b: Sequence[str] | np.ndarray | pd.Series,
-    type_of_violence: Sequence[int] | np.ndarray | pd.Series,
-    *,
-    actor_map: ActorMap | None = None,
-) -> pd.Series:
-    """Perpetrator class per event (vectorised).
-
-    One-sided violence (``type_of_violence == 3``): the class of side A, the perpetrator in
-    UCDP; if side A is the civilians (ACLED-style ordering) the class of side B. State-based
-    and non-state violence (1, 2): the pair of classes, sorted and joined by ``" vs "``
-    (``"jihadist vs state"``), so the order of the sides does not matter. Names no rule matches
-    count as class ``"unmatched"``, missing names as ``"none"``. The result is a Series named
-    ``perpetrator`` with the index of ``side_a`` when it is a Series.
-    """
-    amap = actor_map or load_actor_map()
-    sa, sb = _as_series(side_a), _as_series(side_b)
-    tov = np.asarray(type_of_violence)
-    if not (len(sa) == len(sb) == len(tov)):
-        raise ValueError(
-            f"lengths differ: side_a {len(sa)}, side_b {len(sb)}, type_of_violence {len(tov)}"
-        )
-    ca = amap.classify(sa)["actor_class"].to_numpy(dtype=object)
-    cb = amap.classify(sb)["actor_class"].to_numpy(dtype=object)
-    ca = np.where(pd.isna(ca), "none", ca).astype(object)
-    cb = np.where(pd.isna(cb), "none", cb).astype(object)
-    one_sided = np.where(ca == "civilians", cb, ca)
-    lo = np.where(ca <= cb, ca, cb)
-    hi = np.where(ca <= cb, cb, ca)
-    pair = (pd.Series(lo, dtype=object) + " vs " + pd.Series(hi, dtype=object)).to_numpy(object)
-    out = np.where(tov == 3, one_sided, pair)
-    index = sa.index if isinstance(side_a, pd.Series) else None
-    return pd.Series(out, index=index, name="perpetrator", dtype=object)

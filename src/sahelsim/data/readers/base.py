@@ -14,7 +14,7 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,6 +276,16 @@ class RowChecker:
         self.flag(frac, name, f"{name}: not an integer")
         return vals
 
+    def finite(self, names: Sequence[str], **kw: Any) -> np.ndarray:
+        """Parse numeric columns (see :meth:`number`) into one ``(rows, len(names))`` matrix,
+        flagging infinite values too."""
+        vals = np.empty((len(self.frame), len(names)), dtype=float)
+        for j, col in enumerate(names):
+            v = self.number(col, **kw)
+            self.flag(np.isinf(v), col, f"{col}: not a finite number")
+            vals[:, j] = v
+        return vals
+
     def date(self, name: str, *, allow_missing: bool = False, latest: Any = None) -> pd.Series:
         """Parse ISO dates (``YYYY-MM-DD``, time part ignored); flag bad and future dates."""
         s = self._col(name)
@@ -287,6 +297,17 @@ class RowChecker:
         latest = pd.Timestamp.now().normalize() if latest is None else pd.Timestamp(latest)
         self.flag((d > latest).fillna(False).to_numpy(), name, f"{name}: date in the future")
         return d
+
+    def flag_duplicates(
+        self, keys: Mapping[str, Any], fieldname: str, reason: str = "duplicate key"
+    ) -> None:
+        """Flag the rows (among those passing so far) whose key columns repeat an earlier
+        row's; ``keys`` maps names to full-length arrays."""
+        idx = np.flatnonzero(self.reason == None)  # noqa: E711
+        dup = pd.DataFrame({k: np.asarray(v)[idx] for k, v in keys.items()}).duplicated()
+        mask = np.zeros(len(self.frame), dtype=bool)
+        mask[idx[dup.to_numpy()]] = True
+        self.flag(mask, fieldname, reason)
 
     def split(self, columns: Sequence[str] | None = None) -> tuple[np.ndarray, pd.DataFrame]:
         """Return ``(good_mask, quarantine_frame)``."""
@@ -319,6 +340,40 @@ def merge_quarantine(rejects: list[dict[str, Any]], checked: pd.DataFrame) -> pd
         return pd.DataFrame(rejects, columns=QUARANTINE_COLUMNS)
     q = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     return q.sort_values("line", kind="stable").reset_index(drop=True)
+
+
+def filtered_result(
+    source: str,
+    table: str,
+    path: str | Path,
+    data: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    *,
+    n_rows: int,
+    n_filtered: int,
+    what_filtered: str,
+    **meta: Any,
+) -> ReadResult:
+    """The result of a reader that filters rows outside the study region: ``rows_read``
+    counts the rows kept for checking, ``rows_in_file`` every row of the file."""
+    file = str(path)
+    rows_read = n_rows - n_filtered
+    full = {
+        "source": source,
+        "file": file,
+        "sha256": sha256_file(path),
+        **meta,
+        "rows_read": rows_read,
+        "rows_accepted": len(data),
+        "rows_quarantined": len(quarantine),
+        "rows_filtered": n_filtered,
+        "rows_in_file": n_rows,
+    }
+    log.info(
+        "%s: read %d, accepted %d, quarantined %d, filtered %d (%s)",
+        file, rows_read, len(data), len(quarantine), n_filtered, what_filtered,
+    )  # fmt: skip
+    return ReadResult(source, table, data, quarantine, full)
 
 
 def quarantine_frame(records: list[dict[str, Any]]) -> pd.DataFrame:

@@ -94,11 +94,7 @@ def read_iom_dtm_mali(path: str | Path, *, version: str = VERSION) -> ReadResult
     chk.flag(
         (admin["admin1_pcode"] == "").to_numpy(), "admin1_pcode", "admin1_pcode: missing value"
     )
-    vals = np.empty((len(frame), len(MEASURES)), dtype=float)
-    for j, col in enumerate(MEASURES):
-        v = chk.number(col, lo=0)
-        chk.flag(np.isinf(v), col, f"{col}: not a finite number")
-        vals[:, j] = v
+    vals = chk.finite(list(MEASURES), lo=0)
 
     ok = chk.reason == None  # noqa: E711
     idx = np.flatnonzero(ok)

@@ -28,9 +28,9 @@ from sahelsim.core.schema import UCDP_ACTORS
 from sahelsim.data.readers.base import (
     ReadResult,
     RowChecker,
+    filtered_result,
     merge_quarantine,
     read_small_csv,
-    sha256_file,
 )
 
 log = logging.getLogger(__name__)
@@ -129,22 +129,8 @@ def read_ucdp_actors(path: str | Path) -> ReadResult:
     )[list(UCDP_ACTORS)]
 
     versions = sorted(set(data["version"].dropna()))
-    rows_read = n_rows - n_filtered
-    meta = {
-        "source": SOURCE,
-        "file": file,
-        "sha256": sha256_file(path),
-        "version": ",".join(versions) if versions else None,
-        "license": LICENSE,
-        "citation": CITATION,
-        "rows_read": rows_read,
-        "rows_accepted": len(data),
-        "rows_quarantined": len(quarantine),
-        "rows_filtered": n_filtered,
-        "rows_in_file": n_rows,
-    }
-    log.info(
-        "%s: read %d, accepted %d, quarantined %d, filtered %d (no region country)",
-        file, rows_read, len(data), len(quarantine), n_filtered,
+    return filtered_result(
+        SOURCE, TABLE, path, data, quarantine, n_rows=n_rows, n_filtered=n_filtered,
+        what_filtered="no region country", version=",".join(versions) if versions else None,
+        license=LICENSE, citation=CITATION,
     )  # fmt: skip
-    return ReadResult(SOURCE, TABLE, data, quarantine, meta)

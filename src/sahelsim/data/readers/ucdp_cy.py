@@ -30,9 +30,9 @@ from sahelsim.core.schema import UCDP_COUNTRY_YEAR
 from sahelsim.data.readers.base import (
     ReadResult,
     RowChecker,
+    filtered_result,
     merge_quarantine,
     read_small_csv,
-    sha256_file,
 )
 
 log = logging.getLogger(__name__)
@@ -132,11 +132,8 @@ def read_ucdp_cy(path: str | Path, *, strict_bounds: bool = True) -> ReadResult:
         mismatch = (iso_file != "") & known & (iso_file != gw_iso)
         chk.flag(mismatch, "iso3", f"iso3: does not match {GWNO_COL}")
     year = chk.integer(YEAR_COL, lo=MIN_YEAR, hi=pd.Timestamp.now().year, allow_missing=False)
-    nums: dict[str, np.ndarray] = {}
-    for canon_col, src in NUMERIC_MAP.items():
-        vals = chk.number(src, lo=0, allow_missing=False)
-        chk.flag(np.isinf(vals), src, f"{src}: not a finite number")
-        nums[canon_col] = vals
+    mat = chk.finite(list(NUMERIC_MAP.values()), lo=0, allow_missing=False)
+    nums = {c: mat[:, j] for j, c in enumerate(NUMERIC_MAP)}
 
     bounds_bad = np.zeros(len(sub), dtype=bool)
     for p in ("sb", "ns", "os"):
@@ -149,12 +146,7 @@ def read_ucdp_cy(path: str | Path, *, strict_bounds: bool = True) -> ReadResult:
         else:
             bounds_bad |= (low_gt | best_gt) & (chk.reason == None)  # noqa: E711
 
-    ok = chk.reason == None  # noqa: E711
-    idx = np.flatnonzero(ok)
-    dup = pd.DataFrame({"g": gw[idx], "y": year[idx]}).duplicated(keep="first").to_numpy()
-    dup_mask = np.zeros(len(sub), dtype=bool)
-    dup_mask[idx[dup]] = True
-    chk.flag(dup_mask, DUPLICATE_FIELD, "duplicate key")
+    chk.flag_duplicates({"g": gw, "y": year}, DUPLICATE_FIELD)
 
     good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
     quarantine = merge_quarantine(rejects, qframe)
@@ -182,23 +174,8 @@ def read_ucdp_cy(path: str | Path, *, strict_bounds: bool = True) -> ReadResult:
     n_bounds = int(bounds_bad[good].sum())
     if n_bounds:
         log.warning("%s: %d accepted rows break low <= best <= high", file, n_bounds)
-    rows_read = n_rows - n_filtered
-    meta = {
-        "source": SOURCE,
-        "file": file,
-        "sha256": sha256_file(path),
-        "version": _version_of(versions),
-        "license": LICENSE,
-        "citation": CITATION,
-        "rows_read": rows_read,
-        "rows_accepted": len(data),
-        "rows_quarantined": len(quarantine),
-        "rows_filtered": n_filtered,
-        "rows_in_file": n_rows,
-        "bounds_violations": n_bounds,
-    }
-    log.info(
-        "%s: read %d, accepted %d, quarantined %d, filtered %d (outside the region)",
-        file, rows_read, len(data), len(quarantine), n_filtered,
+    return filtered_result(
+        SOURCE, TABLE, path, data, quarantine, n_rows=n_rows, n_filtered=n_filtered,
+        what_filtered="outside the region", version=_version_of(versions), license=LICENSE,
+        citation=CITATION, bounds_violations=n_bounds,
     )  # fmt: skip
-    return ReadResult(SOURCE, TABLE, data, quarantine, meta)

@@ -126,25 +126,9 @@ def _read_table(
         chk.flag((s == "").to_numpy(), col, f"{col}: missing value")
         chk.flag(~_is_code(s), col, f"{col}: not a 3-letter code")
         codes[col] = s
-    vals = np.empty((len(sub), len(measures)), dtype=float)
-    for j, col in enumerate(measures):
-        v = chk.number(col, lo=0)
-        chk.flag(np.isinf(v), col, f"{col}: not a finite number")
-        vals[:, j] = v
+    vals = chk.finite(list(measures), lo=0)
 
-    ok = chk.reason == None  # noqa: E711
-    idx = np.flatnonzero(ok)
-    keys = pd.DataFrame(
-        {
-            "y": year[idx],
-            "o": codes["coo_iso"].to_numpy()[idx],
-            "a": codes["coa_iso"].to_numpy()[idx],
-        }
-    )
-    dup = keys.duplicated(keep="first").to_numpy()
-    dup_mask = np.zeros(len(sub), dtype=bool)
-    dup_mask[idx[dup]] = True
-    chk.flag(dup_mask, DUPLICATE_FIELD, "duplicate key")
+    chk.flag_duplicates({"y": year, "o": codes["coo_iso"], "a": codes["coa_iso"]}, DUPLICATE_FIELD)
 
     good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
     quarantine = merge_quarantine(rejects, qframe)

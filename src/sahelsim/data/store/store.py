@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,9 @@ import duckdb
 import pandas as pd
 
 from sahelsim.core.schema import SCHEMAS
+from sahelsim.data.readers import events as ev
 from sahelsim.data.readers.base import QUARANTINE_COLUMNS, ReadResult
+from sahelsim.data.store import events_sql
 
 log = logging.getLogger(__name__)
 
@@ -265,24 +267,34 @@ class Store:
         encoding: str = "utf-8",
         on_staged: Callable[[], None] | None = None,
     ) -> IngestReport:
-        """Ingest a GED CSV/zip, a folder of UCDP API JSON pages, or an ACLED CSV.
+        """Ingest a GED CSV/zip, a folder of UCDP API JSON pages, or an ACLED CSV/JSON export.
 
-        ``fmt`` is ``ged_csv``, ``ged_json`` or ``acled_csv``. ``on_staged`` is called inside
-        the open transaction after staging (used by the crash-safety test).
+        ``fmt`` is one of :data:`sahelsim.data.readers.events.FORMATS`. ``on_staged`` is called
+        inside the open transaction after staging (used by the crash-safety test).
         """
-        from sahelsim.data.readers import events as ev
-
-        return ev.ingest(
-            self,
-            path,
-            fmt=fmt,
-            source=source,
-            version=version,
-            license=license,
-            citation=citation,
-            encoding=encoding,
-            on_staged=on_staged,
-        )
+        t0 = time.perf_counter()
+        inp = ev.locate(path, fmt=fmt, source=source, encoding=encoding)
+        if self.find_file(inp.sha256, inp.source) is not None:
+            log.info("%s: already ingested, skipping", inp.label)
+            return self.skipped_report(inp.source, inp.label, inp.sha256)
+        staging = events_sql.staged_events(self.con, inp, version=version)
+        with staging as staged, self.transaction() as con:
+            file_id = self._next_file_id()
+            counts = events_sql.store_staged(con, staged, file_id)
+            rep = IngestReport(
+                inp.source, inp.label, inp.sha256, **asdict(counts),
+                seconds=time.perf_counter() - t0,
+            )  # fmt: skip
+            meta = {"version": version, "license": license, "citation": citation}
+            self._ledger(file_id, meta, rep)
+            if on_staged is not None:
+                on_staged()
+        log.info(
+            "%s: read %d, accepted %d, quarantined %d, filtered %d, merged %d",
+            rep.file, rep.rows_read, rep.rows_accepted, rep.rows_quarantined, rep.rows_filtered,
+            rep.rows_merged,
+        )  # fmt: skip
+        return rep
 
     # -- derived tables --------------------------------------------------------------------
     def replace_cells(self, cells: pd.DataFrame) -> None:
@@ -339,3 +351,16 @@ class Store:
             " WHERE n IS NOT NULL AND n <> ''"
         )
         return df["n"]
+
+    def ucdp_actor_names(self) -> pd.Series:
+        """Every distinct name of the UCDP actor table."""
+        return self.sql("SELECT DISTINCT name FROM ucdp_actors WHERE name IS NOT NULL")["name"]
+
+    def ucdp_dyad_cells(self) -> pd.Series:
+        """The dyad-name cells of the UCDP country-year table (``"A - B; C - D"``), all types."""
+        df = self.sql(
+            "SELECT d FROM (SELECT sb_dyad_names d FROM ucdp_country_year UNION ALL"
+            " SELECT ns_dyad_names FROM ucdp_country_year UNION ALL"
+            " SELECT os_dyad_names FROM ucdp_country_year) WHERE d IS NOT NULL"
+        )
+        return df["d"]

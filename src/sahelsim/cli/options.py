@@ -31,8 +31,8 @@ STUDY_CELLS = 1126
 COUNTRIES = 3
 HISTORY_YEAR = 2012  # runs starting later simulate the history from January 2012 first
 
-_YEAR = re.compile(r"\d{4}")
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_YEAR = re.compile(r"[0-9]{4}")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 # -- parsers (ValueError -> "Invalid value for '--opt': <message>", exit code 2) -------------
@@ -90,7 +90,7 @@ def parse_month(text: str) -> str:
     return f"{y:04d}-{mo:02d}"
 
 
-_INT = re.compile(r"-?\d+")
+_INT = re.compile(r"-?[0-9]+")
 
 
 def int_range(lo: int, hi: int | None = None, shown: str | None = None) -> Callable[[str], int]:
@@ -227,7 +227,7 @@ Backend = Annotated[
 Address = Annotated[
     str | None,
     typer.Option(
-        "--address", envvar="RAY_ADDRESS", show_envvar=True, show_default=False,
+        "--address", show_default=False,
         help="Ray cluster for --backend ray: 'auto' or 'ray://HEAD:10001' (default:"
         " $RAY_ADDRESS, else a local cluster).",
     ),

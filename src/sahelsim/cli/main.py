@@ -102,21 +102,17 @@ def help_without_command(ctx: typer.Context) -> None:
         raise typer.Exit(0)
 
 
-app.add_typer(data_cmds.app, name="data", callback=help_without_command,
-              invoke_without_command=True)  # fmt: skip
-app.command("indicators")(evidence_cmds.indicators)
-app.command("timeline")(evidence_cmds.timeline)
-app.command("claims")(evidence_cmds.claims)
-app.command("simulate")(model_cmds.simulate)
-app.add_typer(model_cmds.scenarios_app, name="scenarios", callback=help_without_command,
-              invoke_without_command=True)  # fmt: skip
-app.command("calibrate")(inference_cmds.calibrate)
-app.command("forecast")(inference_cmds.forecast)
-app.command("backtest")(inference_cmds.backtest)
-app.command("report")(job_cmds.report)
-app.command("serve")(job_cmds.serve)
-app.command("run")(job_cmds.run)
-app.command("versions")(job_cmds.versions)
+COMMANDS = {
+    "indicators": evidence_cmds.indicators, "timeline": evidence_cmds.timeline,
+    "claims": evidence_cmds.claims, "simulate": model_cmds.simulate,
+    "calibrate": inference_cmds.calibrate, "forecast": inference_cmds.forecast,
+    "backtest": inference_cmds.backtest, "report": job_cmds.report, "serve": job_cmds.serve,
+    "run": job_cmds.run, "versions": job_cmds.versions,
+}  # fmt: skip
+for _name, _fn in COMMANDS.items():
+    app.command(_name)(_fn)
+for _name, _group in (("data", data_cmds.app), ("scenarios", model_cmds.scenarios_app)):
+    app.add_typer(_group, name=_name, callback=help_without_command, invoke_without_command=True)
 
 command = typer.main.get_command(app)
 

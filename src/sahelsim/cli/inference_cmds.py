@@ -78,14 +78,15 @@ def calibrate(
     """ABC-SMC calibration of the model on the country-year data."""
     y0, y1 = _span(years, "--years")
     t0 = time.perf_counter()
-    st, dd, _ = ingested_store(data_dir, store, out)
-    with st, open_backend(backend.value, address) as be, progress() as p:
-        res = run_calibration(
-            st, out=out / "calibration", install=install, data_dir=data_or_none(dd),
-            progress=Bar(p, "calibrate"), n_particles=particles, generations=generations,
-            years=(y0, y1), seed=seed, max_simulations=max_simulations, synthetic=synthetic,
-            backend=be,
-        )  # fmt: skip
+    with open_backend(backend.value, address) as be:  # a bad --address fails before writing
+        st, dd, _ = ingested_store(data_dir, store, out)
+        with st, progress() as p:
+            res = run_calibration(
+                st, out=out / "calibration", install=install, data_dir=data_or_none(dd),
+                progress=Bar(p, "calibrate"), n_particles=particles, generations=generations,
+                years=(y0, y1), seed=seed, max_simulations=max_simulations, synthetic=synthetic,
+                backend=be,
+            )  # fmt: skip
     post = res["posterior"]
     rows = [(r.parameter, f"{r.q50:.4g}", f"{r.q25:.4g} - {r.q75:.4g}",
              f"{r.q05:.4g} - {r.q95:.4g}") for r in post.summary().itertuples()]  # fmt: skip
@@ -158,11 +159,14 @@ def backtest(
     """Rolling-origin backtest of the model against the baselines (CRPS, coverage)."""
     o0, o1 = _span(origins, "--origins")
     check_members(draws, _months_to(o1 + 2), option="--draws")
-    st, dd, _ = ingested_store(data_dir, store, out)
-    with st, open_backend(backend.value, address) as be, progress() as p:
-        res = run_backtest(st, origins=(o0, o1), n_particles=particles, generations=generations,
-                           draws=draws, seed=seed, data_dir=data_or_none(dd), synthetic=synthetic,
-                           progress=Bar(p, "backtest"), backend=be)  # fmt: skip
+    with open_backend(backend.value, address) as be:
+        st, dd, _ = ingested_store(data_dir, store, out)
+        with st, progress() as p:
+            res = run_backtest(
+                st, origins=(o0, o1), n_particles=particles, generations=generations,
+                draws=draws, seed=seed, data_dir=data_or_none(dd), synthetic=synthetic,
+                progress=Bar(p, "backtest"), backend=be,
+            )  # fmt: skip
     folder = out / "backtest"
     for name in ("scores", "overall", "by_target", "verdict"):
         write_csv(res[name], folder / f"{name}.csv")

@@ -98,7 +98,7 @@ def _user_error(text: str) -> None:
 def help_without_command(ctx: typer.Context) -> None:
     """A command group run without a subcommand prints its help (exit code 0)."""
     if ctx.invoked_subcommand is None:
-        console.print(ctx.get_help())
+        console.print(ctx.get_help(), markup=False, highlight=False)
         raise typer.Exit(0)
 
 

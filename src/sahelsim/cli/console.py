@@ -36,7 +36,7 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
     """Print a table; cells are plain text unless already :class:`~rich.text.Text`."""
     t = Table(title=Text(title), **kw)
     for c in columns:
-        t.add_column(c.replace("_", " "), justify="right" if c in right else "left",
+        t.add_column(Text(c.replace("_", " ")), justify="right" if c in right else "left",
                      overflow="fold")  # fmt: skip
     for r in rows:
         t.add_row(*(v if isinstance(v, Text) else Text(str(v)) for v in r))

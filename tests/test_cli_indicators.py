@@ -58,7 +58,7 @@ def test_bad_file_gives_clear_error(tmp_path, capsys):
 
 @pytest.fixture()
 def store_with_events(tmp_path, shared_data):
-    from sahelsim.cli.main import _ensure_grid
+    from sahelsim.cli.seams import ensure_grid as _ensure_grid
     from sahelsim.data.store.store import Store
     from sahelsim.evidence.ingest import ingest_all
 

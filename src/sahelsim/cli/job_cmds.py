@@ -1,0 +1,122 @@
+"""The report, the explorer, the main job and ``versions``."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import platform
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sahelsim import __version__
+from sahelsim.app import serve as serve_app
+from sahelsim.claims.audit import audit, write_claims
+from sahelsim.cli.console import Bar, progress, say
+from sahelsim.cli.evidence_cmds import CLAIMS_MONTHS, compute_indicators, print_indicators
+from sahelsim.cli.options import (
+    DataDir,
+    Members,
+    Out,
+    Seed,
+    Store,
+    Synthetic,
+    check_members,
+    int_option,
+)  # fmt: skip
+from sahelsim.cli.seams import DEFAULT_OUT, data_or_none, ingested_store
+from sahelsim.core.config import resolve_data_dir
+from sahelsim.forecast.backtest import forecast
+from sahelsim.report.build import build_report
+
+#: What ``run`` forecasts: the two years after the latest data, 1000 draws.
+RUN_YEARS = (2025, 2026)
+RUN_DRAWS = 1000
+REPORT_MONTHS = 192
+
+
+def report(
+    data_dir: DataDir = None,
+    store: Store = None,
+    out: Out = DEFAULT_OUT,
+    members: Members = 200,
+    seed: Seed = 0,
+    backtest_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--backtest-dir",
+            file_okay=False,
+            show_default=False,
+            help="Folder with the backtest CSVs to include (default: OUT/backtest when present).",
+        ),
+    ] = None,
+) -> int:
+    """One self-contained offline HTML report (figures, claims, forecasts, backtest)."""
+    check_members(members, REPORT_MONTHS, runs=2)
+    st, dd, _ = ingested_store(data_dir, store, out)
+    with st, progress() as p:
+        path = build_report(st, data_dir=data_or_none(dd), out=out, members=members, seed=seed,
+                            backtest_dir=backtest_dir, progress=Bar(p, "report"))  # fmt: skip
+    say(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (loopback only by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, int_option("--port", "TCP port", 1, 65535)] = 8501,
+    data_dir: DataDir = None,
+    synthetic: Synthetic = False,
+) -> int:
+    """The interactive scenario explorer in the browser (needs the 'app' extra)."""
+    say(f"scenario explorer on http://{host}:{port} (Ctrl-C stops it)")
+    return int(serve_app(host=host, port=port, data_dir=data_dir, synthetic=synthetic))
+
+
+def run(
+    data_dir: DataDir = None,
+    store: Store = None,
+    out: Out = DEFAULT_OUT,
+    members: Members = 200,
+    seed: Seed = 0,
+) -> int:
+    """The main job: indicators, claims audit, 2025-2026 forecasts and the HTML report."""
+    check_members(members, max(CLAIMS_MONTHS, REPORT_MONTHS), runs=2)
+    t0 = time.perf_counter()
+    with progress() as p:
+        bar = Bar(p, "ingest")
+        st, dd, reports = ingested_store(data_dir, store, out, progress=bar)
+    with st:
+        with progress() as p:
+            res = compute_indicators(st, out, Bar(p, "indicators"))
+        print_indicators(reports, res, out, t0)
+        data = data_or_none(dd)
+        claims = audit(st, model=True, members=members, seed=seed, data_dir=data)
+        paths = write_claims(claims, out / "claims")
+        say(f"claims audit: {claims['verdict'].value_counts().to_dict()}; wrote {paths[0]}")
+        fc = forecast(years=RUN_YEARS, draws=RUN_DRAWS, seed=seed, data_dir=data,
+                      out=out / "forecast")  # fmt: skip
+        say(f"forecasts (VIEWS layout): {fc['sb'].parent}")
+        backtest_dir = out / "backtest" if (out / "backtest" / "overall.csv").exists() else None
+        with progress() as p:
+            rep = build_report(st, data_dir=data, out=out, members=members, seed=seed,
+                               backtest_dir=backtest_dir, claims=claims,
+                               progress=Bar(p, "report"))  # fmt: skip
+        say(f"report: {rep}")
+    say(f"main job done in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def versions() -> int:
+    """Versions of sahelsim, Python and the main dependencies; the data directory."""
+    say(f"sahelsim {__version__}; Python {platform.python_version()} on {platform.platform()}")
+    for pkg in ("numpy", "scipy", "pandas", "pyarrow", "duckdb", "shapely", "rich", "pydantic",
+                "typer"):  # fmt: skip
+        try:
+            say(f"  {pkg} {md.version(pkg)}")
+        except md.PackageNotFoundError:
+            say(f"  {pkg} not installed")
+    say(f"  data dir: {resolve_data_dir(None)}")
+    return 0

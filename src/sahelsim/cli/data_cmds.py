@@ -16,7 +16,7 @@ from sahelsim.cli.seams import DEFAULT_OUT, ingest_all, present_sources, store_p
 from sahelsim.cli.seams import Store as DuckStore
 from sahelsim.core.config import resolve_data_dir
 from sahelsim.core.errors import SahelsimError
-from sahelsim.data.download.download import download, list_sources
+from sahelsim.data.download import download, list_sources
 
 app = typer.Typer(help="Download, ingest and inspect the data sources.")
 

@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sahelsim.core.canon import month_id
-from sahelsim.model.drivers import build_drivers
 from sahelsim.model.engine import COUNTRY_VARS, Record, simulate
 from sahelsim.model.params import SPECS, Params
 from sahelsim.model.space import Space
 from sahelsim.model.state import initial_state
 from sahelsim.scenarios.scenario import load_scenario
+from sahelsim.scenarios.setup import build_drivers
 
 START = int(month_id(2018, 1))
 

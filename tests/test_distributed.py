@@ -20,11 +20,11 @@ import xarray as xr
 from sahelsim.core.canon import month_id
 from sahelsim.core.errors import MissingExtraError
 from sahelsim.distributed import ray_backend as D
-from sahelsim.model.drivers import build_drivers
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.params import SPECS, Params
 from sahelsim.model.space import Space
 from sahelsim.scenarios.scenario import load_scenario
+from sahelsim.scenarios.setup import build_drivers
 
 START = int(month_id(2016, 1))
 

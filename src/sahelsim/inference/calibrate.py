@@ -268,9 +268,9 @@ def history_setup(
     years: tuple[int, int], data_dir: Path | None, synthetic: bool
 ) -> tuple[Any, Any]:
     """Space and drivers of the historical (acceleration) run over whole years ``years``."""
-    from sahelsim.model.drivers import build_drivers
     from sahelsim.scenarios.run import make_space
     from sahelsim.scenarios.scenario import load_scenario
+    from sahelsim.scenarios.setup import build_drivers
 
     y0, y1 = years
     start = int(month_id(y0, 1))

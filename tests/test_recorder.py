@@ -13,9 +13,11 @@ import scipy.sparse as sp
 from sahelsim.core.canon import month_id
 from sahelsim.model import engine
 from sahelsim.model import layout as L
+from sahelsim.model.codegen import TARGET, recorder_source
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.layout import Cell, Ctry, Flow, FlowK
 from sahelsim.model.params import Params
+from sahelsim.model.recorder_generated import record_country
 from sahelsim.model.space import Space
 from sahelsim.model.state import State
 from sahelsim.scenarios.scenario import load_scenario
@@ -70,9 +72,7 @@ def test_country_recorder_values_from_hand_made_flows(tiny):
     fk[FlowK.STATE_LOSS] = [9.0, 8.0, 0.0]
     ks[Ctry.REFUGEES] = [6.0, 0.0, 1.0]
     out = np.zeros((engine.N_OUT, 3))
-    engine._record_member(out, L.MemberState(cs, ks, s.growth_cum[:1]), L.Flows(fl, fk),
-                          tiny.country.astype(np.int64), engine._area_weights(tiny),
-                          engine.COUNTRY_RECORDER)  # fmt: skip
+    record_country(out, cs, ks, fl, fk, tiny.country.astype(np.int64), engine._area_weights(tiny))
     got = {name: out[i] for i, name in enumerate(engine.COUNTRY_VARS)}
     mli, bfa, ner = L.MLI, L.BFA, L.NER
     assert got["deaths_state_based"][[mli, bfa, ner]].tolist() == [6.0, 2.0, 0.0]
@@ -121,3 +121,23 @@ def test_one_month_of_control_and_displacement_recorded(tiny):
     assert float(x.displaced_new[0, bfa]) == 80.0
     assert float(x.deaths_total.sum()) == 0.0
     np.testing.assert_allclose(ds.people_accounted, ds.people_initial_plus_growth)
+
+
+def test_generated_recorder_is_current():
+    """recorder_generated.py is what codegen makes of the table (regenerate after an edit)."""
+    assert recorder_source() == TARGET.read_text(encoding="utf-8"), (
+        "python -m sahelsim.model.codegen"
+    )
+
+
+def test_codegen_rejects_a_term_that_does_not_fit_its_rule(monkeypatch):
+    import sahelsim.model.codegen as cg
+    from sahelsim.model.fields_table import Output
+
+    bad = (*cg.COUNTRY_OUTPUTS, Output("x", "x", "cells", ("ctry.pool",)))
+    monkeypatch.setattr(cg, "COUNTRY_OUTPUTS", bad)
+    with pytest.raises(ValueError, match=r"country term 'ctry\.pool'"):
+        cg.recorder_source()
+    monkeypatch.setattr(cg, "COUNTRY_OUTPUTS", (Output("y", "y", "cells", ("cell.nope",)),))
+    with pytest.raises(ValueError, match="unknown term"):
+        cg.recorder_source()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,12 +25,8 @@ from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from sahelsim.core.canon import month_id_to_year_month
 from sahelsim.model.drivers import Drivers
-from sahelsim.model.fields_table import CELL_OUTPUTS, COUNTRY_OUTPUTS, HOLD_CODES, Output
+from sahelsim.model.fields_table import CELL_OUTPUTS, COUNTRY_OUTPUTS
 from sahelsim.model.layout import (
-    CELL_NAMES,
-    CTRY_NAMES,
-    FLOW_NAMES,
-    FLOWK_NAMES,
     N_FLOW_FIELDS,
     N_FLOWK_FIELDS,
     N_PARAMS,
@@ -40,6 +35,7 @@ from sahelsim.model.layout import (
     MonthDrivers,
 )
 from sahelsim.model.params import MECHANISMS, Params
+from sahelsim.model.recorder_generated import record_cells, record_country
 from sahelsim.model.registry import STEPS
 from sahelsim.model.rng import member_keys
 from sahelsim.model.space import Space
@@ -55,53 +51,8 @@ CELL_VARS = tuple(o.name for o in CELL_OUTPUTS)
 #: Step order (the registry's), kept for callers.
 ORDER = MECHANISMS
 
-# -- the table-driven recorder ------------------------------------------------------------------
-# An output is a rule (how to aggregate) over terms (source array, row); see
-# fields_table.COUNTRY_OUTPUTS. Sources: cell fields, cell flows, country fields, country flows.
-SRC_CELL, SRC_FLOW, SRC_CTRY, SRC_FLOWK = 0, 1, 2, 3
-R_CELLS, R_AREA_MEAN, R_HOLD_SHARE, R_COUNTRY = 0, 1, 2, 3
-_SOURCES = {"cell": (SRC_CELL, CELL_NAMES), "flow": (SRC_FLOW, FLOW_NAMES),
-            "ctry": (SRC_CTRY, CTRY_NAMES), "flowk": (SRC_FLOWK, FLOWK_NAMES)}  # fmt: skip
-_RULES = {"cells": R_CELLS, "area_mean": R_AREA_MEAN, "hold_share": R_HOLD_SHARE,
-          "country": R_COUNTRY}  # fmt: skip
-#: Compiled form of a list of outputs: rule and hold code per output, terms in CSR form.
-RecorderSpec = namedtuple("RecorderSpec", ["rule", "code", "tptr", "tsrc", "tidx"])
-
-
-def _term(output: str, term: str) -> tuple[int, int]:
-    kind, _, name = term.partition(".")
-    if kind not in _SOURCES or name not in _SOURCES[kind][1]:
-        raise ValueError(f"output {output!r}: unknown term {term!r} (fields_table)")
-    src, names = _SOURCES[kind]
-    return src, names.index(name)
-
-
-def recorder_spec(outputs: tuple[Output, ...]) -> RecorderSpec:
-    """The int arrays the compiled recorder reads for ``outputs``; checks each rule's terms."""
-    rule, code, tptr, tsrc, tidx = [], [], [0], [], []
-    for o in outputs:
-        terms = [_term(o.name, x) for x in o.terms]
-        srcs = {s for s, _ in terms}
-        cellwise = o.rule in ("cells", "area_mean")
-        if (
-            (cellwise and not srcs <= {SRC_CELL, SRC_FLOW})
-            or (o.rule == "country" and not srcs <= {SRC_CTRY, SRC_FLOWK})
-            or (o.rule == "hold_share" and (terms or o.code not in HOLD_CODES))
-        ):
-            raise ValueError(f"output {o.name!r}: terms {o.terms} do not fit rule {o.rule!r}")
-        rule.append(_RULES[o.rule])
-        code.append(float(o.code))
-        tsrc += [s for s, _ in terms]
-        tidx += [i for _, i in terms]
-        tptr.append(len(tsrc))
-    i64 = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
-    return RecorderSpec(i64(rule), np.asarray(code, dtype=np.float64), i64(tptr), i64(tsrc),
-                        i64(tidx))  # fmt: skip
-
-
-HOLD_ROW = CELL_NAMES.index("hold")
-COUNTRY_RECORDER = recorder_spec(COUNTRY_OUTPUTS)
-CELL_RECORDER = recorder_spec(CELL_OUTPUTS)
+# The recorder (record_country, record_cells) is generated from the table's output rules by
+# model/codegen.py; the tests check the generated module is current.
 
 
 @dataclass(frozen=True)
@@ -127,56 +78,9 @@ def _member_month(key, t, s, f, g, d, p, sw):
             entry[1](key, t, s, f, g, d, p)
 
 
-@njit(cache=True)
-def _cell_term(s, f, src, i, c):
-    return s.cells[i, c] if src == SRC_CELL else f.cells[i, c]
-
-
-@njit(cache=True)
-def _record_member(out, s, f, country, area_w, spec):
-    """Country aggregates of one member-month into ``out`` (N_OUT, K), by the table's rules."""
-    out[:] = 0.0
-    K = s.ctry.shape[1]
-    C = s.cells.shape[1]
-    for o in range(spec.rule.shape[0]):
-        rule, a, b = spec.rule[o], spec.tptr[o], spec.tptr[o + 1]
-        if rule == R_COUNTRY:
-            for k in range(K):
-                x = 0.0
-                for j in range(a, b):
-                    i = spec.tidx[j]
-                    x += s.ctry[i, k] if spec.tsrc[j] == SRC_CTRY else f.ctry[i, k]
-                out[o, k] = x
-            continue
-        for c in range(C):
-            k = country[c]
-            if k < 0:
-                continue
-            if rule == R_HOLD_SHARE:
-                if s.cells[HOLD_ROW, c] == spec.code[o]:
-                    out[o, k] += area_w[c]
-                continue
-            x = 0.0
-            for j in range(a, b):
-                x += _cell_term(s, f, spec.tsrc[j], spec.tidx[j], c)
-            out[o, k] += x * area_w[c] if rule == R_AREA_MEAN else x
-
-
-@njit(cache=True)
-def _record_cells(rec, sel, m, t, s, f, spec):
-    for r in range(sel.shape[0]):
-        o = sel[r]
-        a, b = spec.tptr[o], spec.tptr[o + 1]
-        for c in range(s.cells.shape[1]):
-            x = 0.0
-            for j in range(a, b):
-                x += _cell_term(s, f, spec.tsrc[j], spec.tidx[j], c)
-            rec[r, m, t, c] = x
-
-
 @njit(parallel=True, cache=True)
-def _run(keys, t0, cells, ctry, gc, params, drv, flags, lev, geog, sw, out, rec, rec_sel, krec,
-         crec, area_w):  # fmt: skip
+def _run(keys, t0, cells, ctry, gc, params, drv, flags, lev, geog, sw, out, rec, rec_sel,
+         area_w):  # fmt: skip
     M = cells.shape[0]
     T = drv.shape[0]
     C = cells.shape[2]
@@ -188,9 +92,9 @@ def _run(keys, t0, cells, ctry, gc, params, drv, flags, lev, geog, sw, out, rec,
         for t in range(T):
             d = MonthDrivers(drv[t], flags[t], lev[t])
             _member_month(keys[m], t0 + t, s, f, geog, d, p, sw)
-            _record_member(out[m, t], s, f, geog.country, area_w, krec)
+            record_country(out[m, t], s.cells, s.ctry, f.cells, f.ctry, geog.country, area_w)
             if rec_sel.shape[0] > 0:
-                _record_cells(rec, rec_sel, m, t, s, f, crec)
+                record_cells(rec, rec_sel, m, t, s.cells, f.cells)
 
 
 def _area_weights(space: Space) -> np.ndarray:
@@ -238,7 +142,7 @@ def step(
     _call_run(member_keys(seed, ids), drivers.start_month + t, s.cells, s.ctry, s.growth_cum,
               _param_matrix(params, M), drv[t : t + 1], flags[t : t + 1], lev[t : t + 1],
               space.kernel_arrays(), sw, out, np.zeros((0, M, 1, space.n_cells), np.float32),
-              np.zeros(0, dtype=np.int64), COUNTRY_RECORDER, CELL_RECORDER, _area_weights(space))  # fmt: skip
+              np.zeros(0, dtype=np.int64), _area_weights(space))  # fmt: skip
     return s
 
 
@@ -275,7 +179,7 @@ def simulate(
         progress("simulate", 0, 1)
     _call_run(member_keys(seed, ids), drivers.start_month, s.cells, s.ctry, s.growth_cum, pm, drv,
               flags, lev, space.kernel_arrays(), params.switch_vector(), out, rec, rec_sel,
-              COUNTRY_RECORDER, CELL_RECORDER, _area_weights(space))  # fmt: skip
+              _area_weights(space))  # fmt: skip
     if progress:
         progress("simulate", 1, 1)
     return _dataset(space, drivers, ids, out, rec, record, people0, s, seed, params)

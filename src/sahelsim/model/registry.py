@@ -1,7 +1,7 @@
 """The mechanism registry: the one list that drives the step, the switches, the docs and the tests.
 
 Each entry is a mechanism module under :mod:`sahelsim.model.mechanisms` with a compiled
-``member(key, t, s, f, g, d, p)`` kernel (named groups of :mod:`sahelsim.model.layout`), its
+``member(key, t, state, flows, geog, drivers, p)`` kernel (named groups of :mod:`sahelsim.model.layout`), its
 article ``SECTION``, the fields it ``WRITES`` and a docstring whose first line names it. The
 registry order is the step order; a mechanism's switch index (``Params.switches``,
 ``Params.switch_vector``) is its position here. The compiled step

@@ -23,9 +23,9 @@ WRITES = ("cell.accord",)
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    cs = s.cells
-    lev, country = d.lev, g.country
+def member(key, t, state, flows, geog, drivers, p):
+    cs = state.cells
+    lev, country = drivers.lev, geog.country
     for c in range(cs.shape[1]):
         k = country[c]
         if cs[Cell.HOLD, c] == 1.0:

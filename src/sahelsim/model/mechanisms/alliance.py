@@ -25,9 +25,9 @@ WRITES = (
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    ks, fk = s.ctry, f.ctry
-    lev, flags = d.lev, d.flags
+def member(key, t, state, flows, geog, drivers, p):
+    ks, fk = state.ctry, flows.ctry
+    lev, flags = drivers.lev, drivers.flags
     total = 0.0  # the alliance total (repeated in every core country's column)
     for k in range(N_CORE):
         total = max(total, lev[Lever.JOINT_FORCE, k])

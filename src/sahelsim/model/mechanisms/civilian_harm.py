@@ -39,10 +39,10 @@ WRITES = (
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    cs, ks, fl = s.cells, s.ctry, f.cells
-    lev = d.lev
-    geo, country = g.geo, g.country
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl = state.cells, state.ctry, flows.cells
+    lev = drivers.lev
+    geo, country = geog.geo, geog.country
     sigma = p[P.OVERDISPERSION]
     for c in range(cs.shape[1]):
         J = cs[Cell.JNIM, c]

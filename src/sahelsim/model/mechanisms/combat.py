@@ -42,9 +42,9 @@ WRITES = (
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    cs, ks, fl, fk = s.cells, s.ctry, f.cells, f.ctry
-    country = g.country
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl, fk = state.cells, state.ctry, flows.cells, flows.ctry
+    country = geog.country
     sigma = p[P.OVERDISPERSION]
     for c in range(cs.shape[1]):
         S = (

@@ -31,8 +31,8 @@ WRITES = (
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    cs, fl = s.cells, f.cells
+def member(key, t, state, flows, geog, drivers, p):
+    cs, fl = state.cells, flows.cells
     m = p[P.CONTEST_EXPONENT]
     thr = p[P.HOLD_THRESHOLD]
     for c in range(cs.shape[1]):

@@ -34,11 +34,11 @@ WRITES = (
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    cs, ks, fl, gc = s.cells, s.ctry, f.cells, s.growth
-    lev = d.lev
-    geo, country, capital = g.geo, g.country, g.capital
-    cptr, cidx, uptr, uidx = g.country_ptr, g.country_idx, g.urban_ptr, g.urban_idx
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl, gc = state.cells, state.ctry, flows.cells, state.growth
+    lev = drivers.lev
+    geo, country, capital = geog.geo, geog.country, geog.capital
+    cptr, cidx, uptr, uidx = geog.country_ptr, geog.country_idx, geog.urban_ptr, geog.urban_idx
     K = ks.shape[1]
     internal = np.zeros(K)
     for c in range(cs.shape[1]):

@@ -25,9 +25,9 @@ WRITES = (
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    cs = s.cells
-    lev, country = d.lev, g.country
+def member(key, t, state, flows, geog, drivers, p):
+    cs = state.cells
+    lev, country = drivers.lev, geog.country
     for c in range(cs.shape[1]):
         gov = cs[Cell.GOV, c]
         if cs[Cell.SHARE_JNIM, c] > 0.5:

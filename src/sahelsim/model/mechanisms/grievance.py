@@ -21,8 +21,8 @@ WRITES = ("cell.grievance",)
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    cs, fl = s.cells, f.cells
+def member(key, t, state, flows, geog, drivers, p):
+    cs, fl = state.cells, flows.cells
     decay = 1.0 - p[P.GRIEVANCE_DECAY]
     gain = p[P.GRIEVANCE_PER_DEATH]
     for c in range(cs.shape[1]):

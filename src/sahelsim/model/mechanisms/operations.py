@@ -121,11 +121,11 @@ WRITES = (
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    cs, ks, fl = s.cells, s.ctry, f.cells
-    lev = d.lev
-    geo, nptr, nidx = g.geo, g.nbr_ptr, g.nbr_idx
-    cptr, cidx, uptr, uidx = g.country_ptr, g.country_idx, g.urban_ptr, g.urban_idx
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl = state.cells, state.ctry, flows.cells
+    lev = drivers.lev
+    geo, nptr, nidx = geog.geo, geog.nbr_ptr, geog.nbr_idx
+    cptr, cidx, uptr, uidx = geog.country_ptr, geog.country_idx, geog.urban_ptr, geog.urban_idx
     K = ks.shape[1]
     C = cs.shape[1]
     cap_share = p[P.RUSSIA_CAPITAL_SHARE]

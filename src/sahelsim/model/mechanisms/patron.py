@@ -26,10 +26,10 @@ WRITES = (
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    cs, ks, fl = s.cells, s.ctry, f.cells
-    lev = d.lev
-    geo, uptr, uidx = g.geo, g.urban_ptr, g.urban_idx
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl = state.cells, state.ctry, flows.cells
+    lev = drivers.lev
+    geo, uptr, uidx = geog.geo, geog.urban_ptr, geog.urban_idx
     for k in range(ks.shape[1]):
         ks[Ctry.RUSSIA, k] = lev[Lever.RUSSIA_PERSONNEL, k]
         wk = 0.0

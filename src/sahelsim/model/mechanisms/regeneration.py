@@ -34,9 +34,9 @@ WRITES = (
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    cs, fl = s.cells, f.cells
-    lev, country = d.lev, g.country
+def member(key, t, state, flows, geog, drivers, p):
+    cs, fl = state.cells, flows.cells
+    lev, country = drivers.lev, geog.country
     attr = p[P.ATTRITION]
     for c in range(cs.shape[1]):
         J = cs[Cell.JNIM, c]

@@ -39,10 +39,10 @@ WRITES = (
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    cs, ks, fl, fk = s.cells, s.ctry, f.cells, f.ctry
-    drv, flags, lev = d.drv, d.flags, d.lev
-    country = g.country
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl, fk = state.cells, state.ctry, flows.cells, flows.ctry
+    drv, flags, lev = drivers.drv, drivers.flags, drivers.lev
+    country = geog.country
     K = ks.shape[1]
     deaths_k = np.zeros(K)
     for c in range(cs.shape[1]):

@@ -22,9 +22,9 @@ WRITES = ("ctry.external",)
 
 
 @njit(cache=True)
-def member(key, t, s, f, g, d, p):
-    ks = s.ctry
-    drv = d.drv
+def member(key, t, state, flows, geog, drivers, p):
+    ks = state.ctry
+    drv = drivers.drv
     for k in range(ks.shape[1]):
         v = drv[Drv.EXTERNAL, k] + 0.3 * ks[Ctry.TRANSITION, k]
         ks[Ctry.EXTERNAL, k] = min(max(v, 0.0), 1.0)

@@ -16,16 +16,6 @@ from sahelsim.core.canon import CORE_ISO3, month_id
 from sahelsim.model.drivers import lever_default_column
 from sahelsim.model.fields_table import LEVERS, LeverSpec, Scalar
 
-__all__ = [
-    "ARTICLE_SECTIONS",
-    "DEFAULT_LEVERS",
-    "FLAG_LEVERS",
-    "LEVER_SPECS",
-    "NUMERIC_LEVERS",
-    "LeverSpec",
-    "default_at",
-]
-
 #: Headings of the seed article; ``article_section`` must start with one of them.
 ARTICLE_SECTIONS: tuple[str, ...] = (
     "The Alliance That Cannot Win",

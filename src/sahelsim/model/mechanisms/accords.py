@@ -16,11 +16,6 @@ from numba import njit
 from sahelsim.model.layout import Cell, Lever, Stream
 from sahelsim.model.rng import uniform
 
-#: Article section(s) the mechanism comes from.
-SECTION = "Three Futures"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = ("cell.accord",)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -38,3 +33,8 @@ def member(key, t, state, flows, geog, drivers, p):
             and uniform(key, t, Stream.ACCORD, c) < lev[Lever.NEGOTIATION_PROPENSITY, k]
         ):
             cs[Cell.ACCORD, c] = 1.0
+
+
+SECTION = "Three Futures"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.accord",)  # fmt: skip

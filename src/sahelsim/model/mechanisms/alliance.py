@@ -15,14 +15,6 @@ from numba import njit
 from sahelsim.model.layout import MLI, N_CORE, Ctry, Flag, FlowK, Lever, P, Stream
 from sahelsim.model.rng import country_idx, uniform
 
-#: Article section(s) the mechanism comes from.
-SECTION = "The Alliance That Cannot Win; Sovereignty as Strategy"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = (
-    "ctry.joint",
-    "flowk.expansion",
-)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -48,3 +40,8 @@ def member(key, t, state, flows, geog, drivers, p):
             if not uniform(key, t, Stream.ALLIANCE, country_idx(k)) < ks[Ctry.LEGITIMACY, k]:
                 agree = False
         fk[FlowK.EXPANSION, MLI] = 1.0 if agree else 0.0
+
+
+SECTION = "The Alliance That Cannot Win; Sovereignty as Strategy"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("ctry.joint", "flowk.expansion")  # fmt: skip

@@ -26,17 +26,6 @@ from numba import njit
 from sahelsim.model.layout import Cell, Ctry, Flow, Geo, Lever, P, Stream
 from sahelsim.model.rng import compound_count, pareto, uniform
 
-#: Article section(s) the mechanism comes from.
-SECTION = "The Counterterrorism Illusion; Fragmentation's Feedback Loops"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = (
-    "cell.pop",
-    "cell.dead_civ",
-    "flow.civ_state",
-    "flow.civ_jnim",
-    "flow.civ_issp",
-)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -100,3 +89,8 @@ def member(key, t, state, flows, geog, drivers, p):
         fl[Flow.CIV_ISSP, c] += d_jih - d_jnim
         cs[Cell.POP, c] -= d_state + d_jih
         cs[Cell.DEAD_CIV, c] += d_state + d_jih
+
+
+SECTION = "The Counterterrorism Illusion; Fragmentation's Feedback Loops"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.pop", "cell.dead_civ", "flow.civ_state", "flow.civ_jnim", "flow.civ_issp")  # fmt: skip

@@ -26,20 +26,6 @@ from numba import njit
 from sahelsim.model.layout import BFA, Cell, Ctry, Flow, FlowK, P, Stream
 from sahelsim.model.rng import lognormal_factor, uniform
 
-#: Article section(s) the mechanism comes from.
-SECTION = "The Counterterrorism Illusion"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = (
-    "cell.jnim",
-    "cell.issp",
-    "ctry.pool",
-    "ctry.militia",
-    "flow.deaths_sb",
-    "flow.deaths_ns",
-    "flow.insurgent_losses",
-    "flowk.state_loss",
-)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -90,3 +76,9 @@ def member(key, t, state, flows, geog, drivers, p):
     for k in range(ks.shape[1]):
         ks[Ctry.POOL, k] = max(ks[Ctry.POOL, k], 0.0)
         ks[Ctry.MILITIA, k] = max(ks[Ctry.MILITIA, k], 0.0)
+
+
+SECTION = "The Counterterrorism Illusion"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.jnim", "cell.issp", "ctry.pool", "ctry.militia", "flow.deaths_sb",
+          "flow.deaths_ns", "flow.insurgent_losses", "flowk.state_loss")  # fmt: skip

@@ -19,16 +19,6 @@ from numba import njit
 
 from sahelsim.model.layout import Cell, Flow, P
 
-#: Article section(s) the mechanism comes from.
-SECTION = "Three Futures; The Counterterrorism Illusion"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = (
-    "cell.share_state",
-    "cell.share_jnim",
-    "cell.share_issp",
-    "cell.hold",
-)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -68,3 +58,8 @@ def member(key, t, state, flows, geog, drivers, p):
         if si > best:
             best, code = si, 3.0
         cs[Cell.HOLD, c] = code if best > thr else 0.0
+
+
+SECTION = "Three Futures; The Counterterrorism Illusion"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.share_state", "cell.share_jnim", "cell.share_issp", "cell.hold")  # fmt: skip

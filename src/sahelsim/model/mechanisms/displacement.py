@@ -21,17 +21,6 @@ from numba import njit
 
 from sahelsim.model.layout import Cell, Ctry, Flow, Geo, Lever, P
 
-#: Article section(s) the mechanism comes from.
-SECTION = "Fragmentation's Feedback Loops"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = (
-    "cell.pop",
-    "cell.idp",
-    "ctry.refugees",
-    "flow.displaced_new",
-    "state.growth",
-)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -93,3 +82,8 @@ def member(key, t, state, flows, geog, drivers, p):
         cs[Cell.POP, c] += g
         g_sum += g
     gc[0] += g_sum
+
+
+SECTION = "Fragmentation's Feedback Loops"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.pop", "cell.idp", "ctry.refugees", "flow.displaced_new", "state.growth")  # fmt: skip

@@ -15,14 +15,6 @@ from numba import njit
 
 from sahelsim.model.layout import Cell, Lever, P
 
-#: Article section(s) the mechanism comes from.
-SECTION = "The Jihadist Adaptation"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = (
-    "cell.gov",
-    "cell.services",
-)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -43,3 +35,8 @@ def member(key, t, state, flows, geog, drivers, p):
         sh = cs[Cell.SHARE_STATE, c]
         s += p[P.SERVICES_UP] * sh * inv * (1.0 - s) - p[P.SERVICES_DOWN] * (1.0 - sh) * s
         cs[Cell.SERVICES, c] = min(max(s, 0.0), 1.0)
+
+
+SECTION = "The Jihadist Adaptation"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.gov", "cell.services")  # fmt: skip

@@ -14,11 +14,6 @@ from numba import njit
 
 from sahelsim.model.layout import Cell, Flow, P
 
-#: Article section(s) the mechanism comes from.
-SECTION = "The Jihadist Adaptation"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = ("cell.grievance",)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -28,3 +23,8 @@ def member(key, t, state, flows, geog, drivers, p):
     for c in range(cs.shape[1]):
         per10k = fl[Flow.CIV_STATE, c] / (max(cs[Cell.POP, c], 1.0) / 1e4)
         cs[Cell.GRIEVANCE, c] = cs[Cell.GRIEVANCE, c] * decay + gain * per10k
+
+
+SECTION = "The Jihadist Adaptation"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.grievance",)  # fmt: skip

@@ -102,24 +102,6 @@ def _move(jn, isp, attract, denom, nptr, nidx, frac):
         isp[c] = y if y >= 0.01 else 0.0
 
 
-#: Article section(s) the mechanism comes from.
-SECTION = "The Jihadist Adaptation"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = (
-    "cell.jnim",
-    "cell.issp",
-    "cell.jnim_away",
-    "cell.issp_away",
-    "ctry.pool",
-    "ctry.militia",
-    "flow.state_cell",
-    "flow.militia_cell",
-    "flow.russia_cell",
-    "flow.extra_cell",
-    "flow.op",
-)
-
-
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
     cs, ks, fl = state.cells, state.ctry, flows.cells
@@ -228,3 +210,10 @@ def member(key, t, state, flows, geog, drivers, p):
             s += attract[nidx[j]]
         denom[c] = s
     _move(cs[Cell.JNIM], cs[Cell.ISSP], attract, denom, nptr, nidx, p[P.MOVE_FRAC])
+
+
+SECTION = "The Jihadist Adaptation"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.jnim", "cell.issp", "cell.jnim_away", "cell.issp_away", "ctry.pool",
+          "ctry.militia", "flow.state_cell", "flow.militia_cell", "flow.russia_cell",
+          "flow.extra_cell", "flow.op")  # fmt: skip

@@ -15,15 +15,6 @@ from numba import njit
 
 from sahelsim.model.layout import Cell, Ctry, Flow, Geo, Lever, P
 
-#: Article section(s) the mechanism comes from.
-SECTION = "The Russian Calculation"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = (
-    "ctry.russia",
-    "ctry.dependency",
-    "flow.russia_cell",
-)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -47,3 +38,8 @@ def member(key, t, state, flows, geog, drivers, p):
         growth = p[P.DEPENDENCY_GAIN] * share + p[P.DEPENDENCY_FAIL] * dead
         d = ks[Ctry.DEPENDENCY, k] + growth * (1 - ks[Ctry.DEPENDENCY, k])
         ks[Ctry.DEPENDENCY, k] = min(max(d, 0.0), 1.0)
+
+
+SECTION = "The Russian Calculation"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("ctry.russia", "ctry.dependency", "flow.russia_cell")  # fmt: skip

@@ -23,15 +23,6 @@ from numba import njit
 from sahelsim.model.layout import Cell, Flow, Lever, P, Stream
 from sahelsim.model.rng import lognormal_factor, uniform
 
-#: Article section(s) the mechanism comes from.
-SECTION = "The Counterterrorism Illusion; The Jihadist Adaptation"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = (
-    "cell.jnim",
-    "cell.issp",
-    "flow.recruits",
-)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -60,3 +51,8 @@ def member(key, t, state, flows, geog, drivers, p):
         cs[Cell.JNIM, c] = J + rj - attr * J
         cs[Cell.ISSP, c] = Is + ri - attr * Is
         fl[Flow.RECRUITS, c] += rj + ri
+
+
+SECTION = "The Counterterrorism Illusion; The Jihadist Adaptation"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.jnim", "cell.issp", "flow.recruits")  # fmt: skip

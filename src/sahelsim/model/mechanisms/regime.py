@@ -25,18 +25,6 @@ from numba import njit
 from sahelsim.model.layout import N_CORE, Cell, Ctry, Drv, Flag, Flow, FlowK, Lever, P, Stream
 from sahelsim.model.rng import country_idx, uniform
 
-#: Article section(s) the mechanism comes from.
-SECTION = "What Comes After; The Sovereignty Paradox"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = (
-    "cell.deaths_last",
-    "ctry.legitimacy",
-    "ctry.coups",
-    "ctry.transition",
-    "ctry.deaths_last_k",
-    "flowk.coup",
-)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -79,3 +67,9 @@ def member(key, t, state, flows, geog, drivers, p):
                 ks[Ctry.TRANSITION, k] = 1.0
         ks[Ctry.LEGITIMACY, k] = L
         ks[Ctry.DEATHS_LAST_K, k] = deaths_k[k]
+
+
+SECTION = "What Comes After; The Sovereignty Paradox"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.deaths_last", "ctry.legitimacy", "ctry.coups", "ctry.transition",
+          "ctry.deaths_last_k", "flowk.coup")  # fmt: skip

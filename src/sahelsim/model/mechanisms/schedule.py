@@ -15,11 +15,6 @@ from numba import njit
 
 from sahelsim.model.layout import Ctry, Drv
 
-#: Article section(s) the mechanism comes from.
-SECTION = "Sovereignty as Strategy; Fragmentation's Feedback Loops"
-#: Fields the kernel writes (qualified names of :mod:`sahelsim.model.fields_table`).
-WRITES = ("ctry.external",)
-
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
@@ -28,3 +23,8 @@ def member(key, t, state, flows, geog, drivers, p):
     for k in range(ks.shape[1]):
         v = drv[Drv.EXTERNAL, k] + 0.3 * ks[Ctry.TRANSITION, k]
         ks[Ctry.EXTERNAL, k] = min(max(v, 0.0), 1.0)
+
+
+SECTION = "Sovereignty as Strategy; Fragmentation's Feedback Loops"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("ctry.external",)  # fmt: skip

@@ -61,8 +61,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from sahelsim.core.canon import gid_to_row_col  # noqa: E402
+from sahelsim.model.layout import CORE  # noqa: E402
 from sahelsim.model.params import Params  # noqa: E402
-from sahelsim.model.space import CORE, Space  # noqa: E402
+from sahelsim.model.space import Space  # noqa: E402
 
 DATA = Path("/work/shared/data")
 _INV_CDF = NormalDist().inv_cdf
@@ -440,8 +441,9 @@ def _check_adjacency(cells: list[SahelCell], space: Space) -> None:
 def load_space(data_dir: Path = DATA, synthetic: bool = False) -> Space:
     if not synthetic and data_dir.is_dir():
         from sahelsim.grid.build import build_grid
+        from sahelsim.scenarios.setup import space_from_grid
 
-        return Space.from_grid(build_grid(data_dir), 2012.0)
+        return space_from_grid(build_grid(data_dir), 2012.0)
     return Space.synthetic(rows=30, cols=40)
 
 

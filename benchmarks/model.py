@@ -71,8 +71,9 @@ def _space(data: str):
 
     if data and Path(data).is_dir():
         from sahelsim.grid.build import build_grid
+        from sahelsim.scenarios.setup import space_from_grid
 
-        return Space.from_grid(build_grid(Path(data)), 2012.0), "study grid"
+        return space_from_grid(build_grid(Path(data)), 2012.0), "study grid"
     return Space.synthetic(rows=30, cols=40), "synthetic 30x40 (data directory absent)"
 
 
@@ -80,9 +81,9 @@ def _child_numpy(spec: dict) -> dict:
     import numpy as np
 
     from sahelsim.core.canon import month_id
-    from sahelsim.model.drivers import build_drivers
     from sahelsim.model.engine import Record, simulate
     from sahelsim.model.params import Params
+    from sahelsim.scenarios.setup import build_drivers
 
     space, grid = _space(spec["data"])
     M, T = spec["members"], spec["months"]

@@ -71,16 +71,17 @@ def _space(data: str, start_year: float = 2012.0):
 
     if data and Path(data).is_dir():
         from sahelsim.grid.build import build_grid
+        from sahelsim.scenarios.setup import space_from_grid
 
-        return Space.from_grid(build_grid(Path(data)), start_year), "study grid"
+        return space_from_grid(build_grid(Path(data)), start_year), "study grid"
     return Space.synthetic(rows=30, cols=40), "synthetic 30x40 (data directory absent)"
 
 
 def _ensemble_inputs(spec: dict):
     from sahelsim.core.canon import month_id
-    from sahelsim.model.drivers import build_drivers
     from sahelsim.model.params import Params
     from sahelsim.scenarios.scenario import load_scenario
+    from sahelsim.scenarios.setup import build_drivers
 
     space, grid = _space(spec["data"])
     start, T = int(month_id(2012, 1)), spec["months"]

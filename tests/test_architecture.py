@@ -24,7 +24,6 @@ def _scan():
     return ig.scan(SRC)
 
 
-@pytest.mark.xfail(reason="issue 10: being fixed layer by layer", strict=True)
 def test_no_import_cycles():
     modules, edges = _scan()
     assert ig.cycles(modules, edges) == []
@@ -41,14 +40,12 @@ def test_cycle_finder_finds_a_cycle(tmp_path):
     assert [e.dst for e in ig.lazy_imports(edges)] == ["sahelsim.b"]
 
 
-@pytest.mark.xfail(reason="issue 10: being fixed layer by layer", strict=True)
 def test_no_function_level_imports_but_optional_extras():
     _, edges = _scan()
     bad = [f"{e.src}:{e.line} -> {e.dst}" for e in ig.lazy_imports(edges)]
     assert bad == []
 
 
-@pytest.mark.xfail(reason="issue 10: being fixed layer by layer", strict=True)
 def test_modules_stay_readable():
     long = {}
     for p in (SRC / "sahelsim").rglob("*.py"):
@@ -59,7 +56,6 @@ def test_modules_stay_readable():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("importlinter") is None, reason="needs [dev]")
-@pytest.mark.xfail(reason="issue 10: being fixed layer by layer", strict=True)
 def test_import_linter_contracts_hold():
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
     assert exe, "lint-imports not installed"

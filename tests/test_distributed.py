@@ -24,13 +24,13 @@ from sahelsim.core.errors import MissingExtraError, SahelsimError
 from sahelsim.distributed import RayBackend, make_backend
 from sahelsim.forecast.backtest import run_backtest
 from sahelsim.inference.calibrate import CALIBRATED, Calibrator
-from sahelsim.model.drivers import build_drivers
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.params import SPECS, Params
 from sahelsim.model.space import Space
 from sahelsim.scenarios import run
 from sahelsim.scenarios.ensemble import simulate_members
 from sahelsim.scenarios.scenario import load_scenario
+from sahelsim.scenarios.setup import build_drivers
 
 START = int(month_id(2016, 1))
 

@@ -20,7 +20,7 @@ import xarray as xr
 from sahelsim.core.backend import Backend, chunk_spans, member_label
 from sahelsim.core.canon import month_id
 from sahelsim.inference.observe import simulated_country_year, summary_vector
-from sahelsim.model.drivers import Drivers, build_drivers
+from sahelsim.model.drivers import Drivers
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.params import SPECS, Params
 from sahelsim.model.space import Space
@@ -28,6 +28,7 @@ from sahelsim.scenarios.ensemble import simulate_members
 from sahelsim.scenarios.posterior import Posterior
 from sahelsim.scenarios.run import make_space, posterior_param_matrix
 from sahelsim.scenarios.scenario import load_scenario
+from sahelsim.scenarios.setup import build_drivers
 
 log = logging.getLogger(__name__)
 

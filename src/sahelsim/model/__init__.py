@@ -6,7 +6,7 @@ the schedule of dated events and levers, what is recorded, and the seeds. Each m
 in its own module under :mod:`sahelsim.model.mechanisms` with the article section it comes from.
 
 Numba caches compiled kernels on disk. Its cache is keyed on each kernel's own source file, not
-on the constants the kernels import from :mod:`.layout`, so the cache directory is keyed here on
+on the table and enums the kernels import from :mod:`.layout`, so the cache directory is keyed here on
 a hash of the whole model package: any edit gives a fresh cache, never a stale kernel.
 """
 
@@ -15,6 +15,10 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+
+import numba.core.config as nb_config
+
+from sahelsim.core.config import cache_dir
 
 
 def _configure_numba_cache() -> None:
@@ -25,15 +29,11 @@ def _configure_numba_cache() -> None:
     for p in sorted(here.rglob("*.py")):
         h.update(p.relative_to(here).as_posix().encode())
         h.update(p.read_bytes())
-    from sahelsim.core.config import cache_dir
-
     target = cache_dir() / "numba" / h.hexdigest()[:16]
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError:
         return
-    import numba.core.config as nb_config
-
     nb_config.CACHE_DIR = str(target)
 
 

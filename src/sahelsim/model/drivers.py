@@ -1,27 +1,31 @@
-"""Mechanism 1, the schedule of institutions (article: "Sovereignty as Strategy",
-"Fragmentation's Feedback Loops").
+"""Mechanism 1's inputs, the schedule of institutions (article: "Sovereignty as Strategy",
+"Fragmentation's Feedback Loops"), and the lever arrays.
 
-The dated timeline (``resources/timeline.toml``: coups, French withdrawals, MINUSMA, ECOWAS exit, AES
-charter and confederation, joint force...) and a scenario's lever series become per-month,
-per-country driver arrays. The external constraint is the accountability presence that the
-article says once limited state-side atrocities:
+Dated events (from the timeline: coups, French withdrawals, MINUSMA, ECOWAS exit, AES charter
+and confederation, joint force...; loaded by :func:`sahelsim.scenarios.setup.build_drivers`) and
+a scenario's lever series become per-month, per-country driver arrays. The external constraint
+is the accountability presence that the article says once limited state-side atrocities:
 
     external[t, k] = clip(0.45 * french[t, k] + 0.35 * un[t, k] + 0.20 * ecowas[t, k]
                           + external_monitors[t, k], 0, 1)
 
-with ``french``, ``un`` and ``ecowas`` the running sums of the timeline's effect tags
-(initial presence: French forces in Burkina Faso and Niger, all three in ECOWAS).
+with ``french``, ``un`` and ``ecowas`` the running sums of the events' effect tags (initial
+presence: French forces in Burkina Faso and Niger, all three in ECOWAS). Levers not given take
+their one default from :data:`sahelsim.model.fields_table.LEVERS` (the dated default schedule
+where there is one, e.g. ``border_openness`` 1 until 2024-12 and 0.4 from 2025-01).
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from sahelsim.model.space import CORE, Space
+from sahelsim.core.canon import month_id
+from sahelsim.model.fields_table import LEVERS, LeverSpec
+from sahelsim.model.layout import CORE, LEVER_NAMES, N_DRIVERS, N_FLAGS, N_LEVERS, Drv, Flag
+from sahelsim.model.space import Space
 
 #: Presence before the first timeline entry (2012), per core country.
 INITIAL = {
@@ -31,21 +35,17 @@ INITIAL = {
 }
 WEIGHTS = {"french_forces": 0.45, "un_mission": 0.35, "ecowas_member": 0.20}
 PERFORMATIVE = ("aes_alliance", "aes_confederation", "joint_force_troops")
+#: Effect tags the drivers read from an event.
+EFFECT_TAGS = (*INITIAL, "regime_change", *PERFORMATIVE)
 
-#: Lever defaults used when no scenario gives a series (history-consistent constants).
-LEVER_DEFAULTS = {
-    "russia_personnel": 0.0,
-    "joint_force": 0.0,
-    "state_force_scale": 1.0,
-    "restraint": 0.0,
-    "external_monitors": 0.0,
-    "governance_investment": 0.1,
-    "negotiation_propensity": 0.02,
-    "border_openness": 1.0,
-    "inclusion": 0.0,
-    "intervention_force": 0.0,
-    "legitimacy_shock": 0.0,
-}
+
+@dataclass(frozen=True)
+class Event:
+    """One dated event: country (ISO3), VIEWS month id, effect tags -> values."""
+
+    iso3: str
+    month_id: int
+    effects: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -67,44 +67,54 @@ class Drivers:
     def packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Arrays for the compiled engine: drivers (T, N_DRIVERS, K), flags (T, N_FLAGS) int64,
         levers (T, N_LEVERS, K)."""
-        from sahelsim.model import layout as L
-
         T, K = self.external.shape
-        drv = np.zeros((T, L.N_DRIVERS, K))
-        drv[:, L.D_EXTERNAL] = self.external
-        drv[:, L.D_FORCED_COUP] = self.forced_coup
-        drv[:, L.D_PERFORMATIVE] = self.performative
-        flags = np.zeros((T, L.N_FLAGS), dtype=np.int64)
-        flags[:, L.FLAG_TRANSITION] = int(self.flags.get("coup_rule") == "transition")
-        flags[:, L.FLAG_EXPANSION] = int(bool(self.flags.get("alliance_expansion")))
-        flags[:, L.FLAG_STOCHASTIC_COUPS] = self.stochastic_coups.astype(np.int64)
-        lev = np.zeros((T, L.N_LEVERS, K))
-        for i, name in enumerate(L.LEVER_NAMES):
+        drv = np.zeros((T, N_DRIVERS, K))
+        drv[:, Drv.EXTERNAL] = self.external
+        drv[:, Drv.FORCED_COUP] = self.forced_coup
+        drv[:, Drv.PERFORMATIVE] = self.performative
+        flags = np.zeros((T, N_FLAGS), dtype=np.int64)
+        flags[:, Flag.TRANSITION] = int(self.flags.get("coup_rule") == "transition")
+        flags[:, Flag.EXPANSION] = int(bool(self.flags.get("alliance_expansion")))
+        flags[:, Flag.STOCHASTIC_COUPS] = self.stochastic_coups.astype(np.int64)
+        lev = np.zeros((T, N_LEVERS, K))
+        for i, name in enumerate(LEVER_NAMES):
             lev[:, i] = self.levers[name]
         return drv, flags, lev
 
 
-def build_drivers(
+def lever_default_column(spec: LeverSpec, country: str, months: np.ndarray) -> np.ndarray:
+    """The default of a numeric lever over ``months`` (VIEWS ids) for one core country: its dated
+    schedule (``initial`` then each ``history`` step) or its constant ``default``."""
+    if spec.kind == "impulse":
+        return np.zeros(len(months))
+    start = spec.initial if spec.initial is not None else spec.default
+    if isinstance(start, Mapping):
+        start = start[country]
+    col = np.full(len(months), float(start))
+    for date, c, v in spec.history:
+        if c is None or c == country:
+            col[months >= int(month_id(int(date[:4]), int(date[5:7])))] = v
+    return col
+
+
+def make_drivers(
     space: Space,
     start_month: int,
     months: int,
     *,
-    timeline: pd.DataFrame | None = None,
-    levers: dict[str, np.ndarray] | None = None,
-    flags: dict[str, object] | None = None,
+    events: Sequence[Event] = (),
+    levers: Mapping[str, np.ndarray] | None = None,
+    flags: Mapping[str, object] | None = None,
     projection_start: int | None = None,
 ) -> Drivers:
     """Driver arrays for ``months`` months from ``start_month`` (VIEWS id).
 
     ``levers`` maps lever names to (months, 3) arrays for MLI, BFA, NER (a scenario's
-    ``lever_series``); missing levers take :data:`LEVER_DEFAULTS`. Coups in the timeline before
+    ``lever_series``); missing levers take their table default. Coups among ``events`` before
     ``projection_start`` are forced; from then on coups are drawn by the regime mechanism.
     """
-    from sahelsim.evidence.timeline import load_timeline
-
     K = space.n_countries
     core_idx = [space.countries.index(c) for c in CORE]
-    tl = load_timeline() if timeline is None else timeline
     mids = np.arange(start_month, start_month + months)
     series: dict[str, np.ndarray] = {}
     for tag, init in INITIAL.items():
@@ -114,29 +124,32 @@ def build_drivers(
         series[tag] = arr
     forced = np.zeros((months, K))
     perf = np.zeros((months, K))
-    for row in tl.itertuples(index=False):
-        iso = getattr(row, "iso3", None)
-        if iso not in space.countries:
+    for ev in events:
+        if ev.iso3 not in space.countries:
             continue
-        k = space.countries.index(iso)
-        mid = int(row.month_id)
-        effects = _effects(row)
+        k = space.countries.index(ev.iso3)
+        mid = int(ev.month_id)
         after = mids >= mid
         for tag in INITIAL:
-            if tag in effects:
-                series[tag][after, k] += float(effects[tag])
-        if "regime_change" in effects and start_month <= mid < start_month + months:
+            if tag in ev.effects:
+                series[tag][after, k] += float(ev.effects[tag])
+        inside = start_month <= mid < start_month + months
+        if "regime_change" in ev.effects and inside:
             forced[mid - start_month, k] = 1.0
-        if any(t in effects for t in PERFORMATIVE) and start_month <= mid < start_month + months:
+        if any(t in ev.effects for t in PERFORMATIVE) and inside:
             perf[mid - start_month, k] += 1.0
     lev: dict[str, np.ndarray] = {}
-    for name, default in LEVER_DEFAULTS.items():
-        arr = np.zeros((months, K)) if name != "border_openness" else np.ones((months, K))
-        arr[:, core_idx] = default
-        given = (levers or {}).get(name)
+    for spec in LEVERS:
+        if not spec.numeric:
+            continue
+        arr = np.full((months, K), spec.noncore)
+        given = (levers or {}).get(spec.name)
         if given is not None:
             arr[:, core_idx] = np.asarray(given, dtype=float).reshape(months, len(CORE))
-        lev[name] = arr
+        else:
+            for j, c in zip(core_idx, CORE, strict=True):
+                arr[:, j] = lever_default_column(spec, c, mids)
+        lev[spec.name] = arr
     external = sum(WEIGHTS[t] * np.clip(series[t], 0, 1) for t in WEIGHTS)
     external = np.clip(external + lev["external_monitors"], 0.0, 1.0)
     ps = start_month + months if projection_start is None else projection_start
@@ -151,17 +164,3 @@ def build_drivers(
         levers=lev,
         flags=dict(flags or {"coup_rule": "stay_in_aes", "alliance_expansion": False}),
     )
-
-
-def _effects(row: object) -> dict[str, float]:
-    eff = getattr(row, "effects", None)
-    if isinstance(eff, str) and eff.strip().startswith("{"):
-        eff = json.loads(eff)
-    if isinstance(eff, dict):
-        return {k: float(v) for k, v in eff.items()}
-    out: dict[str, float] = {}
-    for tag in (*INITIAL, "regime_change", *PERFORMATIVE):
-        v = getattr(row, tag, None)
-        if v is not None and v == v and v != 0:
-            out[tag] = float(v)
-    return out

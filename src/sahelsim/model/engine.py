@@ -14,83 +14,45 @@ stays in cache, and its numbers depend only on its own key and parameters.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from numba import njit, prange
+from numba import literal_unroll, njit, prange
+from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from sahelsim.core.canon import month_id_to_year_month
-from sahelsim.model import layout as L
 from sahelsim.model.drivers import Drivers
-from sahelsim.model.mechanisms import (
-    accords,
-    alliance,
-    civilian_harm,
-    combat,
-    control,
-    displacement,
-    governance,
-    grievance,
-    operations,
-    patron,
-    regeneration,
-    regime,
-    schedule,
+from sahelsim.model.fields_table import CELL_OUTPUTS, COUNTRY_OUTPUTS
+from sahelsim.model.layout import (
+    N_FLOW_FIELDS,
+    N_FLOWK_FIELDS,
+    N_PARAMS,
+    Flows,
+    MemberState,
+    MonthDrivers,
 )
 from sahelsim.model.params import MECHANISMS, Params
+from sahelsim.model.recorder_generated import record_cells, record_country
+from sahelsim.model.registry import STEPS
 from sahelsim.model.rng import member_keys
 from sahelsim.model.space import Space
 from sahelsim.model.state import State, initial_state
 
 log = logging.getLogger(__name__)
 
-#: Country-level outputs (members, months, countries), in kernel order.
-COUNTRY_VARS = {
-    "deaths_state_based": "UCDP type 1 deaths (people)",
-    "deaths_non_state": "UCDP type 2 deaths (people)",
-    "deaths_one_sided": "UCDP type 3 deaths (people)",
-    "civilians_killed_by_state_side": "one-sided deaths by army, militias, Russians (people)",
-    "civilians_killed_by_jnim": "one-sided deaths by JNIM (people)",
-    "civilians_killed_by_issp": "one-sided deaths by IS Sahel (people)",
-    "deaths_total": "all deaths (people)",
-    "state_losses": "state-side combat deaths (people)",
-    "territory_state": "area share held by the state (0..1)",
-    "territory_jnim": "area share held by JNIM (0..1)",
-    "territory_issp": "area share held by IS Sahel (0..1)",
-    "territory_contested": "area share contested (0..1)",
-    "idps": "displaced people hosted in the country (people)",
-    "refugees": "people from the country abroad, model-generated (people)",
-    "displaced_new": "people leaving their cell this month (people)",
-    "fighters_jnim": "JNIM fighters in the country (persons)",
-    "fighters_issp": "IS Sahel fighters in the country (persons)",
-    "state_forces": "national deployable pool (persons)",
-    "militia": "state-aligned militia (persons)",
-    "russia": "Russian personnel (persons)",
-    "joint_force": "AES joint force assigned (persons)",
-    "legitimacy": "junta legitimacy (0..1)",
-    "dependency": "dependency on Russia (0..1)",
-    "external_constraint": "external accountability presence (0..1)",
-    "coups": "coups so far (count)",
-    "accords": "cells under a local accord (count)",
-    "governance_jnim": "area-weighted jihadist governance maturity (0..1)",
-    "services": "area-weighted state service presence (0..1)",
-}
-N_OUT = len(COUNTRY_VARS)
-CELL_VARS = ("deaths", "hold", "jnim", "issp", "idp", "civilian_deaths")
+#: Country-level outputs (members, months, countries): name -> description, table order.
+COUNTRY_VARS = {o.name: o.description for o in COUNTRY_OUTPUTS}
+N_OUT = len(COUNTRY_OUTPUTS)
+#: Cell-level outputs a :class:`Record` can keep.
+CELL_VARS = tuple(o.name for o in CELL_OUTPUTS)
+#: Step order (the registry's), kept for callers.
+ORDER = MECHANISMS
 
-# switch positions (MECHANISMS order) as compile-time constants
-SW_SCHEDULE, SW_OPERATIONS, SW_COMBAT, SW_REGENERATION, SW_HARM, SW_GRIEVANCE = 0, 1, 2, 3, 4, 5
-SW_GOVERNANCE, SW_CONTROL, SW_DISPLACEMENT, SW_PATRON, SW_REGIME, SW_ALLIANCE = 6, 7, 8, 9, 10, 11
-SW_ACCORDS = 12
-assert MECHANISMS.index("accords") == SW_ACCORDS and MECHANISMS.index("patron") == SW_PATRON
-
-#: Step order: (switch name, module); the compiled step below follows it literally.
-ORDER = (
-    "schedule", "alliance", "patron", "operations", "accords", "combat", "civilian_harm",
-    "grievance", "regeneration", "governance", "control", "displacement", "regime",
-)  # fmt: skip
+# The recorder (record_country, record_cells) is generated from the table's output rules by
+# model/codegen.py; the tests check the generated module is current.
 
 
 @dataclass(frozen=True)
@@ -107,135 +69,54 @@ class Record:
 
 
 @njit(cache=True)
-def _member_month(key, t, cs, ks, fl, fk, gc, p, D, G, sw):
-    """One member, one month: the mechanisms in :data:`ORDER`."""
-    fl[:] = 0.0
-    fk[:] = 0.0
-    if sw[SW_SCHEDULE]:
-        schedule.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_ALLIANCE]:
-        alliance.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_PATRON]:
-        patron.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_OPERATIONS]:
-        operations.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_ACCORDS]:
-        accords.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_COMBAT]:
-        combat.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_HARM]:
-        civilian_harm.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_GRIEVANCE]:
-        grievance.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_REGENERATION]:
-        regeneration.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_GOVERNANCE]:
-        governance.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_CONTROL]:
-        control.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_DISPLACEMENT]:
-        displacement.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-    if sw[SW_REGIME]:
-        regime.member(key, t, cs, ks, fl, fk, gc, p, D, G)
-
-
-@njit(cache=True)
-def _record_member(out, cs, ks, fl, fk, country, area, area_k):
-    """Country aggregates of one member-month into ``out`` (N_OUT, K)."""
-    out[:] = 0.0
-    K = ks.shape[1]
-    for c in range(cs.shape[1]):
-        k = country[c]
-        if k < 0:
-            continue
-        sb, ns = fl[L.F_SB, c], fl[L.F_NS, c]
-        cst, cj, ci = fl[L.F_CIV_STATE, c], fl[L.F_CIV_JNIM, c], fl[L.F_CIV_ISSP, c]
-        out[0, k] += sb
-        out[1, k] += ns
-        out[2, k] += cst + cj + ci
-        out[3, k] += cst
-        out[4, k] += cj
-        out[5, k] += ci
-        out[6, k] += sb + ns + cst + cj + ci
-        h = cs[L.HOLD, c]
-        a = area[c] / area_k[k]
-        if h == 1.0:
-            out[8, k] += a
-        elif h == 2.0:
-            out[9, k] += a
-        elif h == 3.0:
-            out[10, k] += a
-        else:
-            out[11, k] += a
-        out[12, k] += cs[L.IDP, c]
-        out[14, k] += fl[L.F_DISPLACED, c]
-        out[15, k] += cs[L.JNIM, c]
-        out[16, k] += cs[L.ISSP, c]
-        out[25, k] += cs[L.ACCORD, c]
-        out[26, k] += cs[L.GOV, c] * a
-        out[27, k] += cs[L.SERV, c] * a
-    for k in range(K):
-        out[7, k] = fk[L.FK_STATE_LOSS, k]
-        out[13, k] = ks[L.REFUG, k]
-        out[17, k] = ks[L.POOL, k]
-        out[18, k] = ks[L.MILITIA, k]
-        out[19, k] = ks[L.RUSSIA, k]
-        out[20, k] = ks[L.JOINT, k]
-        out[21, k] = ks[L.LEGIT, k]
-        out[22, k] = ks[L.DEPEND, k]
-        out[23, k] = ks[L.EXTERNAL, k]
-        out[24, k] = ks[L.COUPS, k]
-
-
-@njit(cache=True)
-def _record_cells(rec, rec_vars, m, t, cs, fl):
-    for r in range(rec_vars.shape[0]):
-        v = rec_vars[r]
-        for c in range(cs.shape[1]):
-            if v == 0:
-                x = (fl[L.F_SB, c] + fl[L.F_NS, c] + fl[L.F_CIV_STATE, c] + fl[L.F_CIV_JNIM, c]
-                     + fl[L.F_CIV_ISSP, c])  # fmt: skip
-            elif v == 1:
-                x = cs[L.HOLD, c]
-            elif v == 2:
-                x = cs[L.JNIM, c]
-            elif v == 3:
-                x = cs[L.ISSP, c]
-            elif v == 4:
-                x = cs[L.IDP, c]
-            else:
-                x = fl[L.F_CIV_STATE, c] + fl[L.F_CIV_JNIM, c] + fl[L.F_CIV_ISSP, c]
-            rec[r, m, t, c] = x
+def _member_month(key, t, s, f, g, d, p, sw):
+    """One member, one month: the switched-on mechanisms of the registry, in its order."""
+    f.cells[:] = 0.0
+    f.ctry[:] = 0.0
+    for entry in literal_unroll(STEPS):
+        if sw[entry[0]]:
+            entry[1](key, t, s, f, g, d, p)
 
 
 @njit(parallel=True, cache=True)
-def _run(keys, t0, cells, ctry, gc, params, drv, flags, lev, G, sw, out, rec, rec_vars, area,
-         area_k):  # fmt: skip
+def _run(keys, t0, cells, ctry, gc, params, drv, flags, lev, geog, sw, out, rec, rec_sel,
+         area_w):  # fmt: skip
     M = cells.shape[0]
     T = drv.shape[0]
     C = cells.shape[2]
     K = ctry.shape[2]
     for m in prange(M):
-        fl = np.zeros((L.N_FLOW_FIELDS, C))
-        fk = np.zeros((L.N_FLOWK_FIELDS, K))
-        cs = cells[m]
-        ks = ctry[m]
-        gcm = gc[m : m + 1]
+        f = Flows(np.zeros((N_FLOW_FIELDS, C)), np.zeros((N_FLOWK_FIELDS, K)))
+        s = MemberState(cells[m], ctry[m], gc[m : m + 1])
         p = params[m]
         for t in range(T):
-            D = (drv[t], flags[t], lev[t])
-            _member_month(keys[m], t0 + t, cs, ks, fl, fk, gcm, p, D, G, sw)
-            _record_member(out[m, t], cs, ks, fl, fk, G[1], area, area_k)
-            if rec_vars.shape[0] > 0:
-                _record_cells(rec, rec_vars, m, t, cs, fl)
+            d = MonthDrivers(drv[t], flags[t], lev[t])
+            _member_month(keys[m], t0 + t, s, f, geog, d, p, sw)
+            record_country(out[m, t], s.cells, s.ctry, f.cells, f.ctry, geog.country, area_w)
+            if rec_sel.shape[0] > 0:
+                record_cells(rec, rec_sel, m, t, s.cells, f.cells)
+
+
+def _area_weights(space: Space) -> np.ndarray:
+    """Each cell's share of its country's area (0 for cells without a country)."""
+    area = space.area_km2.astype(np.float64)
+    area_k = np.maximum(area @ space.country_onehot(), 1e-9)
+    return np.where(space.country >= 0, area / area_k[np.maximum(space.country, 0)], 0.0)
+
+
+def _call_run(*args) -> None:
+    # the unrolled tuple of kernels uses Numba's first-class function types (compile-time only)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+        _run(*args)
 
 
 def _param_matrix(params: Params | np.ndarray, M: int) -> np.ndarray:
     if isinstance(params, Params):
-        return np.ascontiguousarray(np.broadcast_to(params.vector(), (M, L.N_PARAMS)))
+        return np.ascontiguousarray(np.broadcast_to(params.vector(), (M, N_PARAMS)))
     arr = np.asarray(params, dtype=np.float64)
-    if arr.shape != (M, L.N_PARAMS):
-        raise ValueError(f"parameter matrix must have shape ({M}, {L.N_PARAMS}), got {arr.shape}")
+    if arr.shape != (M, N_PARAMS):
+        raise ValueError(f"parameter matrix must have shape ({M}, {N_PARAMS}), got {arr.shape}")
     return np.ascontiguousarray(arr)
 
 
@@ -257,13 +138,11 @@ def step(
     drv, flags, lev = drivers.packed()
     K = space.n_countries
     out = np.zeros((M, 1, N_OUT, K))
-    area = space.area_km2.astype(np.float64)
-    area_k = np.maximum(area @ space.country_onehot(), 1e-9)
-    _run(member_keys(seed, ids), drivers.start_month + t, s.cells, s.ctry, s.growth_cum,
-         _param_matrix(params, M), drv[t : t + 1], flags[t : t + 1], lev[t : t + 1],
-         space.kernel_arrays(), params.switch_vector() if isinstance(params, Params) else
-         np.ones(len(MECHANISMS), dtype=np.bool_), out, np.zeros((0, M, 1, space.n_cells),
-         dtype=np.float32), np.zeros(0, dtype=np.int64), area, area_k)  # fmt: skip
+    sw = params.switch_vector() if isinstance(params, Params) else np.ones(len(MECHANISMS), bool)
+    _call_run(member_keys(seed, ids), drivers.start_month + t, s.cells, s.ctry, s.growth_cum,
+              _param_matrix(params, M), drv[t : t + 1], flags[t : t + 1], lev[t : t + 1],
+              space.kernel_arrays(), sw, out, np.zeros((0, M, 1, space.n_cells), np.float32),
+              np.zeros(0, dtype=np.int64), _area_weights(space))  # fmt: skip
     return s
 
 
@@ -293,16 +172,14 @@ def simulate(
     people0 = s.people()
     drv, flags, lev = drivers.packed()
     out = np.zeros((M, T, N_OUT, K))
-    rec_vars = np.array([CELL_VARS.index(v) for v in record.cells], dtype=np.int64)
-    rec = np.zeros((rec_vars.size, M, T, C), dtype=np.float32)
-    area = space.area_km2.astype(np.float64)
-    area_k = np.maximum(area @ space.country_onehot(), 1e-9)
+    rec_sel = np.array([CELL_VARS.index(v) for v in record.cells], dtype=np.int64)
+    rec = np.zeros((rec_sel.size, M, T, C), dtype=np.float32)
     pm = _param_matrix(param_matrix if param_matrix is not None else params, M)
     if progress:
         progress("simulate", 0, 1)
-    _run(member_keys(seed, ids), drivers.start_month, s.cells, s.ctry, s.growth_cum, pm, drv,
-         flags, lev, space.kernel_arrays(), params.switch_vector(), out, rec, rec_vars, area,
-         area_k)  # fmt: skip
+    _call_run(member_keys(seed, ids), drivers.start_month, s.cells, s.ctry, s.growth_cum, pm, drv,
+              flags, lev, space.kernel_arrays(), params.switch_vector(), out, rec, rec_sel,
+              _area_weights(space))  # fmt: skip
     if progress:
         progress("simulate", 1, 1)
     return _dataset(space, drivers, ids, out, rec, record, people0, s, seed, params)
@@ -321,12 +198,13 @@ def _dataset(space, drivers, ids, out, rec, record, people0, s, seed, params) ->
         "month_of_year": ("month", m),
     }
     data = {
-        v: (("member", "month", "country"), out[:, :, i, :], {"description": COUNTRY_VARS[v]})
-        for i, v in enumerate(COUNTRY_VARS)
+        o.name: (("member", "month", "country"), out[:, :, i, :], {"description": o.description})
+        for i, o in enumerate(COUNTRY_OUTPUTS)
     }
     for i, v in enumerate(record.cells):
-        arr = rec[i].astype(np.int8) if v == "hold" else rec[i]
-        data[f"cell_{v}"] = (("member", "month", "cell"), arr)
+        o = CELL_OUTPUTS[CELL_VARS.index(v)]
+        arr = rec[i].astype(o.dtype) if o.dtype != "float32" else rec[i]
+        data[f"cell_{v}"] = (("member", "month", "cell"), arr, {"description": o.description})
     data["people_initial_plus_growth"] = (("member",), people0 + s.growth_cum)
     data["people_accounted"] = (("member",), s.people())
     ds = xr.Dataset(data, coords=coords)

@@ -1,8 +1,7 @@
 """The model's space: PRIO-GRID cells with country, population, urban cores and adjacency.
 
-Built from the study grid (:func:`sahelsim.grid.build_grid`) or, for tests and examples, as a
-small synthetic three-country grid (:meth:`Space.synthetic`). Arrays only; no pandas in the
-hot path.
+Built from the study grid by :func:`sahelsim.scenarios.setup.space_from_grid` or, for tests and
+examples, as a small synthetic three-country grid (:meth:`Space.synthetic`). Arrays only.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-CORE = ("MLI", "BFA", "NER")
+from sahelsim.core.canon import gid_centroid, gid_from_row_col
+from sahelsim.model.layout import CORE, N_GEO, Geo, Geography
 
 
 @dataclass(frozen=True)
@@ -48,23 +48,21 @@ class Space:
     def core_country_index(self) -> np.ndarray:
         return np.array([self.countries.index(c) for c in CORE])
 
-    def kernel_arrays(self) -> tuple:
-        """Static geography for the compiled engine: (geo (N_GEO, C), country, capital,
-        neighbour CSR (ptr, idx), country cell lists (ptr, idx), urban cell lists (ptr, idx))."""
-        from sahelsim.model import layout as L
-
+    def kernel_arrays(self) -> Geography:
+        """Static geography for the compiled engine (:class:`~sahelsim.model.layout.Geography`):
+        rows ``Geo`` (N_GEO, C), country, capital, neighbour CSR, country and urban cell lists."""
         C, K = self.n_cells, self.n_countries
-        geo = np.zeros((L.N_GEO, C))
-        geo[L.G_POP0] = self.pop0
-        geo[L.G_AREA] = self.area_km2
-        geo[L.G_GROWTH] = self.growth
-        geo[L.G_URBAN] = self.urban
-        geo[L.G_ATTRACT] = np.sqrt(self.pop0 / max(float(self.pop0.mean()), 1.0))
+        geo = np.zeros((N_GEO, C))
+        geo[Geo.POP0] = self.pop0
+        geo[Geo.AREA] = self.area_km2
+        geo[Geo.GROWTH] = self.growth
+        geo[Geo.URBAN] = self.urban
+        geo[Geo.ATTRACT] = np.sqrt(self.pop0 / max(float(self.pop0.mean()), 1.0))
         adj = sp.csr_matrix(self.adj)
         adj.sort_indices()
         cptr, cidx = _lists(self.country, K, np.ones(C, dtype=bool))
         uptr, uidx = _lists(self.country, K, self.urban)
-        return (
+        return Geography(
             geo,
             self.country.astype(np.int64),
             self.capital.astype(np.int64),
@@ -76,50 +74,11 @@ class Space:
             uidx,
         )
 
-    # -- constructors --------------------------------------------------------------------
-    @classmethod
-    def from_grid(cls, grid, start_year: float = 2012.0) -> Space:
-        """From a :class:`sahelsim.grid.Grid`; population grown exponentially from the
-        WorldPop 2000 and 2020 values to ``start_year`` (people)."""
-        cells = grid.cells
-        iso = cells["iso3"].astype(object).where(cells["iso3"].notna(), None).to_numpy()
-        others = sorted({c for c in iso if c is not None and c not in CORE})
-        countries = CORE + tuple(others)
-        index = {c: i for i, c in enumerate(countries)}
-        country = np.array([index.get(c, -1) if c is not None else -1 for c in iso])
-        p00 = cells["pop_2000"].to_numpy(dtype=float)
-        p20 = cells["pop_2020"].to_numpy(dtype=float)
-        annual = np.where(
-            (p00 > 0) & (p20 > 0), (np.maximum(p20, 1) / np.maximum(p00, 1)) ** (1 / 20) - 1, 0.025
-        )
-        annual = np.clip(annual, -0.02, 0.06)
-        pop0 = np.where(p20 > 0, p20 * (1 + annual) ** (start_year - 2020), p00)
-        growth = (1 + annual) ** (1 / 12) - 1
-        urban = cells["urban_core"].to_numpy(dtype=bool)
-        capital = _capitals(countries, country, cells["capital_distance_km"].to_numpy(dtype=float))
-        adj = sp.csr_matrix(grid.adjacency, dtype=float)
-        return cls(
-            gid=cells["priogrid_gid"].to_numpy(dtype=np.int64),
-            lat=cells["lat"].to_numpy(dtype=float),
-            lon=cells["lon"].to_numpy(dtype=float),
-            country=country,
-            countries=countries,
-            core=cells["core"].to_numpy(dtype=bool),
-            area_km2=cells["area_km2"].to_numpy(dtype=float),
-            pop0=np.maximum(pop0, 0.0),
-            growth=growth,
-            urban=urban,
-            capital=capital,
-            adj=adj,
-        )
-
+    # -- constructors (the study grid: :func:`sahelsim.scenarios.setup.space_from_grid`) ---------
     @classmethod
     def synthetic(cls, rows: int = 12, cols: int = 18, seed: int = 0) -> Space:
         """A small three-country grid (vertical stripes MLI | BFA | NER) with one ring of
         stateless cells, lognormal population and a capital in each stripe. For tests."""
-        from sahelsim.core.canon import gid_centroid, gid_from_row_col
-        from sahelsim.grid.build import adjacency_from_row_col
-
         rng = np.random.default_rng(seed)
         r, c = np.meshgrid(np.arange(rows + 2), np.arange(cols + 2), indexing="ij")
         r = r.ravel() + 200
@@ -141,7 +100,7 @@ class Space:
             town = idx[len(idx) // 5]
             pop0[town] = 2.5e5
             urban[town] = True
-        adj = sp.csr_matrix(adjacency_from_row_col(r, c), dtype=float)
+        adj = _block_adjacency(rows + 2, cols + 2)
         return cls(
             gid=gid,
             lat=lat,
@@ -169,10 +128,19 @@ def _lists(country: np.ndarray, K: int, mask: np.ndarray) -> tuple[np.ndarray, n
     return ptr, (np.concatenate(idx) if idx else np.zeros(0)).astype(np.int64)
 
 
-def _capitals(countries: tuple[str, ...], country: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    cap = np.full(len(countries), -1)
-    for k in range(len(countries)):
-        idx = np.nonzero((country == k) & np.isfinite(dist))[0]
-        if idx.size:
-            cap[k] = idx[np.argmin(dist[idx])]
-    return cap
+def _block_adjacency(n_rows: int, n_cols: int) -> sp.csr_matrix:
+    """8-neighbour 0/1 adjacency of a full ``n_rows`` x ``n_cols`` block of cells numbered row by
+    row (the synthetic grid)."""
+    r, c = np.divmod(np.arange(n_rows * n_cols), n_cols)
+    rows, cols = [], []
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr == dc == 0:
+                continue
+            ok = (r + dr >= 0) & (r + dr < n_rows) & (c + dc >= 0) & (c + dc < n_cols)
+            src = np.nonzero(ok)[0]
+            rows.append(src)
+            cols.append(src + dr * n_cols + dc)
+    i, j = np.concatenate(rows), np.concatenate(cols)
+    n = n_rows * n_cols
+    return sp.csr_matrix((np.ones(i.size), (i, j)), shape=(n, n))

@@ -3,7 +3,7 @@
 ``cells`` has shape (members, N_CELL_FIELDS, cells), ``ctry`` (members, N_CTRY_FIELDS,
 countries), ``growth_cum`` (members,). Named views (``state.jnim`` is ``cells[:, JNIM, :]``,
 shape (members, cells)) give the readable interface; the compiled kernels index the packed
-arrays with the constants of :mod:`sahelsim.model.layout`.
+arrays with the enums of :mod:`sahelsim.model.layout`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sahelsim.model import layout as L
+from sahelsim.model.fields_table import HOLD_CODES as HOLD_CODES
+from sahelsim.model.layout import CELL_NAMES, CTRY_NAMES, N_CELL_FIELDS, N_CTRY_FIELDS, Cell, Ctry
 from sahelsim.model.params import Params
-from sahelsim.model.space import CORE, Space
-
-HOLD_CODES = {0: "contested", 1: "state", 2: "jnim", 3: "issp"}
+from sahelsim.model.space import Space
 
 
 @dataclass
@@ -35,8 +34,8 @@ class State:
     def people(self) -> np.ndarray:
         """Residents + displaced + refugees + civilian dead, per member (people)."""
         c = self.cells
-        return (c[:, L.POP].sum(1) + c[:, L.IDP].sum(1) + c[:, L.DEAD_CIV].sum(1)
-                + self.ctry[:, L.REFUG].sum(1))  # fmt: skip
+        return (c[:, Cell.POP].sum(1) + c[:, Cell.IDP].sum(1) + c[:, Cell.DEAD_CIV].sum(1)
+                + self.ctry[:, Ctry.REFUGEES].sum(1))  # fmt: skip
 
 
 def _cell_view(i: int) -> property:
@@ -47,9 +46,9 @@ def _ctry_view(i: int) -> property:
     return property(lambda self: self.ctry[:, i, :], doc=f"ctry[:, {i}, :]")
 
 
-for _i, _n in enumerate(L.CELL_NAMES):
+for _i, _n in enumerate(CELL_NAMES):
     setattr(State, _n, _cell_view(_i))
-for _i, _n in enumerate(L.CTRY_NAMES):
+for _i, _n in enumerate(CTRY_NAMES):
     setattr(State, _n, _ctry_view(_i))
 
 
@@ -72,29 +71,29 @@ def initial_state(space: Space, params: Params, members: int) -> State:
             cap = space.capital[k]
             d = np.hypot(space.lat[idx] - space.lat[cap], space.lon[idx] - space.lon[cap])
             remote[idx] = d / max(d.max(), 1e-9)
-    mli = space.country == CORE.index("MLI")
-    ner = space.country == CORE.index("NER")
+    mli = space.country == space.countries.index("MLI")
+    ner = space.country == space.countries.index("NER")
     conc = p.init_concentration
     w_j = np.where(mli, remote**conc * np.sqrt(dens + 1), 0.0)
     w_i = np.where(ner | mli, remote**conc * np.sqrt(dens + 1), 0.0) * np.where(ner, 1.0, 0.3)
     rank = dens.argsort().argsort() / max(C - 1, 1)
     services0 = np.where(space.core, 0.25 + 0.5 * rank, 0.5 + 0.3 * rank)
     services0 = np.where(space.urban, 0.9, services0)
-    cells = np.zeros((M, L.N_CELL_FIELDS, C))
-    cells[:, L.JNIM] = p.jnim_fighters0 * w_j / max(w_j.sum(), 1e-12)
-    cells[:, L.ISSP] = p.issp_fighters0 * w_i / max(w_i.sum(), 1e-12)
-    cells[:, L.POP] = space.pop0
-    cells[:, L.GOV] = np.where(mli, 0.2 * remote, 0.0)
-    cells[:, L.SERV] = services0
-    cells[:, L.SH_STATE] = 1.0
-    cells[:, L.HOLD] = 1.0
-    ctry = np.zeros((M, L.N_CTRY_FIELDS, K))
+    cells = np.zeros((M, N_CELL_FIELDS, C))
+    cells[:, Cell.JNIM] = p.jnim_fighters0 * w_j / max(w_j.sum(), 1e-12)
+    cells[:, Cell.ISSP] = p.issp_fighters0 * w_i / max(w_i.sum(), 1e-12)
+    cells[:, Cell.POP] = space.pop0
+    cells[:, Cell.GOV] = np.where(mli, 0.2 * remote, 0.0)
+    cells[:, Cell.SERVICES] = services0
+    cells[:, Cell.SHARE_STATE] = 1.0
+    cells[:, Cell.HOLD] = 1.0
+    ctry = np.zeros((M, N_CTRY_FIELDS, K))
     for name, force, mil in (("MLI", p.force_mli, p.militia_mli),
                              ("BFA", p.force_bfa, p.militia_bfa),
                              ("NER", p.force_ner, p.militia_ner)):  # fmt: skip
         k = space.countries.index(name)
-        ctry[:, L.POOL, k] = force
-        ctry[:, L.MILITIA, k] = mil * 0.1
-    ctry[:, L.LEGIT] = 0.5
-    ctry[:, L.EXTERNAL] = 0.8
+        ctry[:, Ctry.POOL, k] = force
+        ctry[:, Ctry.MILITIA, k] = mil * 0.1
+    ctry[:, Ctry.LEGITIMACY] = 0.5
+    ctry[:, Ctry.EXTERNAL] = 0.8
     return State(cells, ctry, np.zeros(M))

@@ -16,12 +16,14 @@ import xarray as xr
 
 from sahelsim.core.backend import Backend
 from sahelsim.core.canon import month_id, month_id_to_year_month
-from sahelsim.model.drivers import build_drivers
+from sahelsim.grid.build import build_grid
 from sahelsim.model.engine import Record, summarise
-from sahelsim.model.params import Params
+from sahelsim.model.params import SPECS, Params
 from sahelsim.model.space import Space
 from sahelsim.scenarios.ensemble import simulate_members
+from sahelsim.scenarios.posterior import load_posterior
 from sahelsim.scenarios.scenario import Scenario, load_scenario
+from sahelsim.scenarios.setup import build_drivers, space_from_grid
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +47,7 @@ def month_label(mid: int) -> str:
 
 @lru_cache(maxsize=4)
 def _space_for(data_dir: str, start_year: float) -> Space:
-    from sahelsim.grid.build import build_grid
-
-    return Space.from_grid(build_grid(Path(data_dir)), start_year)
+    return space_from_grid(build_grid(Path(data_dir)), start_year)
 
 
 def make_space(data_dir: Path | None, start_month: int, *, synthetic: bool = False) -> Space:
@@ -125,9 +125,6 @@ def default_params() -> Params:
 def posterior_param_matrix(members: np.ndarray, seed: int, posterior=None) -> np.ndarray | None:
     """One parameter row per member drawn from the shipped posterior (parameter uncertainty
     enters the ensemble); None when no posterior ships."""
-    from sahelsim.model.params import SPECS
-    from sahelsim.scenarios.posterior import load_posterior
-
     post = posterior if posterior is not None else load_posterior()
     if post is None:
         return None

@@ -13,19 +13,28 @@ from __future__ import annotations
 
 from numba import njit
 
-from sahelsim.model.layout import ACCORD, HOLD, L_NEGOT, S_ACCORD, SH_JNIM
+from sahelsim.model.layout import Cell, Lever, Stream
 from sahelsim.model.rng import uniform
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    lev, country = D[2], G[1]
+def member(key, t, state, flows, geog, drivers, p):
+    cs = state.cells
+    lev, country = drivers.lev, geog.country
     for c in range(cs.shape[1]):
         k = country[c]
-        if cs[HOLD, c] == 1.0:
-            cs[ACCORD, c] = 0.0
+        if cs[Cell.HOLD, c] == 1.0:
+            cs[Cell.ACCORD, c] = 0.0
             continue
-        if k < 0 or cs[ACCORD, c] > 0:
+        if k < 0 or cs[Cell.ACCORD, c] > 0:
             continue
-        if cs[SH_JNIM, c] > 0.5 and uniform(key, t, S_ACCORD, c) < lev[L_NEGOT, k]:
-            cs[ACCORD, c] = 1.0
+        if (
+            cs[Cell.SHARE_JNIM, c] > 0.5
+            and uniform(key, t, Stream.ACCORD, c) < lev[Lever.NEGOTIATION_PROPENSITY, k]
+        ):
+            cs[Cell.ACCORD, c] = 1.0
+
+
+SECTION = "Three Futures"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.accord",)  # fmt: skip

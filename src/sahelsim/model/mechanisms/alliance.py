@@ -12,37 +12,36 @@ from __future__ import annotations
 
 from numba import njit
 
-from sahelsim.model.layout import (
-    DEATHS_LAST_K,
-    FK_EXPANSION,
-    FLAG_EXPANSION,
-    JOINT,
-    L_JOINT,
-    LEGIT,
-    P_ASSIST_SHARE,
-    S_ALLIANCE,
-)
+from sahelsim.model.layout import MLI, N_CORE, Ctry, Flag, FlowK, Lever, P, Stream
 from sahelsim.model.rng import country_idx, uniform
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    lev, flags = D[2], D[1]
-    total = max(lev[L_JOINT, 0], lev[L_JOINT, 1], lev[L_JOINT, 2])
+def member(key, t, state, flows, geog, drivers, p):
+    ks, fk = state.ctry, flows.ctry
+    lev, flags = drivers.lev, drivers.flags
+    total = 0.0  # the alliance total (repeated in every core country's column)
+    for k in range(N_CORE):
+        total = max(total, lev[Lever.JOINT_FORCE, k])
     for k in range(ks.shape[1]):
-        ks[JOINT, k] = 0.0
+        ks[Ctry.JOINT, k] = 0.0
     if total > 0:
-        hit = 0
-        for k in range(1, 3):
-            if ks[DEATHS_LAST_K, k] > ks[DEATHS_LAST_K, hit]:
+        hit = MLI
+        for k in range(N_CORE):
+            if ks[Ctry.DEATHS_LAST_K, k] > ks[Ctry.DEATHS_LAST_K, hit]:
                 hit = k
-        share = p[P_ASSIST_SHARE]
-        for k in range(3):
-            ks[JOINT, k] = total * (1 - share) / 3
-        ks[JOINT, hit] += total * share
-    if flags[FLAG_EXPANSION]:
+        share = p[P.ASSIST_SHARE]
+        for k in range(N_CORE):
+            ks[Ctry.JOINT, k] = total * (1 - share) / N_CORE
+        ks[Ctry.JOINT, hit] += total * share
+    if flags[Flag.EXPANSION]:
         agree = True
-        for k in range(3):
-            if not uniform(key, t, S_ALLIANCE, country_idx(k)) < ks[LEGIT, k]:
+        for k in range(N_CORE):
+            if not uniform(key, t, Stream.ALLIANCE, country_idx(k)) < ks[Ctry.LEGITIMACY, k]:
                 agree = False
-        fk[FK_EXPANSION, 0] = 1.0 if agree else 0.0
+        fk[FlowK.EXPANSION, MLI] = 1.0 if agree else 0.0
+
+
+SECTION = "The Alliance That Cannot Win; Sovereignty as Strategy"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("ctry.joint", "flowk.expansion")  # fmt: skip

@@ -23,79 +23,53 @@ import math
 
 from numba import njit
 
-from sahelsim.model.layout import (
-    ACCORD,
-    DEAD_CIV,
-    EXTERNAL,
-    F_CIV_ISSP,
-    F_CIV_JNIM,
-    F_CIV_STATE,
-    F_EXTRA,
-    F_MILITIA,
-    F_OP,
-    F_RUSSIA,
-    F_STATE,
-    G_AREA,
-    ISSP,
-    JNIM,
-    L_RESTRAINT,
-    P_ACCORD_MASSACRE_CUT,
-    P_EXTERNAL_HARM_CUT,
-    P_HARM_ISSP,
-    P_HARM_JNIM,
-    P_HARM_REPRISAL,
-    P_HARM_RUSSIA_FACTOR,
-    P_HARM_STATE,
-    P_MASSACRE_ALPHA,
-    P_MASSACRE_MIN,
-    P_MASSACRE_RATE,
-    P_OVERDISPERSION,
-    POP,
-    S_HARM_JIHAD_NOISE,
-    S_HARM_JIHAD_ROUND,
-    S_HARM_STATE_NOISE,
-    S_HARM_STATE_ROUND,
-    S_MASSACRE,
-    S_MASSACRE_SIZE,
-)
+from sahelsim.model.layout import Cell, Ctry, Flow, Geo, Lever, P, Stream
 from sahelsim.model.rng import compound_count, pareto, uniform
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    lev = D[2]
-    geo, country = G[0], G[1]
-    sigma = p[P_OVERDISPERSION]
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl = state.cells, state.ctry, flows.cells
+    lev = drivers.lev
+    geo, country = geog.geo, geog.country
+    sigma = p[P.OVERDISPERSION]
     for c in range(cs.shape[1]):
-        J = cs[JNIM, c]
-        Is = cs[ISSP, c]
-        op = fl[F_OP, c]
+        J = cs[Cell.JNIM, c]
+        Is = cs[Cell.ISSP, c]
+        op = fl[Flow.OP, c]
         if not (J + Is > 5 or op > 0):
             continue
-        pop = max(cs[POP, c], 0.0)
-        dens = math.sqrt(pop / max(geo[G_AREA, c], 1.0) / 100.0)
+        pop = max(cs[Cell.POP, c], 0.0)
+        dens = math.sqrt(pop / max(geo[Geo.AREA, c], 1.0) / 100.0)
         k = country[c]
-        restraint = lev[L_RESTRAINT, k] if k >= 0 else 0.0
-        ext = ks[EXTERNAL, k] if k >= 0 else 0.0
+        restraint = lev[Lever.RESTRAINT, k] if k >= 0 else 0.0
+        ext = ks[Ctry.EXTERNAL, k] if k >= 0 else 0.0
         exposure = (
-            fl[F_STATE, c] * op + 0.5 * fl[F_MILITIA, c] + p[P_HARM_RUSSIA_FACTOR] * fl[F_RUSSIA, c]
+            fl[Flow.STATE_CELL, c] * op
+            + 0.5 * fl[Flow.MILITIA_CELL, c]
+            + p[P.HARM_RUSSIA_FACTOR] * fl[Flow.RUSSIA_CELL, c]
         )
         m_state = (
-            p[P_HARM_STATE] * exposure * dens * (1 - restraint) * (1 - p[P_EXTERNAL_HARM_CUT] * ext)
+            p[P.HARM_STATE] * exposure * dens * (1 - restraint) * (1 - p[P.EXTERNAL_HARM_CUT] * ext)
         )
-        pres = fl[F_STATE, c] + fl[F_MILITIA, c] + fl[F_RUSSIA, c] + fl[F_EXTRA, c]
-        reprisal = 1.0 + p[P_HARM_REPRISAL] * (fl[F_MILITIA, c] / pres if pres > 0 else 0.0)
-        m_j = p[P_HARM_JNIM] * J * dens * reprisal
-        m_i = p[P_HARM_ISSP] * Is * dens * reprisal
-        d_state = compound_count(m_state, uniform(key, t, S_HARM_STATE_NOISE, c),
-                                 uniform(key, t, S_HARM_STATE_ROUND, c), sigma)  # fmt: skip
-        d_jih = compound_count(m_j + m_i, uniform(key, t, S_HARM_JIHAD_NOISE, c),
-                               uniform(key, t, S_HARM_JIHAD_ROUND, c), sigma)  # fmt: skip
-        prob = p[P_MASSACRE_RATE] * (1 - p[P_ACCORD_MASSACRE_CUT] * cs[ACCORD, c])
-        u = uniform(key, t, S_MASSACRE, c)
+        pres = (
+            fl[Flow.STATE_CELL, c]
+            + fl[Flow.MILITIA_CELL, c]
+            + fl[Flow.RUSSIA_CELL, c]
+            + fl[Flow.EXTRA_CELL, c]
+        )
+        reprisal = 1.0 + p[P.HARM_REPRISAL] * (fl[Flow.MILITIA_CELL, c] / pres if pres > 0 else 0.0)
+        m_j = p[P.HARM_JNIM] * J * dens * reprisal
+        m_i = p[P.HARM_ISSP] * Is * dens * reprisal
+        d_state = compound_count(m_state, uniform(key, t, Stream.HARM_STATE_NOISE, c),
+                                 uniform(key, t, Stream.HARM_STATE_ROUND, c), sigma)  # fmt: skip
+        d_jih = compound_count(m_j + m_i, uniform(key, t, Stream.HARM_JIHAD_NOISE, c),
+                               uniform(key, t, Stream.HARM_JIHAD_ROUND, c), sigma)  # fmt: skip
+        prob = p[P.MASSACRE_RATE] * (1 - p[P.ACCORD_MASSACRE_CUT] * cs[Cell.ACCORD, c])
+        u = uniform(key, t, Stream.MASSACRE, c)
         if u < prob:
-            size = math.floor(min(pareto(uniform(key, t, S_MASSACRE_SIZE, c), p[P_MASSACRE_MIN],
-                                         p[P_MASSACRE_ALPHA]), 0.05 * pop))  # fmt: skip
+            size = math.floor(min(pareto(uniform(key, t, Stream.MASSACRE_SIZE, c), p[P.MASSACRE_MIN],
+                                         p[P.MASSACRE_ALPHA]), 0.05 * pop))  # fmt: skip
             tot = m_state + m_j + m_i
             pi_state = m_state / tot if tot > 0 else 0.0
             if u < prob * pi_state:
@@ -110,8 +84,13 @@ def member(key, t, cs, ks, fl, fk, gc, p, D, G):
             d_jih = math.floor(d_jih * pop / total)
         jn = m_j / (m_j + m_i) if m_j + m_i > 0 else 0.5
         d_jnim = math.floor(d_jih * jn + 0.5)
-        fl[F_CIV_STATE, c] += d_state
-        fl[F_CIV_JNIM, c] += d_jnim
-        fl[F_CIV_ISSP, c] += d_jih - d_jnim
-        cs[POP, c] -= d_state + d_jih
-        cs[DEAD_CIV, c] += d_state + d_jih
+        fl[Flow.CIV_STATE, c] += d_state
+        fl[Flow.CIV_JNIM, c] += d_jnim
+        fl[Flow.CIV_ISSP, c] += d_jih - d_jnim
+        cs[Cell.POP, c] -= d_state + d_jih
+        cs[Cell.DEAD_CIV, c] += d_state + d_jih
+
+
+SECTION = "The Counterterrorism Illusion; Fragmentation's Feedback Loops"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.pop", "cell.dead_civ", "flow.civ_state", "flow.civ_jnim", "flow.civ_issp")  # fmt: skip

@@ -23,73 +23,62 @@ import math
 
 from numba import njit
 
-from sahelsim.model.layout import (
-    ACCORD,
-    F_EXTRA,
-    F_INS_LOSS,
-    F_MILITIA,
-    F_NS,
-    F_OP,
-    F_RUSSIA,
-    F_SB,
-    F_STATE,
-    FK_STATE_LOSS,
-    ISSP,
-    JNIM,
-    MILITIA,
-    P_ACCORD_BATTLE_CUT,
-    P_ENGAGE_RATE,
-    P_JNIM_ISSP_CLASH,
-    P_KILL_INS_ON_STATE,
-    P_KILL_STATE_ON_INS,
-    P_OVERDISPERSION,
-    POOL,
-    S_COMBAT_NOISE,
-    S_COMBAT_ROUND,
-)
+from sahelsim.model.layout import BFA, Cell, Ctry, Flow, FlowK, P, Stream
 from sahelsim.model.rng import lognormal_factor, uniform
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    country = G[1]
-    sigma = p[P_OVERDISPERSION]
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl, fk = state.cells, state.ctry, flows.cells, flows.ctry
+    country = geog.country
+    sigma = p[P.OVERDISPERSION]
     for c in range(cs.shape[1]):
-        S = fl[F_STATE, c] + fl[F_MILITIA, c] + fl[F_RUSSIA, c] + fl[F_EXTRA, c]
-        J = cs[JNIM, c]
-        Is = cs[ISSP, c]
+        S = (
+            fl[Flow.STATE_CELL, c]
+            + fl[Flow.MILITIA_CELL, c]
+            + fl[Flow.RUSSIA_CELL, c]
+            + fl[Flow.EXTRA_CELL, c]
+        )
+        J = cs[Cell.JNIM, c]
+        Is = cs[Cell.ISSP, c]
         I = J + Is  # noqa: E741
         k = country[c]
         if I <= 0 or (S <= 0 and (J <= 0 or Is <= 0)):
             continue
-        noise = lognormal_factor(uniform(key, t, S_COMBAT_NOISE, c), sigma)
-        ur = uniform(key, t, S_COMBAT_ROUND, c)
+        noise = lognormal_factor(uniform(key, t, Stream.COMBAT_NOISE, c), sigma)
+        ur = uniform(key, t, Stream.COMBAT_ROUND, c)
         ins = 0.0
         st = 0.0
         if S > 0:
-            e = p[P_ENGAGE_RATE] * S * I / (S + I)
-            e *= (1 + 2 * fl[F_OP, c]) * (1 - p[P_ACCORD_BATTLE_CUT] * cs[ACCORD, c])
-            ins = min(math.floor(p[P_KILL_STATE_ON_INS] * e * noise + ur), I)
-            st = min(math.floor(p[P_KILL_INS_ON_STATE] * e * noise + 1.0 - ur), S)
+            e = p[P.ENGAGE_RATE] * S * I / (S + I)
+            e *= (1 + 2 * fl[Flow.OP, c]) * (1 - p[P.ACCORD_BATTLE_CUT] * cs[Cell.ACCORD, c])
+            ins = min(math.floor(p[P.KILL_STATE_ON_INS] * e * noise + ur), I)
+            st = min(math.floor(p[P.KILL_INS_ON_STATE] * e * noise + 1.0 - ur), S)
             jshare = J / I
             J -= ins * jshare
             Is -= ins * (1 - jshare)
         both = min(J, Is)
         ns = 0.0
         if both > 0:
-            ns = min(math.floor(p[P_JNIM_ISSP_CLASH] * both * noise + ur), 2 * both)
+            ns = min(math.floor(p[P.JNIM_ISSP_CLASH] * both * noise + ur), 2 * both)
             J -= ns / 2
             Is -= ns / 2
-        cs[JNIM, c] = max(J, 0.0)
-        cs[ISSP, c] = max(Is, 0.0)
+        cs[Cell.JNIM, c] = max(J, 0.0)
+        cs[Cell.ISSP, c] = max(Is, 0.0)
         if st > 0 and k >= 0:
-            ks[POOL, k] -= st * fl[F_STATE, c] / S
-            ks[MILITIA, k] -= st * fl[F_MILITIA, c] / S
-            fk[FK_STATE_LOSS, k] += st
-        mil_share = fl[F_MILITIA, c] / S if (S > 0 and k != 1) else 0.0  # k 1 = BFA (VDP)
-        fl[F_INS_LOSS, c] += ins + ns
-        fl[F_SB, c] += (ins + st) * (1.0 - mil_share)
-        fl[F_NS, c] += ns + (ins + st) * mil_share
+            ks[Ctry.POOL, k] -= st * fl[Flow.STATE_CELL, c] / S
+            ks[Ctry.MILITIA, k] -= st * fl[Flow.MILITIA_CELL, c] / S
+            fk[FlowK.STATE_LOSS, k] += st
+        mil_share = fl[Flow.MILITIA_CELL, c] / S if (S > 0 and k != BFA) else 0.0  # VDP: type 1
+        fl[Flow.INSURGENT_LOSSES, c] += ins + ns
+        fl[Flow.DEATHS_SB, c] += (ins + st) * (1.0 - mil_share)
+        fl[Flow.DEATHS_NS, c] += ns + (ins + st) * mil_share
     for k in range(ks.shape[1]):
-        ks[POOL, k] = max(ks[POOL, k], 0.0)
-        ks[MILITIA, k] = max(ks[MILITIA, k], 0.0)
+        ks[Ctry.POOL, k] = max(ks[Ctry.POOL, k], 0.0)
+        ks[Ctry.MILITIA, k] = max(ks[Ctry.MILITIA, k], 0.0)
+
+
+SECTION = "The Counterterrorism Illusion"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.jnim", "cell.issp", "ctry.pool", "ctry.militia", "flow.deaths_sb",
+          "flow.deaths_ns", "flow.insurgent_losses", "flowk.state_loss")  # fmt: skip

@@ -17,40 +17,29 @@ from __future__ import annotations
 
 from numba import njit
 
-from sahelsim.model.layout import (
-    F_EXTRA,
-    F_MILITIA,
-    F_RUSSIA,
-    F_STATE,
-    GOV,
-    HOLD,
-    ISSP,
-    JNIM,
-    P_ADMIN_PRESENCE,
-    P_CONTEST_EXPONENT,
-    P_GOV_STRENGTH,
-    P_HOLD_THRESHOLD,
-    SERV,
-    SH_ISSP,
-    SH_JNIM,
-    SH_STATE,
-)
+from sahelsim.model.layout import Cell, Flow, P
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    m = p[P_CONTEST_EXPONENT]
-    thr = p[P_HOLD_THRESHOLD]
+def member(key, t, state, flows, geog, drivers, p):
+    cs, fl = state.cells, flows.cells
+    m = p[P.CONTEST_EXPONENT]
+    thr = p[P.HOLD_THRESHOLD]
     for c in range(cs.shape[1]):
-        fs = fl[F_STATE, c] + fl[F_MILITIA, c] + fl[F_RUSSIA, c] + fl[F_EXTRA, c]
-        fs += p[P_ADMIN_PRESENCE] * cs[SERV, c]
-        fj = cs[JNIM, c] * (1.0 + p[P_GOV_STRENGTH] * cs[GOV, c])
-        fi = cs[ISSP, c]
+        fs = (
+            fl[Flow.STATE_CELL, c]
+            + fl[Flow.MILITIA_CELL, c]
+            + fl[Flow.RUSSIA_CELL, c]
+            + fl[Flow.EXTRA_CELL, c]
+        )
+        fs += p[P.ADMIN_PRESENCE] * cs[Cell.SERVICES, c]
+        fj = cs[Cell.JNIM, c] * (1.0 + p[P.GOV_STRENGTH] * cs[Cell.GOV, c])
+        fi = cs[Cell.ISSP, c]
         if (fj + fi) * 1000.0 < fs:  # insurgents negligible: shares (1, 0, 0) to < 1e-4
-            cs[SH_STATE, c] = 1.0
-            cs[SH_JNIM, c] = 0.0
-            cs[SH_ISSP, c] = 0.0
-            cs[HOLD, c] = 1.0
+            cs[Cell.SHARE_STATE, c] = 1.0
+            cs[Cell.SHARE_JNIM, c] = 0.0
+            cs[Cell.SHARE_ISSP, c] = 0.0
+            cs[Cell.HOLD, c] = 1.0
             continue
         ws = fs**m if fs > 0 else 0.0
         wj = fj**m if fj > 0 else 0.0
@@ -60,12 +49,17 @@ def member(key, t, cs, ks, fl, fk, gc, p, D, G):
             ss, sj, si = 1.0, 0.0, 0.0
         else:
             ss, sj, si = ws / tot, wj / tot, wi / tot
-        cs[SH_STATE, c] = ss
-        cs[SH_JNIM, c] = sj
-        cs[SH_ISSP, c] = si
+        cs[Cell.SHARE_STATE, c] = ss
+        cs[Cell.SHARE_JNIM, c] = sj
+        cs[Cell.SHARE_ISSP, c] = si
         best, code = ss, 1.0
         if sj > best:
             best, code = sj, 2.0
         if si > best:
             best, code = si, 3.0
-        cs[HOLD, c] = code if best > thr else 0.0
+        cs[Cell.HOLD, c] = code if best > thr else 0.0
+
+
+SECTION = "Three Futures; The Counterterrorism Illusion"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.share_state", "cell.share_jnim", "cell.share_issp", "cell.hold")  # fmt: skip

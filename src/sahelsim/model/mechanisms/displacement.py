@@ -19,55 +19,41 @@ import math
 import numpy as np
 from numba import njit
 
-from sahelsim.model.layout import (
-    F_CIV_ISSP,
-    F_CIV_JNIM,
-    F_CIV_STATE,
-    F_DISPLACED,
-    F_NS,
-    F_SB,
-    G_GROWTH,
-    G_POP0,
-    HOLD,
-    IDP,
-    L_BORDER,
-    P_ABROAD_SHARE,
-    P_FLEE_CONTROL,
-    P_FLEE_PER_DEATH,
-    P_IDP_RETURN,
-    POP,
-    REFUG,
-    SH_ISSP,
-    SH_JNIM,
-)
+from sahelsim.model.layout import Cell, Ctry, Flow, Geo, Lever, P
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    lev = D[2]
-    geo, country, capital, _np, _ni, cptr, cidx, uptr, uidx = G
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl, gc = state.cells, state.ctry, flows.cells, state.growth
+    lev = drivers.lev
+    geo, country, capital = geog.geo, geog.country, geog.capital
+    cptr, cidx, uptr, uidx = geog.country_ptr, geog.country_idx, geog.urban_ptr, geog.urban_idx
     K = ks.shape[1]
     internal = np.zeros(K)
     for c in range(cs.shape[1]):
         k = country[c]
         if k < 0:
             continue
-        pop = max(cs[POP, c], 0.0)
+        pop = max(cs[Cell.POP, c], 0.0)
         if pop <= 0:
             continue
         deaths = (
-            fl[F_SB, c] + fl[F_NS, c] + fl[F_CIV_STATE, c] + fl[F_CIV_JNIM, c] + fl[F_CIV_ISSP, c]
+            fl[Flow.DEATHS_SB, c]
+            + fl[Flow.DEATHS_NS, c]
+            + fl[Flow.CIV_STATE, c]
+            + fl[Flow.CIV_JNIM, c]
+            + fl[Flow.CIV_ISSP, c]
         )
-        rate = p[P_FLEE_PER_DEATH] * deaths / (max(pop, 1.0) / 1e4)
-        rate += p[P_FLEE_CONTROL] * (cs[SH_JNIM, c] + cs[SH_ISSP, c])
+        rate = p[P.FLEE_PER_DEATH] * deaths / (max(pop, 1.0) / 1e4)
+        rate += p[P.FLEE_CONTROL] * (cs[Cell.SHARE_JNIM, c] + cs[Cell.SHARE_ISSP, c])
         leave = math.floor(pop * min(rate, 0.3))
         if leave <= 0:
             continue
-        border = min(max(lev[L_BORDER, k], 0.0), 1.0)
-        abroad = math.floor(leave * p[P_ABROAD_SHARE] * border)
-        cs[POP, c] -= leave
-        fl[F_DISPLACED, c] += leave
-        ks[REFUG, k] += abroad
+        border = min(max(lev[Lever.BORDER_OPENNESS, k], 0.0), 1.0)
+        abroad = math.floor(leave * p[P.ABROAD_SHARE] * border)
+        cs[Cell.POP, c] -= leave
+        fl[Flow.DISPLACED_NEW, c] += leave
+        ks[Ctry.REFUGEES, k] += abroad
         internal[k] += leave - abroad
     for k in range(K):
         if internal[k] <= 0:
@@ -75,24 +61,29 @@ def member(key, t, cs, ks, fl, fk, gc, p, D, G):
         wk = 0.0
         for j in range(uptr[k], uptr[k + 1]):
             c = uidx[j]
-            if cs[HOLD, c] == 1.0:
-                wk += geo[G_POP0, c]
+            if cs[Cell.HOLD, c] == 1.0:
+                wk += geo[Geo.POP0, c]
         if wk > 0:
             for j in range(uptr[k], uptr[k + 1]):
                 c = uidx[j]
-                if cs[HOLD, c] == 1.0:
-                    cs[IDP, c] += internal[k] * geo[G_POP0, c] / wk
+                if cs[Cell.HOLD, c] == 1.0:
+                    cs[Cell.IDP, c] += internal[k] * geo[Geo.POP0, c] / wk
         elif capital[k] >= 0:
-            cs[IDP, capital[k]] += internal[k]
+            cs[Cell.IDP, capital[k]] += internal[k]
         else:  # nowhere to go: they stay, counted back among the residents of a cell
-            cs[POP, cidx[cptr[k]]] += internal[k]
-    ret_rate = p[P_IDP_RETURN]
+            cs[Cell.POP, cidx[cptr[k]]] += internal[k]
+    ret_rate = p[P.IDP_RETURN]
     g_sum = 0.0
     for c in range(cs.shape[1]):
-        ret = cs[IDP, c] * ret_rate
-        cs[IDP, c] -= ret
-        cs[POP, c] += ret
-        g = cs[POP, c] * geo[G_GROWTH, c]
-        cs[POP, c] += g
+        ret = cs[Cell.IDP, c] * ret_rate
+        cs[Cell.IDP, c] -= ret
+        cs[Cell.POP, c] += ret
+        g = cs[Cell.POP, c] * geo[Geo.GROWTH, c]
+        cs[Cell.POP, c] += g
         g_sum += g
     gc[0] += g_sum
+
+
+SECTION = "Fragmentation's Feedback Loops"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.pop", "cell.idp", "ctry.refugees", "flow.displaced_new", "state.growth")  # fmt: skip

@@ -13,34 +13,30 @@ from __future__ import annotations
 
 from numba import njit
 
-from sahelsim.model.layout import (
-    ACCORD,
-    GOV,
-    L_INVEST,
-    P_ACCORD_GOV_BOOST,
-    P_GOV_DECAY,
-    P_GOV_MATURE,
-    P_SERVICES_DOWN,
-    P_SERVICES_UP,
-    SERV,
-    SH_JNIM,
-    SH_STATE,
-)
+from sahelsim.model.layout import Cell, Lever, P
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    lev, country = D[2], G[1]
+def member(key, t, state, flows, geog, drivers, p):
+    cs = state.cells
+    lev, country = drivers.lev, geog.country
     for c in range(cs.shape[1]):
-        gov = cs[GOV, c]
-        if cs[SH_JNIM, c] > 0.5:
-            gov += p[P_GOV_MATURE] * (1.0 + p[P_ACCORD_GOV_BOOST] * cs[ACCORD, c]) * (1.0 - gov)
+        gov = cs[Cell.GOV, c]
+        if cs[Cell.SHARE_JNIM, c] > 0.5:
+            gov += (
+                p[P.GOV_MATURE] * (1.0 + p[P.ACCORD_GOV_BOOST] * cs[Cell.ACCORD, c]) * (1.0 - gov)
+            )
         else:
-            gov -= p[P_GOV_DECAY] * gov
-        cs[GOV, c] = min(max(gov, 0.0), 1.0)
+            gov -= p[P.GOV_DECAY] * gov
+        cs[Cell.GOV, c] = min(max(gov, 0.0), 1.0)
         k = country[c]
-        inv = lev[L_INVEST, k] if k >= 0 else 0.0
-        s = cs[SERV, c]
-        sh = cs[SH_STATE, c]
-        s += p[P_SERVICES_UP] * sh * inv * (1.0 - s) - p[P_SERVICES_DOWN] * (1.0 - sh) * s
-        cs[SERV, c] = min(max(s, 0.0), 1.0)
+        inv = lev[Lever.GOVERNANCE_INVESTMENT, k] if k >= 0 else 0.0
+        s = cs[Cell.SERVICES, c]
+        sh = cs[Cell.SHARE_STATE, c]
+        s += p[P.SERVICES_UP] * sh * inv * (1.0 - s) - p[P.SERVICES_DOWN] * (1.0 - sh) * s
+        cs[Cell.SERVICES, c] = min(max(s, 0.0), 1.0)
+
+
+SECTION = "The Jihadist Adaptation"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.gov", "cell.services")  # fmt: skip

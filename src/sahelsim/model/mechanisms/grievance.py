@@ -12,13 +12,19 @@ from __future__ import annotations
 
 from numba import njit
 
-from sahelsim.model.layout import F_CIV_STATE, GRIEV, P_GRIEVANCE_DECAY, P_GRIEVANCE_PER_DEATH, POP
+from sahelsim.model.layout import Cell, Flow, P
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    decay = 1.0 - p[P_GRIEVANCE_DECAY]
-    gain = p[P_GRIEVANCE_PER_DEATH]
+def member(key, t, state, flows, geog, drivers, p):
+    cs, fl = state.cells, flows.cells
+    decay = 1.0 - p[P.GRIEVANCE_DECAY]
+    gain = p[P.GRIEVANCE_PER_DEATH]
     for c in range(cs.shape[1]):
-        per10k = fl[F_CIV_STATE, c] / (max(cs[POP, c], 1.0) / 1e4)
-        cs[GRIEV, c] = cs[GRIEV, c] * decay + gain * per10k
+        per10k = fl[Flow.CIV_STATE, c] / (max(cs[Cell.POP, c], 1.0) / 1e4)
+        cs[Cell.GRIEVANCE, c] = cs[Cell.GRIEVANCE, c] * decay + gain * per10k
+
+
+SECTION = "The Jihadist Adaptation"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.grievance",)  # fmt: skip

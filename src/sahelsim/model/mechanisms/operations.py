@@ -29,41 +29,7 @@ import math
 import numpy as np
 from numba import njit
 
-from sahelsim.model.layout import (
-    ACCORD,
-    DEATHS_LAST_K,
-    F_EXTRA,
-    F_MILITIA,
-    F_OP,
-    F_RUSSIA,
-    F_STATE,
-    G_ATTRACT,
-    G_POP0,
-    GOV,
-    ISSP,
-    ISSP_AWAY,
-    JNIM,
-    JNIM_AWAY,
-    JOINT,
-    L_INTERV,
-    L_SCALE,
-    MILITIA,
-    P_DISPERSE_FRAC,
-    P_FORCE_BFA,
-    P_FORCE_MLI,
-    P_FORCE_NER,
-    P_GARRISON_SHARE,
-    P_MILITIA_BFA,
-    P_MILITIA_MLI,
-    P_MILITIA_MOBILISATION,
-    P_MILITIA_NER,
-    P_MOVE_FRAC,
-    P_OPS_PER_10K,
-    P_RETURN_FRAC,
-    P_RUSSIA_CAPITAL_SHARE,
-    POOL,
-    RUSSIA,
-)
+from sahelsim.model.layout import BFA, MLI, NER, Cell, Ctry, Flow, Geo, Lever, P
 
 
 @njit(cache=True)
@@ -137,101 +103,117 @@ def _move(jn, isp, attract, denom, nptr, nidx, frac):
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    lev = D[2]
-    geo, _country, _capital, nptr, nidx, cptr, cidx, uptr, uidx = G
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl = state.cells, state.ctry, flows.cells
+    lev = drivers.lev
+    geo, nptr, nidx = geog.geo, geog.nbr_ptr, geog.nbr_idx
+    cptr, cidx, uptr, uidx = geog.country_ptr, geog.country_idx, geog.urban_ptr, geog.urban_idx
     K = ks.shape[1]
     C = cs.shape[1]
-    cap_share = p[P_RUSSIA_CAPITAL_SHARE]
+    cap_share = p[P.RUSSIA_CAPITAL_SHARE]
     n_ops_total = 0
     for k in range(K):
         nominal = 0.0
         ceiling = 0.0
-        if k == 0:
-            nominal, ceiling = p[P_FORCE_MLI], p[P_MILITIA_MLI]
-        elif k == 1:
-            nominal, ceiling = p[P_FORCE_BFA], p[P_MILITIA_BFA]
-        elif k == 2:
-            nominal, ceiling = p[P_FORCE_NER], p[P_MILITIA_NER]
-        ks[POOL, k] += 0.02 * (nominal - ks[POOL, k])
-        if ceiling > 0 and ks[MILITIA, k] < ceiling:
+        if k == MLI:
+            nominal, ceiling = p[P.FORCE_MLI], p[P.MILITIA_MLI]
+        elif k == BFA:
+            nominal, ceiling = p[P.FORCE_BFA], p[P.MILITIA_BFA]
+        elif k == NER:
+            nominal, ceiling = p[P.FORCE_NER], p[P.MILITIA_NER]
+        ks[Ctry.POOL, k] += 0.02 * (nominal - ks[Ctry.POOL, k])
+        if ceiling > 0 and ks[Ctry.MILITIA, k] < ceiling:
             grow = (
-                p[P_MILITIA_MOBILISATION] * ks[DEATHS_LAST_K, k] * (1.0 - ks[MILITIA, k] / ceiling)
+                p[P.MILITIA_MOBILISATION]
+                * ks[Ctry.DEATHS_LAST_K, k]
+                * (1.0 - ks[Ctry.MILITIA, k] / ceiling)
             )
-            ks[MILITIA, k] = min(ks[MILITIA, k] + grow, ceiling)
-        scale = lev[L_SCALE, k]
-        extra = ks[JOINT, k] + lev[L_INTERV, k]
-        russia_ops = ks[RUSSIA, k] * (1 - cap_share)
-        national = ks[POOL, k] * scale
+            ks[Ctry.MILITIA, k] = min(ks[Ctry.MILITIA, k] + grow, ceiling)
+        scale = lev[Lever.STATE_FORCE_SCALE, k]
+        extra = ks[Ctry.JOINT, k] + lev[Lever.INTERVENTION_FORCE, k]
+        russia_ops = ks[Ctry.RUSSIA, k] * (1 - cap_share)
+        national = ks[Ctry.POOL, k] * scale
         deploy = national + extra + russia_ops
         if deploy <= 0:
             continue
-        garrison = p[P_GARRISON_SHARE] * deploy
+        garrison = p[P.GARRISON_SHARE] * deploy
         ops_force = deploy - garrison
         extra_share = extra / deploy
         wk = 0.0
         for j in range(uptr[k], uptr[k + 1]):
-            wk += geo[G_POP0, uidx[j]]
+            wk += geo[Geo.POP0, uidx[j]]
         if wk > 0:
             for j in range(uptr[k], uptr[k + 1]):
                 c = uidx[j]
-                g = garrison * geo[G_POP0, c] / wk
-                fl[F_STATE, c] += g * (1 - extra_share)
-                fl[F_EXTRA, c] += g * extra_share
+                g = garrison * geo[Geo.POP0, c] / wk
+                fl[Flow.STATE_CELL, c] += g * (1 - extra_share)
+                fl[Flow.EXTRA_CELL, c] += g * extra_share
         # clearing operations: the n most active cells (repeated arg-max, n is small)
         n_k = cptr[k + 1] - cptr[k]
-        n_ops = min(math.floor(p[P_OPS_PER_10K] * ops_force / 1e4 + 0.5), n_k)
+        n_ops = min(math.floor(p[P.OPS_PER_10K] * ops_force / 1e4 + 0.5), n_k)
         n_real = 0
         for _ in range(n_ops):
             best, best_c = 0.0, -1
             for j in range(cptr[k], cptr[k + 1]):
                 c = cidx[j]
-                if fl[F_OP, c] > 0:
+                if fl[Flow.OP, c] > 0:
                     continue
-                s = (cs[JNIM, c] + cs[ISSP, c]) * (1.0 - cs[ACCORD, c])
+                s = (cs[Cell.JNIM, c] + cs[Cell.ISSP, c]) * (1.0 - cs[Cell.ACCORD, c])
                 if s > best:
                     best, best_c = s, c
             if best_c < 0:
                 break
-            fl[F_OP, best_c] = 1.0
+            fl[Flow.OP, best_c] = 1.0
             n_real += 1
             n_ops_total += 1
         if n_real > 0:
             per_op = ops_force / n_real
             for j in range(cptr[k], cptr[k + 1]):
                 c = cidx[j]
-                if fl[F_OP, c] > 0:
-                    fl[F_STATE, c] += per_op * national / deploy
-                    fl[F_EXTRA, c] += per_op * extra / deploy
-                    fl[F_RUSSIA, c] += per_op * russia_ops / deploy
+                if fl[Flow.OP, c] > 0:
+                    fl[Flow.STATE_CELL, c] += per_op * national / deploy
+                    fl[Flow.EXTRA_CELL, c] += per_op * extra / deploy
+                    fl[Flow.RUSSIA_CELL, c] += per_op * russia_ops / deploy
         # militias where insurgents are, by population
         mk = 0.0
         for j in range(cptr[k], cptr[k + 1]):
             c = cidx[j]
-            if cs[JNIM, c] + cs[ISSP, c] > 1:
-                mk += geo[G_POP0, c]
+            if cs[Cell.JNIM, c] + cs[Cell.ISSP, c] > 1:
+                mk += geo[Geo.POP0, c]
         if mk > 0:
             for j in range(cptr[k], cptr[k + 1]):
                 c = cidx[j]
-                if cs[JNIM, c] + cs[ISSP, c] > 1:
-                    fl[F_MILITIA, c] = ks[MILITIA, k] * geo[G_POP0, c] / mk
+                if cs[Cell.JNIM, c] + cs[Cell.ISSP, c] > 1:
+                    fl[Flow.MILITIA_CELL, c] = ks[Ctry.MILITIA, k] * geo[Geo.POP0, c] / mk
     # dispersal out of cleared cells and return once the force has left
-    op = fl[F_OP]
+    op = fl[Flow.OP]
     _disperse_and_return(
-        cs[JNIM], cs[JNIM_AWAY], op, nptr, nidx, p[P_DISPERSE_FRAC], p[P_RETURN_FRAC]
+        cs[Cell.JNIM], cs[Cell.JNIM_AWAY], op, nptr, nidx, p[P.DISPERSE_FRAC], p[P.RETURN_FRAC]
     )
     _disperse_and_return(
-        cs[ISSP], cs[ISSP_AWAY], op, nptr, nidx, p[P_DISPERSE_FRAC], p[P_RETURN_FRAC]
+        cs[Cell.ISSP], cs[Cell.ISSP_AWAY], op, nptr, nidx, p[P.DISPERSE_FRAC], p[P.RETURN_FRAC]
     )
     # movement towards attractive cells
     attract = np.empty(C)
     for c in range(C):
-        present = fl[F_STATE, c] + fl[F_MILITIA, c] + fl[F_RUSSIA, c] + fl[F_EXTRA, c]
-        attract[c] = geo[G_ATTRACT, c] * (1.0 + cs[GOV, c]) / (1.0 + present / 100.0)
+        present = (
+            fl[Flow.STATE_CELL, c]
+            + fl[Flow.MILITIA_CELL, c]
+            + fl[Flow.RUSSIA_CELL, c]
+            + fl[Flow.EXTRA_CELL, c]
+        )
+        attract[c] = geo[Geo.ATTRACT, c] * (1.0 + cs[Cell.GOV, c]) / (1.0 + present / 100.0)
     denom = np.empty(C)
     for c in range(C):
         s = attract[c]
         for j in range(nptr[c], nptr[c + 1]):
             s += attract[nidx[j]]
         denom[c] = s
-    _move(cs[JNIM], cs[ISSP], attract, denom, nptr, nidx, p[P_MOVE_FRAC])
+    _move(cs[Cell.JNIM], cs[Cell.ISSP], attract, denom, nptr, nidx, p[P.MOVE_FRAC])
+
+
+SECTION = "The Jihadist Adaptation"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.jnim", "cell.issp", "cell.jnim_away", "cell.issp_away", "ctry.pool",
+          "ctry.militia", "flow.state_cell", "flow.militia_cell", "flow.russia_cell",
+          "flow.extra_cell", "flow.op")  # fmt: skip

@@ -13,38 +13,33 @@ from __future__ import annotations
 
 from numba import njit
 
-from sahelsim.model.layout import (
-    DEATHS_LAST,
-    DEPEND,
-    F_RUSSIA,
-    G_POP0,
-    L_RUSSIA,
-    P_DEPENDENCY_FAIL,
-    P_DEPENDENCY_GAIN,
-    P_RUSSIA_CAPITAL_SHARE,
-    POOL,
-    RUSSIA,
-)
+from sahelsim.model.layout import Cell, Ctry, Flow, Geo, Lever, P
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    lev = D[2]
-    geo, uptr, uidx = G[0], G[7], G[8]
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl = state.cells, state.ctry, flows.cells
+    lev = drivers.lev
+    geo, uptr, uidx = geog.geo, geog.urban_ptr, geog.urban_idx
     for k in range(ks.shape[1]):
-        ks[RUSSIA, k] = lev[L_RUSSIA, k]
+        ks[Ctry.RUSSIA, k] = lev[Lever.RUSSIA_PERSONNEL, k]
         wk = 0.0
         dead = 0.0
         for j in range(uptr[k], uptr[k + 1]):
             c = uidx[j]
-            wk += geo[G_POP0, c]
-            dead += cs[DEATHS_LAST, c]
+            wk += geo[Geo.POP0, c]
+            dead += cs[Cell.DEATHS_LAST, c]
         if wk > 0:
-            posted = ks[RUSSIA, k] * p[P_RUSSIA_CAPITAL_SHARE]
+            posted = ks[Ctry.RUSSIA, k] * p[P.RUSSIA_CAPITAL_SHARE]
             for j in range(uptr[k], uptr[k + 1]):
                 c = uidx[j]
-                fl[F_RUSSIA, c] = posted * geo[G_POP0, c] / wk
-        share = ks[RUSSIA, k] / max(ks[RUSSIA, k] + ks[POOL, k], 1.0)
-        growth = p[P_DEPENDENCY_GAIN] * share + p[P_DEPENDENCY_FAIL] * dead
-        d = ks[DEPEND, k] + growth * (1 - ks[DEPEND, k])
-        ks[DEPEND, k] = min(max(d, 0.0), 1.0)
+                fl[Flow.RUSSIA_CELL, c] = posted * geo[Geo.POP0, c] / wk
+        share = ks[Ctry.RUSSIA, k] / max(ks[Ctry.RUSSIA, k] + ks[Ctry.POOL, k], 1.0)
+        growth = p[P.DEPENDENCY_GAIN] * share + p[P.DEPENDENCY_FAIL] * dead
+        d = ks[Ctry.DEPENDENCY, k] + growth * (1 - ks[Ctry.DEPENDENCY, k])
+        ks[Ctry.DEPENDENCY, k] = min(max(d, 0.0), 1.0)
+
+
+SECTION = "The Russian Calculation"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("ctry.russia", "ctry.dependency", "flow.russia_cell")  # fmt: skip

@@ -20,52 +20,39 @@ from __future__ import annotations
 
 from numba import njit
 
-from sahelsim.model.layout import (
-    F_RECRUITS,
-    GOV,
-    GRIEV,
-    IDP,
-    ISSP,
-    JNIM,
-    L_INCLUSION,
-    P_ATTRITION,
-    P_ISSP_RECRUIT_FACTOR,
-    P_RECRUIT_BASE,
-    P_RECRUIT_DISPLACEMENT,
-    P_RECRUIT_GOVERNANCE,
-    P_RECRUIT_GRIEVANCE,
-    P_RECRUIT_SERVICES,
-    P_RECRUITABLE_SHARE,
-    POP,
-    S_RECRUIT,
-    SERV,
-)
+from sahelsim.model.layout import Cell, Flow, Lever, P, Stream
 from sahelsim.model.rng import lognormal_factor, uniform
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    lev, country = D[2], G[1]
-    attr = p[P_ATTRITION]
+def member(key, t, state, flows, geog, drivers, p):
+    cs, fl = state.cells, flows.cells
+    lev, country = drivers.lev, geog.country
+    attr = p[P.ATTRITION]
     for c in range(cs.shape[1]):
-        J = cs[JNIM, c]
-        Is = cs[ISSP, c]
+        J = cs[Cell.JNIM, c]
+        Is = cs[Cell.ISSP, c]
         if J + Is <= 0:
             continue
-        pop = max(cs[POP, c], 0.0)
-        idp_share = cs[IDP, c] / max(pop + cs[IDP, c], 1.0)
-        drive = (1.0 + p[P_RECRUIT_GRIEVANCE] * cs[GRIEV, c]
-                 + p[P_RECRUIT_SERVICES] * (1.0 - cs[SERV, c])
-                 + p[P_RECRUIT_GOVERNANCE] * cs[GOV, c]
-                 + p[P_RECRUIT_DISPLACEMENT] * idp_share)  # fmt: skip
+        pop = max(cs[Cell.POP, c], 0.0)
+        idp_share = cs[Cell.IDP, c] / max(pop + cs[Cell.IDP, c], 1.0)
+        drive = (1.0 + p[P.RECRUIT_GRIEVANCE] * cs[Cell.GRIEVANCE, c]
+                 + p[P.RECRUIT_SERVICES] * (1.0 - cs[Cell.SERVICES, c])
+                 + p[P.RECRUIT_GOVERNANCE] * cs[Cell.GOV, c]
+                 + p[P.RECRUIT_DISPLACEMENT] * idp_share)  # fmt: skip
         k = country[c]
-        inclusion = lev[L_INCLUSION, k] if k >= 0 else 0.0
-        cap = p[P_RECRUITABLE_SHARE] * pop
+        inclusion = lev[Lever.INCLUSION, k] if k >= 0 else 0.0
+        cap = p[P.RECRUITABLE_SHARE] * pop
         head = min(max(1.0 - (J + Is) / max(cap, 1.0), 0.0), 1.0)
-        noise = lognormal_factor(uniform(key, t, S_RECRUIT, c), 0.3)
-        base = p[P_RECRUIT_BASE] * drive * (1.0 - 0.5 * inclusion) * head * noise
+        noise = lognormal_factor(uniform(key, t, Stream.RECRUIT, c), 0.3)
+        base = p[P.RECRUIT_BASE] * drive * (1.0 - 0.5 * inclusion) * head * noise
         rj = base * J
-        ri = base * p[P_ISSP_RECRUIT_FACTOR] * Is
-        cs[JNIM, c] = J + rj - attr * J
-        cs[ISSP, c] = Is + ri - attr * Is
-        fl[F_RECRUITS, c] += rj + ri
+        ri = base * p[P.ISSP_RECRUIT_FACTOR] * Is
+        cs[Cell.JNIM, c] = J + rj - attr * J
+        cs[Cell.ISSP, c] = Is + ri - attr * Is
+        fl[Flow.RECRUITS, c] += rj + ri
+
+
+SECTION = "The Counterterrorism Illusion; The Jihadist Adaptation"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.jnim", "cell.issp", "flow.recruits")  # fmt: skip

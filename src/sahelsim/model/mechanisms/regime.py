@@ -22,65 +22,54 @@ import math
 import numpy as np
 from numba import njit
 
-from sahelsim.model.layout import (
-    COUPS,
-    D_FORCED_COUP,
-    D_PERFORMATIVE,
-    DEATHS_LAST,
-    DEATHS_LAST_K,
-    DEPEND,
-    F_CIV_ISSP,
-    F_CIV_JNIM,
-    F_CIV_STATE,
-    F_NS,
-    F_SB,
-    FK_COUP,
-    FLAG_STOCHASTIC_COUPS,
-    FLAG_TRANSITION,
-    L_SHOCK,
-    LEGIT,
-    P_COUP_BASE,
-    P_COUP_SLOPE,
-    P_LEGIT_DRIFT,
-    P_LEGIT_LOSS,
-    P_LEGIT_PERFORMANCE,
-    S_COUP,
-    S_TRANSITION,
-    TRANS,
-)
+from sahelsim.model.layout import N_CORE, Cell, Ctry, Drv, Flag, Flow, FlowK, Lever, P, Stream
 from sahelsim.model.rng import country_idx, uniform
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    drv, flags, lev = D
-    country = G[1]
+def member(key, t, state, flows, geog, drivers, p):
+    cs, ks, fl, fk = state.cells, state.ctry, flows.cells, flows.ctry
+    drv, flags, lev = drivers.drv, drivers.flags, drivers.lev
+    country = geog.country
     K = ks.shape[1]
     deaths_k = np.zeros(K)
     for c in range(cs.shape[1]):
-        d = fl[F_SB, c] + fl[F_NS, c] + fl[F_CIV_STATE, c] + fl[F_CIV_JNIM, c] + fl[F_CIV_ISSP, c]
-        cs[DEATHS_LAST, c] = d
+        d = (
+            fl[Flow.DEATHS_SB, c]
+            + fl[Flow.DEATHS_NS, c]
+            + fl[Flow.CIV_STATE, c]
+            + fl[Flow.CIV_JNIM, c]
+            + fl[Flow.CIV_ISSP, c]
+        )
+        cs[Cell.DEATHS_LAST, c] = d
         if country[c] >= 0:
             deaths_k[country[c]] += d
     for k in range(K):
-        L = ks[LEGIT, k]
-        L += p[P_LEGIT_DRIFT] * (0.5 - L)
-        L -= p[P_LEGIT_LOSS] * math.log10(1.0 + deaths_k[k] / 100.0)
-        L += p[P_LEGIT_PERFORMANCE] * drv[D_PERFORMATIVE, k] + lev[L_SHOCK, k]
+        L = ks[Ctry.LEGITIMACY, k]
+        L += p[P.LEGIT_DRIFT] * (0.5 - L)
+        L -= p[P.LEGIT_LOSS] * math.log10(1.0 + deaths_k[k] / 100.0)
+        L += p[P.LEGIT_PERFORMANCE] * drv[Drv.PERFORMATIVE, k] + lev[Lever.LEGITIMACY_SHOCK, k]
         L = min(max(L, 0.0), 1.0)
-        coup = drv[D_FORCED_COUP, k] > 0
-        if flags[FLAG_STOCHASTIC_COUPS] and k < 3:
-            h = min(max(p[P_COUP_BASE] * math.exp(p[P_COUP_SLOPE] * (0.5 - L)), 0.0), 1.0)
-            if uniform(key, t, S_COUP, country_idx(k)) < h:
+        coup = drv[Drv.FORCED_COUP, k] > 0
+        if flags[Flag.STOCHASTIC_COUPS] and k < N_CORE:
+            h = min(max(p[P.COUP_BASE] * math.exp(p[P.COUP_SLOPE] * (0.5 - L)), 0.0), 1.0)
+            if uniform(key, t, Stream.COUP, country_idx(k)) < h:
                 coup = True
         if coup:
-            ks[COUPS, k] += 1.0
+            ks[Ctry.COUPS, k] += 1.0
             L = 0.6
-            fk[FK_COUP, k] += 1.0
+            fk[FlowK.COUP, k] += 1.0
             if (
-                flags[FLAG_TRANSITION]
-                and uniform(key, t, S_TRANSITION, country_idx(k)) < 1.0 - ks[DEPEND, k]
+                flags[Flag.TRANSITION]
+                and uniform(key, t, Stream.TRANSITION, country_idx(k))
+                < 1.0 - ks[Ctry.DEPENDENCY, k]
             ):
-                ks[TRANS, k] = 1.0
-        ks[LEGIT, k] = L
-        ks[DEATHS_LAST_K, k] = deaths_k[k]
+                ks[Ctry.TRANSITION, k] = 1.0
+        ks[Ctry.LEGITIMACY, k] = L
+        ks[Ctry.DEATHS_LAST_K, k] = deaths_k[k]
+
+
+SECTION = "What Comes After; The Sovereignty Paradox"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("cell.deaths_last", "ctry.legitimacy", "ctry.coups", "ctry.transition",
+          "ctry.deaths_last_k", "flowk.coup")  # fmt: skip

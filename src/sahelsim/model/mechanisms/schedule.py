@@ -13,12 +13,18 @@ from __future__ import annotations
 
 from numba import njit
 
-from sahelsim.model.layout import D_EXTERNAL, EXTERNAL, TRANS
+from sahelsim.model.layout import Ctry, Drv
 
 
 @njit(cache=True)
-def member(key, t, cs, ks, fl, fk, gc, p, D, G):
-    drv = D[0]
+def member(key, t, state, flows, geog, drivers, p):
+    ks = state.ctry
+    drv = drivers.drv
     for k in range(ks.shape[1]):
-        v = drv[D_EXTERNAL, k] + 0.3 * ks[TRANS, k]
-        ks[EXTERNAL, k] = min(max(v, 0.0), 1.0)
+        v = drv[Drv.EXTERNAL, k] + 0.3 * ks[Ctry.TRANSITION, k]
+        ks[Ctry.EXTERNAL, k] = min(max(v, 0.0), 1.0)
+
+
+SECTION = "Sovereignty as Strategy; Fragmentation's Feedback Loops"  # article section(s)
+#: Fields the kernel writes (qualified names of the field table).
+WRITES = ("ctry.external",)  # fmt: skip

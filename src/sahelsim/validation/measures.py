@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 from scipy.stats import spearmanr
 
-from sahelsim.core.canon import month_id
+from sahelsim.core.canon import month_id, month_id_to_year_month
 from sahelsim.data.readers.dtm import admin_key
 from sahelsim.forecast.baselines import NegBinRecent
 from sahelsim.forecast.scoring import coverage, interval_score
@@ -150,7 +150,9 @@ def _month_panel(p: Pattern, unit: Unit, ctx: Context) -> Panel:
             sel = obs[(obs["iso3"] == c) & (obs["type"] == t)]
             sim = ds[t].sel(country=c)
             key = f"{c}|{t}"
-            for mid, val in zip(sel["month_id"].astype(int), sel["value"].astype(float), strict=True):
+            for mid, val in zip(
+                sel["month_id"].astype(int), sel["value"].astype(float), strict=True
+            ):
                 rows.append((key, mid, val))
                 if first <= mid <= last and mid in months:
                     cells[(key, mid)] = (val, sim.sel(month=mid).values.astype(float))
@@ -161,8 +163,8 @@ def _month_panel(p: Pattern, unit: Unit, ctx: Context) -> Panel:
 
 def _label(key: tuple[str, int], freq: str) -> str:
     c, t = key[0].split("|")
-    period = str(key[1]) if freq == "year" else "%d-%02d" % (1980 + (key[1] - 1) // 12,
-                                                              (key[1] - 1) % 12 + 1)  # fmt: skip
+    y, m = month_id_to_year_month(key[1])
+    period = str(key[1]) if freq == "year" else f"{int(y)}-{int(m):02d}"
     return f"{country_name(c)} {variable_name(t)} {period}"
 
 
@@ -217,26 +219,25 @@ def _score_measured(panel: Panel, level: float, window: int, freq: str) -> Measu
     return Measured(ratio, observed=f"NegBin MIS {_fmt(mis_b)}", note=note)
 
 
-@measure
-def country_year_coverage(p: Pattern, unit: Unit, ctx: Context) -> Measured:
-    return _coverage_measured(_year_panel(p, unit, ctx), float(p.params["level"]), "year")
+_PANELS = {"year": _year_panel, "month": _month_panel}
 
 
-@measure
-def country_year_interval_score(p: Pattern, unit: Unit, ctx: Context) -> Measured:
-    panel = _year_panel(p, unit, ctx)
-    return _score_measured(panel, float(p.params["level"]), int(p.params["window"]), "year")
+def _fit_measure(freq: str, *, score: bool) -> Measure:
+    """P1 measures: coverage of the 90 % interval, or the interval-score ratio to NegBin."""
+
+    def fit(p: Pattern, unit: Unit, ctx: Context) -> Measured:
+        panel = _PANELS[freq](p, unit, ctx)
+        level = float(p.params["level"])
+        if score:
+            return _score_measured(panel, level, int(p.params["window"]), freq)
+        return _coverage_measured(panel, level, freq)
+
+    return fit
 
 
-@measure
-def country_month_coverage(p: Pattern, unit: Unit, ctx: Context) -> Measured:
-    return _coverage_measured(_month_panel(p, unit, ctx), float(p.params["level"]), "month")
-
-
-@measure
-def country_month_interval_score(p: Pattern, unit: Unit, ctx: Context) -> Measured:
-    panel = _month_panel(p, unit, ctx)
-    return _score_measured(panel, float(p.params["level"]), int(p.params["window"]), "month")
+for _freq in _PANELS:
+    MEASURES[f"country_{_freq}_coverage"] = _fit_measure(_freq, score=False)
+    MEASURES[f"country_{_freq}_interval_score"] = _fit_measure(_freq, score=True)
 
 
 # -- P2: timing ----------------------------------------------------------------------------------
@@ -257,7 +258,10 @@ def first_year_above(p: Pattern, unit: Unit, ctx: Context) -> Measured:
         oc = ctx.observed_cy[ctx.observed_cy["iso3"] == unit.unit]
         oc = oc[(oc["year"] >= p.years[0]) & (oc["year"] <= p.years[1])]
         y = _first_year(oc["deaths_total"].to_numpy(float)[None], oc["year"].to_numpy(), thr)
-        observed = f"UCDP: {int(y[0])}" if np.isfinite(y[0]) else "UCDP: not reached"
+        if oc.empty:
+            observed = "UCDP: no rows"
+        else:
+            observed = f"UCDP: {int(y[0])}" if np.isfinite(y[0]) else "UCDP: not reached"
     if unit.unit not in core:
         extra = ""
         if unit.unit in ctx.countries and ctx.cell_country is not None:
@@ -427,8 +431,10 @@ def heavy_tail_cell_months(p: Pattern, unit: Unit, ctx: Context) -> Measured:
     years = [y for y in range(p.years[0], p.years[1] + 1) if (cd.year == y).any()]
     if not years:
         raise NotEvaluated(f"the run has no month in {p.years[0]}-{p.years[1]}")
-    counts = np.stack([(cd.sel(month=cd.year == y).values[:, :, mask] >= thr).sum(axis=(1, 2))
-                       for y in years], axis=1)  # fmt: skip  (M, Y)
+    counts = np.stack(
+        [(cd.sel(month=cd.year == y).values[:, :, mask] >= thr).sum(axis=(1, 2)) for y in years],
+        axis=1,
+    )  # fmt: skip  (M, Y)
     per_year = np.median(counts, axis=0)
     n_ok = int(np.sum([unit.passes(v) for v in per_year]))
     m = _from_members(counts.mean(axis=1), observed=f"{unit.target_text()} a year")

@@ -13,7 +13,7 @@ import importlib.resources
 import tomllib
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -46,12 +46,16 @@ class Unit(BaseModel):
     def reported(self) -> bool:
         return self.low is None and self.high is None
 
-    def target_text(self) -> str:
+    def target_text(self, display: str = "number") -> str:
+        """The target range as people read it (``display``: number, percent or year)."""
         if self.reported:
             return ""
-        if self.low is not None and self.high is not None:
-            return _num(self.low) if self.low == self.high else f"{_num(self.low)}–{_num(self.high)}"
-        return f">= {_num(self.low)}" if self.low is not None else f"<= {_num(self.high)}"
+        lo, hi = (None if v is None else _num(v, display) for v in (self.low, self.high))
+        if lo is not None and hi is not None:
+            if display == "percent" and self.high == 1.0:
+                return f">= {lo}"
+            return lo if lo == hi else f"{lo}–{hi}"
+        return f">= {lo}" if lo is not None else f"<= {hi}"
 
     def passes(self, value: float) -> bool:
         lo = -float("inf") if self.low is None else self.low - self.tolerance
@@ -71,6 +75,7 @@ class Pattern(BaseModel):
     definition: str = Field(min_length=1)
     measure: str = Field(min_length=1, description="function name in measures.MEASURES")
     years: tuple[int, int]
+    display: Literal["number", "percent", "year"] = "number"
     params: dict[str, Any] = Field(default_factory=dict)
     unit: list[Unit] = Field(min_length=1)
 
@@ -81,8 +86,8 @@ class Pattern(BaseModel):
         return self
 
 
-def _num(x: float) -> str:
-    return f"{x:g}"
+def _num(x: float, display: str = "number") -> str:
+    return f"{100 * x:g} %" if display == "percent" else f"{x:g}"
 
 
 def _location(err: Any) -> str:
@@ -126,8 +131,10 @@ def load_patterns(
 ) -> list[Pattern]:
     """The shipped pattern table (or the file at ``path``), checked against ``measures``."""
     if path is None:
-        text = importlib.resources.files("sahelsim.resources").joinpath(PATTERN_FILE).read_text(
-            encoding="utf-8"
+        text = (
+            importlib.resources.files("sahelsim.resources")
+            .joinpath(PATTERN_FILE)
+            .read_text(encoding="utf-8")
         )
         file = f"sahelsim/resources/{PATTERN_FILE}"
     else:

@@ -45,7 +45,7 @@ GED_CM_FOLDER = "ucdp-ged-country-month-views2020"
 GED_CM_FILE = "ged_cm_westafrica_1989_2021h1.csv.gz"
 GED_CM_TYPES = {"ged_best_sb": "deaths_state_based", "ged_best_ns": "deaths_non_state",
                 "ged_best_os": "deaths_one_sided"}  # fmt: skip
-COLUMNS = ["pattern", "title", "unit", "unit_name", "measures", "observed", "target",
+COLUMNS = ["pattern", "title", "unit", "unit_name", "measures", "display", "observed", "target",
            "tolerance", "median", "q05", "q95", "status", "note"]  # fmt: skip
 STATUSES = ("pass", "fail", "not evaluated", "reported")
 Progress = Callable[[str, int, int], None]
@@ -187,7 +187,8 @@ def evaluate(patterns: list[Pattern], ctx: Context) -> pd.DataFrame:
         fn = MEASURES[p.measure]
         for u in p.unit:
             row = {"pattern": p.id, "title": p.title, "unit": u.unit, "unit_name": u.name,
-                   "measures": p.measures, "observed": "", "target": u.target_text(),
+                   "measures": p.measures, "display": p.display, "observed": "",
+                   "target": u.target_text(p.display),
                    "tolerance": u.tolerance, "median": np.nan, "q05": np.nan, "q95": np.nan}  # fmt: skip
             try:
                 m = fn(p, u, ctx)
@@ -273,9 +274,13 @@ def run_validation(
 _STYLE = {"pass": "green", "fail": "red", "not evaluated": "yellow", "reported": "cyan"}
 
 
-def _cell(x: float) -> str:
+def _cell(x: float, display: str = "number") -> str:
     if not np.isfinite(x):
         return ""
+    if display == "year":
+        return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+    if display == "percent":
+        return f"{100 * x:.0f} %"
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
@@ -285,10 +290,12 @@ def render_table(result: ValidationResult) -> Table:
     for col in ("Pattern", "Unit", "Target", "Median", "90 % interval", "Status", "How / why"):
         t.add_column(col, overflow="fold")
     for r in result.rows.itertuples(index=False):
-        interval = f"{_cell(r.q05)}–{_cell(r.q95)}" if np.isfinite(r.q05) else ""
-        target = r.target + (f" ±{r.tolerance:g}" if r.tolerance else "")
+        d = r.display
+        interval = f"{_cell(r.q05, d)}–{_cell(r.q95, d)}" if np.isfinite(r.q05) else ""
+        tol = f"{100 * r.tolerance:g} points" if d == "percent" else f"{r.tolerance:g}"
+        target = r.target + (f" ±{tol}" if r.tolerance else "")
         t.add_row(Text(f"{r.pattern} {r.title}"), Text(r.unit_name), Text(target),
-                  _cell(r.median), interval, Text(r.status, style=_STYLE.get(r.status, "")),
+                  _cell(r.median, d), interval, Text(r.status, style=_STYLE.get(r.status, "")),
                   Text(r.note))  # fmt: skip
     c = result.counts()
     t.caption = ", ".join(f"{v} {k}" for k, v in c.items())

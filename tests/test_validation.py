@@ -24,6 +24,7 @@ from sahelsim.validation.run import (
     COLUMNS,
     cell_areas,
     evaluate,
+    read_observed,
     render_table,
     run_validation,
 )
@@ -350,3 +351,13 @@ def test_run_validation_real_data(shared_data: Path, tmp_path):
     assert rows.loc[("P2", "Mali"), "median"] == 2012
     assert rows.loc[("P5", "Mali"), "status"] == "reported"
     assert rows.loc[("P6b", "Mali cercles, Dec 2019"), "status"] == "not evaluated"
+
+
+def test_observed_from_an_empty_store_says_why(store, tmp_path):
+    ctx = Context()
+    read_observed(ctx, None, store)
+    assert ctx.observed_cy is None and "no UCDP country-year rows" in ctx.missing["observed_cy"]
+    assert ctx.dtm is None and "IOM DTM" in ctx.missing["dtm"]
+    ctx = Context()
+    read_observed(ctx, None, tmp_path / "absent.duckdb")
+    assert "does not exist" in ctx.missing["observed_cy"]

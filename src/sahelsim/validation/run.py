@@ -97,7 +97,7 @@ def cell_areas(lon: np.ndarray, lat: np.ndarray, polygons: pd.DataFrame) -> np.n
     return out
 
 
-def _observed(ctx: Context, data_dir: Path | None, store: Store | Path | None) -> None:
+def read_observed(ctx: Context, data_dir: Path | None, store: Store | Path | None) -> None:
     """Fill the observed tables of ``ctx`` from ``store`` (a Store, a store file, or None: a
     temporary store ingested from ``data_dir``)."""
     if store is None and data_dir is None:
@@ -108,10 +108,13 @@ def _observed(ctx: Context, data_dir: Path | None, store: Store | Path | None) -
         try:
             if isinstance(store, Store):
                 st = store
+            elif store is not None:
+                if not Path(store).exists():
+                    raise FileNotFoundError(f"store {store} does not exist")
+                st = opened = Store(Path(store), read_only=True)
             else:
-                st = opened = Store(Path(store) if store else Path(tmp) / "validate.duckdb")
-                if store is None:
-                    ingest_all(Path(data_dir), st)
+                st = opened = Store(Path(tmp) / "validate.duckdb")
+                ingest_all(Path(data_dir), st)
             _read_store(ctx, st)
         except (FileNotFoundError, OSError, LookupError, ValueError) as exc:
             log.warning("observed data unavailable: %s", exc)
@@ -127,8 +130,10 @@ def _read_store(ctx: Context, st: Store) -> None:
         ctx.observed_cy = country_year(st)
     except LookupError as exc:
         ctx.missing["observed_cy"] = str(exc)
-    dtm = st.sql("SELECT * FROM displacement WHERE source = ?", [DTM_SOURCE])
-    if dtm.empty:
+    has = st.sql("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = ?",
+                 ["displacement"])["n"].iloc[0]  # fmt: skip
+    dtm = st.sql("SELECT * FROM displacement WHERE source = ?", [DTM_SOURCE]) if has else None
+    if dtm is None or dtm.empty:
         ctx.missing["dtm"] = "no IOM DTM Mali rows in the store"
     else:
         ctx.dtm = dtm
@@ -251,7 +256,7 @@ def run_validation(
         reason = "synthetic grid: observed data are not compared"
         ctx.missing.update(observed_cy=reason, dtm=reason, ged_cm=reason)
     else:
-        _observed(ctx, data_dir, store)
+        read_observed(ctx, data_dir, store)
         try:
             ctx.ged_cm = read_ged_cm(data_dir)
         except (FileNotFoundError, ValueError) as exc:

@@ -179,8 +179,10 @@ def _coverage_measured(panel: Panel, level: float, freq: str) -> Measured:
     miss = np.where(inside, 0.0, np.abs(np.log1p(obs) - np.log1p(np.clip(obs, lo, hi))))
     w = int(np.argmax(miss))
     n_above = int((obs > hi).sum())
+    ratio = float(np.median(draws, axis=-1).sum() / max(obs.sum(), 1.0))
     note = (f"{int(inside.sum())} of {len(keys)} inside ({n_above} above, "
-            f"{int((obs < lo).sum())} below the interval)")  # fmt: skip
+            f"{int((obs < lo).sum())} below the interval); model median total {ratio:.2g}x the "
+            "observed")  # fmt: skip
     if miss[w] > 0:
         note += (f"; worst: {_label(keys[w], freq)} observed {_fmt(obs[w])}, model "
                  f"{_fmt(lo[w])}–{_fmt(hi[w])}")  # fmt: skip

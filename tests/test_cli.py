@@ -3,6 +3,7 @@ has help, -v/-q set the log level, years parse strictly, internal errors keep th
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -355,3 +356,14 @@ def test_python_dash_m(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "sahelsim", "simulate", "--months", "0"],
                           capture_output=True, text=True, check=False, cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--months" in proc.stderr
+
+
+def test_validate_writes_the_scorecard_and_exits_0(tmp_path, capsys):
+    out = tmp_path / "o"
+    code = main(["validate", "--synthetic", "--members", "4", "--lever-members", "2",
+                 "--out", str(out), "--data-dir", str(tmp_path / "none")])  # fmt: skip
+    assert code == 0
+    js = json.loads((out / "validate" / "validate.json").read_text())
+    text = capsys.readouterr().out
+    assert "Pattern scorecard" in text
+    assert js and (out / "validate" / "validate.csv").exists()

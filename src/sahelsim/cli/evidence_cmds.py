@@ -98,7 +98,11 @@ def timeline() -> int:
     return 0
 
 
-_COLOUR = {"supported": "green", "contradicted": "red", "mixed": "yellow"}
+_COLOUR = {
+    "supported": "green", "contradicted": "red", "mixed": "yellow",
+    "consistent with the data": "green", "not consistent with the data": "red",
+    "model: consistent": "cyan", "model: not consistent": "magenta", "model: mixed": "yellow",
+}  # fmt: skip
 
 
 def print_claims(df: Any) -> None:

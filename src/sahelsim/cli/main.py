@@ -19,7 +19,14 @@ import typer
 from rich.logging import RichHandler
 
 from sahelsim import __version__
-from sahelsim.cli import data_cmds, evidence_cmds, inference_cmds, job_cmds, model_cmds
+from sahelsim.cli import (
+    data_cmds,
+    evidence_cmds,
+    inference_cmds,
+    job_cmds,
+    model_cmds,
+    validate_cmds,
+)
 from sahelsim.cli.console import console, err_console
 from sahelsim.cli.options import one_line
 from sahelsim.core.errors import SahelsimError
@@ -107,7 +114,7 @@ COMMANDS = {
     "claims": evidence_cmds.claims, "simulate": model_cmds.simulate,
     "calibrate": inference_cmds.calibrate, "forecast": inference_cmds.forecast,
     "backtest": inference_cmds.backtest, "report": job_cmds.report, "serve": job_cmds.serve,
-    "run": job_cmds.run, "versions": job_cmds.versions,
+    "run": job_cmds.run, "versions": job_cmds.versions, "validate": validate_cmds.validate,
 }  # fmt: skip
 for _name, _fn in COMMANDS.items():
     app.command(_name)(_fn)

@@ -26,11 +26,11 @@ from rich.text import Text
 
 from sahelsim.core.backend import Backend
 from sahelsim.core.canon import month_id
-from sahelsim.data.ingest import ingest_all
 from sahelsim.data.readers.dtm import SOURCE as DTM_SOURCE
 from sahelsim.data.readers.naturalearth import ADMIN1_FILE, read_admin1
 from sahelsim.data.store.store import Store
 from sahelsim.evidence.indicators import country_year
+from sahelsim.evidence.ingest import ingest_all
 from sahelsim.grid.build import NATURALEARTH_FOLDER
 from sahelsim.model.engine import Record
 from sahelsim.model.space import Space

@@ -198,6 +198,8 @@ def _diagnostics(store: Store, post: Posterior, figs: FigureSet) -> str:
             "calib_diag",
             style_layout(_diagnostics_figure(eps, acc), "ABC-SMC diagnostics", height=340),
             caption="Generation 0 samples the prior (ε infinite, not drawn).",
+            units="tolerance (distance units of the summary statistics); acceptance share",
+            source="the shipped posterior's calibration diagnostics",
         )
     return out
 

@@ -68,6 +68,7 @@ table.headline { font-size: 15px; }
 table.headline td, table.headline th { padding: 6px 14px; }
 .iv { color: var(--muted); font-size: 13px; white-space: nowrap; }
 .note.fg { color: var(--fg); }
+.keyfacts .cutoffs, .keyfacts .trust { font-size: 14px; }
 ul.changes { margin-top: 0; font-size: 14px; }
 figcaption .units, figcaption .src { display: inline; }
 a.dl { margin-left: 8px; font-size: 13px; white-space: nowrap; }

@@ -39,6 +39,25 @@ def verdict_class(verdict: object) -> str:
     return VERDICT_CLASS.get(str(verdict), "v-other")
 
 
+def _provenance(prov: object) -> str:
+    """What every row shares (``claims.attrs["provenance"]``), stated once: the meaning of
+    each verdict family and how the model was run."""
+    if not isinstance(prov, dict):
+        return ""
+    items = []
+    verdicts = prov.get("verdicts")
+    if isinstance(verdicts, dict):
+        items += [f"<li><strong>{esc(k)}</strong>: {esc(v)}</li>" for k, v in verdicts.items()]
+    model = prov.get("model")
+    if isinstance(model, dict):
+        items.append(
+            "<li><strong>model runs</strong>: "
+            + "; ".join(f"{esc(k)} {esc(v)}" for k, v in model.items())
+            + "</li>"
+        )
+    return f'<ul class="provenance">{"".join(items)}</ul>' if items else ""
+
+
 def section_claims(claims: pd.DataFrame | None, error: str = "") -> str:
     if claims is None or len(claims) == 0:
         return note(f"The claims audit did not run{': ' + esc(error) if error else '.'}")
@@ -65,6 +84,7 @@ def section_claims(claims: pd.DataFrame | None, error: str = "") -> str:
             " timeline) or, where marked <em>model</em>, against paired scenario runs, which"
             " show what the model's assumptions imply, not what happened."
         )
+        + _provenance(claims.attrs.get("provenance"))
         + f"<p>{summ}</p>"
         + table(
             claims,

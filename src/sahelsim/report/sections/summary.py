@@ -24,6 +24,7 @@ import pandas as pd
 from sahelsim.data.store.store import Store
 from sahelsim.report.html import note, table
 from sahelsim.report.sections.claims import verdict_class
+from sahelsim.report.sections.model import limitation_items, markdown_inline
 from sahelsim.scenarios.run import month_label
 from sahelsim.viz.runs import CORE, COUNTRY_NAMES, SIM_START, ScenarioRuns
 from sahelsim.viz.text import esc, fmt_num
@@ -257,6 +258,24 @@ def write_summary(out: Path, record: dict[str, Any]) -> Path:
     return p
 
 
+def _cutoff_line(cutoffs: pd.DataFrame) -> str:
+    if len(cutoffs) == 0:
+        return "<p>No data ingested: the store is empty.</p>"
+    items = "; ".join(
+        f"{esc(d)} to {esc(v)}" for d, v in zip(cutoffs["dataset"], cutoffs["last"], strict=True)
+    )
+    return f'<p class="cutoffs">Data cover: {items}.</p>'
+
+
+def _trust_line() -> str:
+    """The packaged limitation on calibration, said up front."""
+    try:
+        items = [i for i in limitation_items() if i.lower().startswith("**calibration")]
+    except OSError:
+        items = []
+    return f'<p class="trust">How far to trust it: {markdown_inline(items[0])}</p>' if items else ""
+
+
 def _changes(prev: dict[str, Any] | None, rec: dict[str, Any]) -> str:
     if prev is None:
         return note("First report in this folder: nothing to compare with yet.")
@@ -320,6 +339,8 @@ def section_summary(
         f" {esc(SIM_START)} with "
         + ("calibrated parameters" if calibrated else "uncalibrated prior parameters")
         + " (not yet conditioned on the latest data).</p>",
+        _cutoff_line(cutoffs),
+        _trust_line(),
         "</div>",
     ]
     if rows:

@@ -69,6 +69,7 @@ from sahelsim.report.sections.scenarios import (
 )
 from sahelsim.report.sections.summary import (
     SUMMARY_FILE,
+    SummaryInputs,
     data_cutoffs,
     headline,
     load_validation,
@@ -173,23 +174,20 @@ def build_report(
     tick("model card")
     sections["model"] = section_model(store, figs)
     tick("summary")
-    cutoffs = data_cutoffs(store)
-    validation = load_validation(out)
-    record = summary_record(scenario=head_sc, runs=runs, rows=rows, cutoffs=cutoffs,
-                            claims=claims, validation=validation, members=members, seed=seed)  # fmt: skip
-    sections["summary"] = section_summary(
+    inputs = SummaryInputs(
         scenario=head_sc,
-        scenario_title=runs.titles.get(head_sc, head_sc),
         runs=runs,
         rows=rows,
-        cutoffs=cutoffs,
+        cutoffs=data_cutoffs(store),
         claims=claims,
-        validation=validation,
+        validation=load_validation(out),
         backtest_verdict=read_verdict(backtest_dir),
-        record=record,
-        previous=read_previous(out),
+        members=members,
+        seed=seed,
         names=names,
     )
+    record = summary_record(inputs)
+    sections["summary"] = section_summary(inputs, record, read_previous(out))
     sections = {k: sections[k] for k in SECTION_TITLES if k in sections}
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     meta_html = (

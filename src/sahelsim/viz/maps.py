@@ -285,36 +285,35 @@ def map_figures(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet
     start = month_label(runs.projection_start)
     span = f"{start} to {runs.last_month}"
     out = {}
-    fig = _violence(runs, geo, cells)
-    out["map_violence"] = figs.add(
-        "map_violence",
-        _choropleth(
-            fig, outline, f"Simulated violence: median deaths per cell {span} ({sc})", labels
+    drawn = (
+        (
+            "map_violence",
+            _violence(runs, geo, cells),
+            f"Simulated violence: median deaths per cell {span} ({sc})",
+            "Median over members of each cell's total deaths over the projection"
+            " (log colour scale: 0, 1, 10, 100, 1 k).",
+            "deaths per 0.5° cell over the projection (median of members)",
         ),
-        is_map=True,
-        caption="Median over members of each cell's total deaths over the projection"
-        " (log colour scale: 0, 1, 10, 100, 1 k).",
-        units="deaths per 0.5° cell over the projection (median of members)",
-        source=MAP_SOURCE,
-        data=_cell_data(runs, cells),
-    )
-    fig = _control(runs, geo, cells)
-    out["map_control"] = figs.add(
-        "map_control",
-        _choropleth(
-            fig,
-            outline,
+        (
+            "map_control",
+            _control(runs, geo, cells),
             f"Simulated control in {runs.last_month}: share of members where the state holds"
             f" the cell ({sc})",
-            labels,
+            "Blue: the state holds the cell in most members; red: JNIM, IS Sahel or"
+            " contested in most members.",
+            "share of ensemble members (0-100 %)",
         ),
-        is_map=True,
-        caption="Blue: the state holds the cell in most members; red: JNIM, IS Sahel or"
-        " contested in most members.",
-        units="share of ensemble members (0-100 %)",
-        source=MAP_SOURCE,
-        data=_cell_data(runs, cells),
     )
+    for fid, fig, title, caption, units in drawn:
+        out[fid] = figs.add(
+            fid,
+            _choropleth(fig, outline, title, labels),
+            is_map=True,
+            caption=caption,
+            units=units,
+            source=MAP_SOURCE,
+            data=_cell_data(runs, cells),
+        )
     if admin1 is None or runs.cell_idp_last is None:
         return out
     fig, data = _admin1_map(runs, admin1, cells, figs, span)

@@ -14,6 +14,7 @@ import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "SUMMARY_FILE",
     "VALIDATION_FILES",
+    "SummaryInputs",
     "data_cutoffs",
     "headline",
     "load_validation",
@@ -213,18 +215,28 @@ def read_previous(out: Path) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-def summary_record(
-    *,
-    scenario: str,
-    runs: ScenarioRuns,
-    rows: list[dict[str, Any]],
-    cutoffs: pd.DataFrame,
-    claims: pd.DataFrame | None,
-    validation: pd.DataFrame | None,
-    members: int,
-    seed: int,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SummaryInputs:
+    """What the summary says: the headline scenario, the runs and their headline rows
+    (:func:`headline`), the data cut-offs (:func:`data_cutoffs`), the claims, the validation
+    scorecard and the backtest verdict (None when absent), the ensemble settings."""
+
+    scenario: str
+    runs: ScenarioRuns
+    rows: list[dict[str, Any]]
+    cutoffs: pd.DataFrame
+    claims: pd.DataFrame | None
+    validation: pd.DataFrame | None
+    backtest_verdict: pd.DataFrame | None
+    members: int
+    seed: int
+    names: Sequence[str]
+
+
+def summary_record(inp: SummaryInputs) -> dict[str, Any]:
     """What the next report compares against (plain JSON, no NaN)."""
+    scenario, runs, rows, cutoffs = inp.scenario, inp.runs, inp.rows, inp.cutoffs
+    claims, validation, members, seed = inp.claims, inp.validation, inp.members, inp.seed
 
     def num(v: Any) -> float | None:
         return round(float(v), 1) if isinstance(v, float | int) and math.isfinite(v) else None
@@ -313,20 +325,18 @@ def _changes(prev: dict[str, Any] | None, rec: dict[str, Any]) -> str:
 
 
 def section_summary(
-    *,
-    scenario: str,
-    scenario_title: str,
-    runs: ScenarioRuns,
-    rows: list[dict[str, Any]],
-    cutoffs: pd.DataFrame,
-    claims: pd.DataFrame | None,
-    validation: pd.DataFrame | None,
-    backtest_verdict: pd.DataFrame | None,
-    record: dict[str, Any],
-    previous: dict[str, Any] | None,
-    names: Sequence[str],
+    inp: SummaryInputs, record: dict[str, Any], previous: dict[str, Any] | None
 ) -> str:
-    """The summary's HTML (every data value escaped)."""
+    """The summary's HTML (every data value escaped); ``record``: this report's
+    :func:`summary_record`, ``previous``: the last one in the folder (:func:`read_previous`)."""
+    scenario, runs, rows, cutoffs = inp.scenario, inp.runs, inp.rows, inp.cutoffs
+    claims, validation, backtest_verdict, names = (
+        inp.claims,
+        inp.validation,
+        inp.backtest_verdict,
+        inp.names,
+    )
+    scenario_title = runs.titles.get(scenario, scenario)
     start = month_label(runs.projection_start)
     year = start[:4]
     ucdp = cutoffs[cutoffs["source"].isin(["ucdp_country_year", "ucdp_ged"])]["last"]

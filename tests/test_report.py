@@ -600,3 +600,20 @@ def test_validation_file_read_defensively(tmp_path):
     (tmp_path / "validate.json").write_text('[{"status": "pass"}]', encoding="utf-8")
     df = load_validation(tmp_path)
     assert df is not None and list(df["pattern"]) == ["pattern 1"]
+
+
+def test_forecasts_in_the_summary_use_names(tmp_path):
+    import numpy as np
+
+    from sahelsim.forecast.views_io import to_views, write_views_parquet
+    from sahelsim.report.sections.summary import load_forecasts
+
+    assert load_forecasts(tmp_path) is None
+    (tmp_path / "forecast").mkdir()
+    draws = {("MLI", 2025): np.arange(100.0), ("NER", 2025): np.full(100, 7.0)}
+    frame = to_views(draws, unit="country_id", period="year", outcome_name="outcome")
+    write_views_parquet(frame, tmp_path / "forecast" / "forecast_ged_os_country_year.parquet")
+    fc = load_forecasts(tmp_path)
+    assert set(fc["country"]) == {"Mali", "Niger"} and set(fc["type"]) == {"one-sided (civilians)"}
+    mali = fc[fc["country"] == "Mali"].iloc[0]
+    assert mali["median"] == pytest.approx(49.5) and mali["q05"] < mali["median"] < mali["q95"]

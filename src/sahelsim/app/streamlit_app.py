@@ -22,7 +22,12 @@ log = logging.getLogger("sahelsim.app")
 
 #: Plotly options: no logo; geographic maps read a stub world topojson served by this app
 #: (``static/world_110m.json``) instead of fetching one from a CDN.
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "topojsonURL": "app/static/"}
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "topojsonURL": "app/static/",
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
 
 
 # -- state --------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def axis_top(quantiles: Sequence[np.ndarray], observed: Sequence[float] = ()) ->
 
 def _hover(region: str, lab: str, when: str, yformat: str) -> str:
     return (
-        f"{region} {plotly_text(lab)} {when}<br>median %{{y:{yformat}}}"
+        f"{COUNTRY_NAMES[region]} {plotly_text(lab)} {when}<br>median %{{y:{yformat}}}"
         f"<br>50 %: %{{customdata[1]:{yformat}}} - "
         f"%{{customdata[2]:{yformat}}}<br>90 %: "
         f"%{{customdata[0]:{yformat}}} - %{{customdata[3]:{yformat}}}"
@@ -167,7 +167,7 @@ def _add_observed(
             name=f"observed: {lab}",
             legendgroup=f"obs{lab}",
             showlegend=first_panel and region == tr.regions[0],
-            hovertemplate=f"{region} observed {lab} %{{x|%Y}}: %{{y:{yformat}}}<extra></extra>",
+            hovertemplate=f"{COUNTRY_NAMES[region]} observed {lab} %{{x|%Y}}: %{{y:{yformat}}}<extra></extra>",
             visible=region == tr.regions[0],
         )
         tr.add(trace, *pos, region, first_panel)
@@ -256,14 +256,18 @@ def fan_table(
     regions: Sequence[str] = REGIONS,
     observed: Observed | None = None,
 ) -> pd.DataFrame:
-    """A fan chart's data for download: one row per scenario, region, series and date with the
-    5, 25, 50, 75 and 95 % quantiles over members, then the observed points (``observed``,
-    scenario "observed", column ``value``)."""
+    """A fan chart's data for download: one row per scenario, region, series and year with the
+    5, 25, 50, 75 and 95 % quantiles over members (flows: the year's sum; stocks and shares:
+    December, the chart's monthly points being in the figure), then the observed points
+    (``observed``, scenario "observed", column ``value``)."""
     frames = []
     for name in names:
         for var, lab, _ in series:
             for region in regions:
                 x, q = runs.fans[(name, var, region)]
+                if FAN_VARS[var] != "flow":
+                    dec = np.array([d.endswith("-12") for d in _dates(x, False)], dtype=bool)
+                    x, q = x[dec], q[:, dec]
                 frames.append(
                     pd.DataFrame(
                         {

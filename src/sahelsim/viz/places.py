@@ -4,6 +4,7 @@ polygons by area)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -95,12 +96,19 @@ def label_traces(cells: CellFrame, countries: tuple[str, ...] = CORE) -> list[go
                 showlegend=False,
             )
         )
+    caps = {str(i): (float(a), float(o)) for i, a, o, k in
+            zip(towns["iso3"], towns["lat"], towns["lon"], towns["kind"], strict=True)
+            if k == "capital"}  # fmt: skip
     lon, lat, text = [], [], []
     for c in countries:
         m = cells["iso"] == c
         if m.any():
-            lon.append(float(np.median(cells["lon"][m])))
-            lat.append(float(np.median(cells["lat"][m])) + 1.0)
+            y, x = float(np.median(cells["lat"][m])) + 1.0, float(np.median(cells["lon"][m]))
+            cy, cx = caps.get(c, (math.inf, math.inf))
+            if abs(y - cy) < 1.5 and abs(x - cx) < 3.0:  # keep clear of the capital's label
+                y = cy + 1.6
+            lon.append(x)
+            lat.append(y)
             text.append(COUNTRY_NAMES[c].upper())
     if text:
         traces.append(

@@ -22,13 +22,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from sahelsim.core.canon import GW_TO_ISO3
+from sahelsim.core.errors import SahelsimError
 from sahelsim.data.store.store import Store
+from sahelsim.forecast.views_io import read_views_parquet
 from sahelsim.report.html import note, table
 from sahelsim.report.sections.claims import verdict_class
 from sahelsim.report.sections.model import limitation_items, markdown_inline
 from sahelsim.scenarios.run import month_label
 from sahelsim.viz.runs import CORE, COUNTRY_NAMES, SIM_START, ScenarioRuns
-from sahelsim.viz.text import esc, fmt_num
+from sahelsim.viz.text import VIOLENCE_NAMES, esc, fmt_num
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ __all__ = [
     "SummaryInputs",
     "data_cutoffs",
     "headline",
+    "load_forecasts",
     "load_validation",
     "read_previous",
     "section_summary",
@@ -191,6 +195,55 @@ def load_validation(out: Path) -> pd.DataFrame | None:
     return None
 
 
+#: The country-year forecasts of ``sahelsim forecast`` (VIEWS layout), per UCDP violence type.
+FORECAST_FILE = "forecast/forecast_ged_{target}_country_year.parquet"
+
+
+def load_forecasts(out: Path) -> pd.DataFrame | None:
+    """Median and 90 % interval of the calibrated forecasts in ``out/forecast`` (columns
+    ``country, type, year, median, q05, q95``; names, not ids); None when there are none."""
+    rows = []
+    for target in ("sb", "ns", "os"):
+        p = out / FORECAST_FILE.format(target=target)
+        if not p.is_file():
+            continue
+        try:
+            df = read_views_parquet(p)
+        except (OSError, ValueError, SahelsimError) as exc:
+            log.warning("report: forecast %s unreadable: %s", p, exc)
+            continue
+        for (year, cid), g in df.groupby(["year", "country_id"]):
+            q = np.quantile(g["outcome"].to_numpy(dtype=float), [0.05, 0.5, 0.95])
+            iso = GW_TO_ISO3.get(int(cid), str(cid))
+            rows.append({"country": COUNTRY_NAMES.get(iso, iso), "type": VIOLENCE_NAMES[target],
+                         "year": int(year), "median": q[1], "q05": q[0], "q95": q[2]})  # fmt: skip
+    return pd.DataFrame(rows) if rows else None
+
+
+def _forecasts_html(fc: pd.DataFrame) -> str:
+    t = fc.sort_values(["year", "country", "type"], kind="stable").copy()
+    t["value"] = [_interval(*v) for v in zip(t["median"], t["q05"], t["q95"], strict=True)]
+    years = ", ".join(str(y) for y in sorted(set(t["year"])))
+    return (
+        f"<h3>Calibrated forecasts ({esc(years)})</h3>"
+        + table(
+            t,
+            [
+                ("year", "year"),
+                ("country", "country"),
+                ("type", "violence type"),
+                ("value", "deaths: median (90 % interval)"),
+            ],
+            fmt={"value": str},
+            cls="small",
+        )
+        + note(
+            "From <code>forecast/</code> in this folder (<code>sahelsim forecast</code>):"
+            " UCDP-type deaths per country and year."
+        )
+    )
+
+
 def _passed(status: Any) -> bool:
     return str(status).strip().lower() in _PASS
 
@@ -228,6 +281,7 @@ class SummaryInputs:
     claims: pd.DataFrame | None
     validation: pd.DataFrame | None
     backtest_verdict: pd.DataFrame | None
+    forecasts: pd.DataFrame | None
     members: int
     seed: int
     names: Sequence[str]
@@ -424,6 +478,8 @@ def section_summary(
                 cls="note fg",
             )
         )
+    if inp.forecasts is not None:
+        parts.append(_forecasts_html(inp.forecasts))
     parts.append("<h3>What changed</h3>")
     parts.append(_changes(previous, record))
     return "".join(parts)

@@ -2,7 +2,11 @@
 :mod:`sahelsim.app.core` and the library; this file only lays out widgets and figures.
 
 Run it with ``sahelsim serve`` (or :func:`sahelsim.app.serve`). URL parameters preset the first
-run, e.g. ``?scenario=coup&members=50&months=36&seed=3&restraint=0.5``.
+run, e.g. ``?scenario=coup&members=50&months=36&seed=3&restraint=0.5``; each is checked on its
+own (:func:`sahelsim.app.inputs.request_from_params`): a bad one is reported and left out, the
+others kept. Levers are shown in plain words with their units (:mod:`sahelsim.app.labels`),
+grouped in expanders below the Run button. An invalid input is an error message and nothing
+runs (the previous run stays on screen, marked as such).
 """
 
 from __future__ import annotations

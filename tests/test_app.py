@@ -10,7 +10,6 @@ import json
 import os
 import re
 import socket
-import subprocess
 import threading
 import time
 import urllib.request
@@ -183,7 +182,26 @@ def test_run_result_and_exports(small_run):
     assert res.cells.sizes["member"] == 20 and "cell_hold" in res.cells
     assert core.run_cached(res.request)[0] is res  # cached
     csv = res.summary_csv().decode()
-    assert csv.splitlines()[0].startswith("month_id,date,country,variable")
+    lines = csv.splitlines()
+    assert lines[0].startswith("# sahelsim scenario explorer")
+    assert any(
+        line.startswith("# levers changed (from 2025-01): restraint = 0.6") for line in lines
+    )
+    head = next(line for line in lines if not line.startswith("#"))
+    assert head == "year,country,variable,description,unit,how,median,q05,q25,q75,q95"
+    yearly = res.yearly
+    assert set(yearly["country"]) == {"Mali", "Burkina Faso", "Niger"}
+    assert sorted(set(yearly["year"])) == list(range(2012, 2027))
+    deaths = yearly[(yearly["variable"] == "deaths_total") & (yearly["country"] == "Mali")]
+    assert set(deaths["unit"]) == {"people per year"} and set(deaths["how"]) == {
+        "sum over the year"
+    }
+    monthly = res.ds["deaths_total"].sel(country="MLI").isel(member=slice(None))
+    y2013 = monthly.sel(month=monthly.year == 2013).sum("month").median("member")
+    assert deaths.loc[deaths["year"] == 2013, "median"].iloc[0] == pytest.approx(float(y2013))
+    idps = yearly[(yearly["variable"] == "idps")]
+    assert set(idps["unit"]) == {"people"} and set(idps["how"]) == {"value in December"}
+    assert len(csv) < 400_000, "a yearly table, not the monthly long one"
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"app-test-{os.getpid()}.nc"
     path.write_bytes(res.netcdf_bytes())
     try:
@@ -350,14 +368,90 @@ def test_bad_value_is_an_error_message_not_a_traceback(page, text, needle):
     assert len(_specs(at)) >= 4
 
 
-def test_bad_url_parameters_fall_back_to_defaults():
+def test_bad_url_parameters_are_reported_one_by_one():
+    """A bad URL parameter is named and left out; the good ones are kept."""
     at = _apptest()
-    at.query_params.update({"members": "lots", "restraint": "9"})
+    at.query_params.update({"members": "lots", "restraint": "9", "seed": "7", "months": "24",
+                            "russia_personnel.MLI": "1000", "warp": "1"})  # fmt: skip
     at.run()
     assert not at.exception
-    errors = " ".join(e.value for e in at.error)
-    assert "URL parameters ignored" in errors and "members" in errors
-    assert at.session_state.req.members == core.DEFAULT_MEMBERS
+    errors = [e.value for e in at.error]
+    assert len(errors) == 3, errors
+    text = " ".join(errors)
+    assert "members='lots' ignored" in text and "restraint='9' ignored" in text
+    assert "'warp' ignored" in text
+    req = at.session_state.req
+    assert req.members == core.DEFAULT_MEMBERS and req.seed == 7 and req.months == 24
+    assert req.levers == (("russia_personnel", "MLI", 1000.0),)
+    assert at.query_params["seed"] == "7" and "warp" not in at.query_params
+
+
+def test_request_from_params_without_streamlit():
+    req, problems = core.request_from_params({"scenario": "nope", "seed": "3"})
+    assert req.scenario == "acceleration" and req.seed == 3
+    assert len(problems) == 1 and "scenario='nope'" in problems[0]
+    req, problems = core.request_from_params({"effective": "2031-01", "restraint": "0.5"})
+    assert problems and "effective" in problems[0]
+    assert req.levers == (("restraint", None, 0.5),) and req.effective == "2025-01"
+
+
+def test_bad_members_is_an_error_and_nothing_runs(page):
+    """An out-of-range member count is reported; Run neither runs it nor reruns the last
+    value as if it were new."""
+    at = page
+    req = at.session_state.req
+    for bad, needle in ((-5, "got -5"), (100000, "got 100000")):
+        at.sidebar.number_input(key="w_members").set_value(bad)
+        _submit(at).click()
+        at.run()
+        assert not at.exception
+        errors = " ".join(e.value for e in at.error)
+        assert "members: must be in 2..1000" in errors and needle in errors
+        assert any("Nothing was run" in w.value for w in at.warning)
+        assert at.session_state.req == req
+    at.sidebar.number_input(key="w_members").set_value(24)
+    _submit(at).click()
+    at.run()
+    assert not at.error and not at.warning and at.session_state.req.members == 24
+
+
+def test_lever_labels_are_plain_words_in_groups(page):
+    at = page
+    labels = [s.label for s in at.sidebar.slider if s.key.startswith("lv:")]
+    assert labels and not [lab for lab in labels if "_" in lab], labels
+    assert "Army restraint towards civilians (share of civilian harm avoided" in " ".join(labels)
+    assert any(lab.startswith("Russian personnel · Mali (persons") for lab in labels)
+    assert [e.label for e in at.sidebar.expander][:3] == ["Forces", "Civilians and borders",
+                                                          "Politics"]  # fmt: skip
+
+
+def test_compare_a_scenario_with_itself(page):
+    at = page
+    assert load_scenario("acceleration").title in at.selectbox(key="w_cmp").options
+    _slider(at, "lv:acceleration:restraint").set_value(0.9)
+    _submit(at).click()
+    at.run()
+    at.selectbox(key="w_cmp").set_value("acceleration")
+    at.button(key="btn_cmp").click()
+    at.run()
+    assert not at.exception and not at.error
+    frames = [df.value for df in at.dataframe]
+    cmp = next(f for f in frames if "share of members B > A" in f.columns)
+    assert len(cmp) > 0
+
+
+def test_serve_checks_streamlit_first(monkeypatch):
+    import importlib.util
+
+    from sahelsim import app
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "streamlit" else real(name, *a))  # fmt: skip
+    announced: list[str] = []
+    with pytest.raises(app.AppUnavailable, match="needs Streamlit"):
+        app.serve(port=_free_port(), on_start=announced.append)
+    assert announced == [], "no address announced for a server that cannot start"
 
 
 def test_compare_and_claims_tabs(page):
@@ -403,7 +497,7 @@ def _get(url: str, timeout: float = 30) -> tuple[int, bytes]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     _playwright_or_skip()
-    from sahelsim.app import serve
+    from sahelsim.app import serve, stop
 
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
@@ -422,12 +516,10 @@ def server(tmp_path_factory):
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
+        # the whole process group is gone: nothing listens on the port any more
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, "a server process is left listening"
 
 
 class _Watch:
@@ -478,6 +570,7 @@ def test_browser_lever_change_updates_the_chart(server, tmp_path):
             page.goto(f"{server}/?members=20&months=24&seed=21", wait_until="load")
             _wait_ready(page)
             before = page.evaluate(FAN_DATA)
+            page.get_by_text("Civilians and borders").click()
             slider = page.locator('[data-testid="stSlider"]', has_text="restraint").get_by_role(
                 "slider"
             )
@@ -492,7 +585,8 @@ def test_browser_lever_change_updates_the_chart(server, tmp_path):
             with page.expect_download(timeout=30_000) as dl:
                 page.get_by_role("button", name="Summary (CSV)").click()
             csv = Path(dl.value.path()).read_text()
-            assert csv.startswith("month_id,date,country,variable") and "deaths_total" in csv
+            assert csv.startswith("# sahelsim scenario explorer") and "deaths_total" in csv
+            assert "restraint = 1" in csv and "year,country,variable,description,unit" in csv
             with page.expect_download(timeout=30_000) as dl:
                 page.get_by_role("button", name="Ensemble (NetCDF)").click()
             assert Path(dl.value.path()).read_bytes()[:4] == b"\x89HDF"
@@ -545,5 +639,33 @@ def test_load_twenty_clients(server, tmp_path):
             assert len(datas) == n  # four different ensembles
             errs = [e for w in watches for e in w.errors]
             assert errs == [], errs
+        finally:
+            ctx.close()
+
+
+def test_browser_bad_inputs(server, tmp_path):
+    """A bad URL parameter is reported and the others kept; a bad member count shows an error
+    and nothing runs."""
+    sync_playwright = _playwright_or_skip()
+    with sync_playwright() as pw:
+        ctx = _context(pw, tmp_path / "profile")
+        try:
+            page = ctx.new_page()
+            page.goto(f"{server}/?members=20&months=24&seed=41&restraint=9", wait_until="load")
+            _wait_ready(page)
+            body = page.inner_text("body")
+            assert "restraint='9' ignored" in body
+            assert "20 members, seed 41" in body and "restraint=" not in page.url
+            status = page.get_by_text(re.compile(STATUS)).first.inner_text()
+            assert "ran in" in status
+            box = page.get_by_role("spinbutton", name="Members")
+            box.fill("-5")
+            page.get_by_role("button", name="Run ensemble").click()
+            page.get_by_text("members: must be in 2..1000, got -5").wait_for(timeout=30_000)
+            page.get_by_text(re.compile("Nothing was run")).wait_for(timeout=30_000)
+            assert "members=20" in page.url and "members=-5" not in page.url
+            after = page.get_by_text(re.compile(STATUS)).first.inner_text()
+            # the previous run stays on screen, from the cache: nothing new was simulated
+            assert "20 members, seed 41" in after and "from the cache" in after, (status, after)
         finally:
             ctx.close()

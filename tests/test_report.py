@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sahelsim.report.build import REPORT_FILE, SECTION_TITLES, build_report
+from sahelsim.report.build import REPORT_FILE, SECTION_TITLES, SUMMARY_FILE, build_report
 
 pytest.importorskip("plotly", reason="plotly is needed for the report")
 
@@ -103,6 +103,12 @@ def report(shared_data, tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("report")
     calls: list[tuple[str, int, int]] = []
+    (tmp / "out").mkdir()
+    (tmp / "out" / "validate.json").write_text(json.dumps({"patterns": [
+        {"pattern": "deaths peak after 2019", "unit": "deaths", "target": 1, "median": 1,
+         "q05": 0, "q95": 2, "status": "pass"},
+        {"pattern": EVIL, "unit": "people", "status": "fail"},
+        {"pattern": "no status value"}]}), encoding="utf-8")  # fmt: skip
     with Store(tmp / "s.duckdb") as st:
         _evil_store(st, shared_data)
         claims = audit(st, model=False)
@@ -139,7 +145,8 @@ def test_report_is_one_self_contained_file(report):
 
     path, calls = report
     assert path.name == REPORT_FILE
-    assert [p.name for p in path.parent.iterdir()] == [REPORT_FILE], "exactly one file"
+    names = sorted(p.name for p in path.parent.iterdir())
+    assert names == sorted([REPORT_FILE, SUMMARY_FILE, "validate.json"]), "one page + summary"
     size = path.stat().st_size
     assert 4_000_000 < size < 8_000_000, f"report is {size / 1e6:.1f} MB"
     text = path.read_text(encoding="utf-8")
@@ -161,12 +168,17 @@ def test_report_is_one_self_contained_file(report):
     # Plotly inlined exactly once, after the geo stub
     js = plotly.offline.get_plotlyjs()
     assert text.count(js[:2000]) == 1 and text.count(js[-2000:]) == 1
-    assert sum(n > 1_000_000 for n in tags.script_sizes) == 1
+    assert sum(n > 3_000_000 for n in tags.script_sizes) == 1  # plotly.js (the data is smaller)
     assert text.index("window.PlotlyGeoAssets") < text.index(js[:2000])
     assert f"plotly.js bundled with plotly {plotly.__version__}" in text
-    # every section
+    # every section, in order: the summary first, the data appendix last
+    where = []
     for key, title in SECTION_TITLES.items():
-        assert f'<section id="{key}"><h2>{html.escape(title)}</h2>' in text, title
+        tag = f'<section id="{key}"><h2>{html.escape(title)}</h2>'
+        assert tag in text, title
+        where.append(text.index(tag))
+    assert where == sorted(where) and next(iter(SECTION_TITLES)) == "summary"
+    assert list(SECTION_TITLES)[-1] == "data"
     # progress: monotone, ends at total
     dones = [d for _, d, _ in calls]
     assert dones == sorted(dones) and calls[-1][1] == calls[-1][2]
@@ -198,11 +210,12 @@ def test_figures_and_sections_content(report):
     assert sorted(divs) == sorted(figs)
     expected = {"ind_deaths", "ind_civilians", "ind_idps", "ind_timeline", "fan_deaths",
                 "fan_civilians", "fan_territory", "fan_idps", "map_violence", "map_control",
-                "map_admin1", "backtest_crps"}  # fmt: skip
+                "map_admin1", "backtest_crps", "map_mli", "map_bfa", "map_ner",
+                "country_mli_deaths", "country_bfa_idps"}  # fmt: skip
     assert expected <= set(figs)
     # maps: inline GeoJSON, clockwise polygons, no visible base map
     assert set(doc["geo"]) == {"cells", "admin1"}
-    for fid in ("map_violence", "map_control", "map_admin1"):
+    for fid in ("map_violence", "map_control", "map_admin1", "map_mli"):
         layout = figs[fid]["layout"]
         assert layout["geo"]["visible"] is False and layout["geo"]["fitbounds"] == "locations"
         assert figs[fid]["data"][0]["type"] == "choropleth"
@@ -215,9 +228,13 @@ def test_figures_and_sections_content(report):
             g = shape(f["geometry"])
             for poly in getattr(g, "geoms", [g]):
                 assert not poly.exterior.is_ccw, f"{name} {f['id']} is counter-clockwise"
-    # fan charts: one subplot per scenario, projection start marked, region menu
+    # fan charts: one subplot per scenario, projection start marked, region menu that also
+    # rescales the y axis
     fan = figs["fan_deaths"]
-    assert len(fan["layout"]["updatemenus"][0]["buttons"]) == 4
+    buttons = fan["layout"]["updatemenus"][0]["buttons"]
+    assert len(buttons) == 4 and all(b["method"] == "update" for b in buttons)
+    assert [b["label"] for b in buttons][1:] == ["Mali", "Burkina Faso", "Niger"]
+    assert all(b["args"][1]["yaxis.range"][1] > 0 for b in buttons)
     assert any(s.get("type") == "line" for s in fan["layout"]["shapes"])
     assert "projection" in text
     # backtest table and the model card
@@ -345,7 +362,7 @@ def test_report_renders_in_chromium(report, tmp_path):
     dialogs: list[str] = []
 
     def route(r):
-        if r.request.url.startswith("file://"):
+        if r.request.url.startswith(("file://", "blob:")):
             r.continue_()
         else:
             blocked.append(r.request.url)
@@ -366,6 +383,7 @@ def test_report_renders_in_chromium(report, tmp_path):
             args=CHROMIUM_FLAGS,
             headless=True,
             viewport={"width": 1300, "height": 900},
+            accept_downloads=True,
         )
         try:
             ctx.route("**/*", route)
@@ -416,9 +434,186 @@ def test_report_renders_in_chromium(report, tmp_path):
             # the injected string shows as text and runs nothing
             assert EVIL in page.inner_text("#data")
             assert EVIL in page.inner_text("#claims")
+            # the first screen is the summary with the headline numbers
+            page.evaluate("window.scrollTo(0, 0)")
+            first = page.evaluate(
+                "() => { const r = document.querySelector('#summary table.headline')"
+                ".getBoundingClientRect(); return [r.top, r.bottom]; }"
+            )
+            assert first[0] > 0 and first[1] < 900, (
+                f"headline table not on the first screen: {first}"
+            )
+            assert "Mali" in page.inner_text("#summary table.headline")
+            # the country map draws the capital's label
+            labels = page.eval_on_selector_all(
+                "#map_mli text", "els => els.map(e => e.textContent)"
+            )
+            assert "Bamako" in labels and "MALI" in labels, labels[:20]
+            # a figure's CSV download works offline (a blob built in the page)
+            with page.expect_download() as dl:
+                page.click('a.dl[data-csv="ind_deaths"]')
+            got = Path(dl.value.path()).read_text(encoding="utf-8")
+            assert dl.value.suggested_filename == "ind_deaths.csv"
+            assert got.startswith("# units: deaths per year") and "Burkina Faso" in got
+            # PNG and SVG export in every figure's toolbar
+            page.hover("#fan_deaths")
+            assert (
+                page.locator('#fan_deaths .modebar-btn[data-title="Download as SVG"]').count() == 1
+            )
             page.screenshot(path=str(tmp_path / "report_full.png"), full_page=True)
         finally:
             ctx.close()
     assert not dialogs, f"a data string ran as script: {dialogs}"
     assert not blocked, f"the report tried to load {blocked[:5]}"
     assert not errors, errors
+
+
+# -- summary, countries, readable figures -----------------------------------------------------
+
+
+def _section(text: str, key: str) -> str:
+    m = re.search(rf'<section id="{key}">(.*?)</section>', text, re.S)
+    assert m, f"no section {key}"
+    return m.group(1)
+
+
+def test_summary_first_with_headline_numbers(report):
+    path, _ = report
+    text = path.read_text(encoding="utf-8")
+    main = text.split("<main>", 1)[1]
+    assert main.startswith('<section id="summary">'), "the summary is the first section"
+    summ = _section(text, "summary")
+    assert "Observed data end in 2024" in summ and "projections start in 2025-01" in summ
+    assert "from a run from 2012-01" in summ and "not yet conditioned" in summ
+    assert "How far to trust it" in summ and "Calibration is coarse" in summ
+    # the data cut-off per source, in plain names
+    assert (
+        "UCDP country-year deaths to 2024" in summ and "UNHCR refugees and IDPs to 2024-12" in summ
+    )
+    # headline: each country with a median and a 90 % interval
+    for name in ("Mali", "Burkina Faso", "Niger"):
+        assert re.search(rf"<td>{name}</td><td><strong>[\d,]+</strong> <span class=\"iv\">"
+                         r"\([\d,]+ to [\d,]+\)</span>", summ), name  # fmt: skip
+    assert "deaths in 2025" in summ and "end of 2025" in summ
+    # claims: counts and three claims; validation: 1 of 3 pass, the bad name escaped
+    assert summ.count('class="v-') >= 4 and summ.count("<li><span") == 3
+    assert "Validation scorecard: 1 of 3 patterns pass" in summ and html.escape(EVIL) in summ
+    assert "Forecast skill" in summ and "conflictology" in summ
+    assert "First report in this folder" in summ
+    rec = json.loads((path.parent / SUMMARY_FILE).read_text(encoding="utf-8"))
+    assert rec["projection_start"] == "2025-01" and rec["data_last"]["ucdp_country_year"] == "2024"
+    assert {r["region"] for r in rec["headline"]} == {"MLI", "BFA", "NER", "AES"}
+    assert all(r["deaths_q05"] <= r["deaths_median"] <= r["deaths_q95"] for r in rec["headline"])
+    # the sources ledger sits in the appendix, not before the summary
+    assert text.index("<h3>Sources ledger</h3>") > text.index('<section id="model">')
+
+
+def test_what_changed_since_the_previous_report(tmp_path, store):
+    from sahelsim.report.sections.summary import SUMMARY_FILE as F
+
+    claims = pd.DataFrame([{"id": "c1", "claim": "x", "section": "s", "verdict": "supported",
+                            "evidence": "data"}])  # fmt: skip
+    out = tmp_path / "o"
+    out.mkdir()
+    prev = {"generated": "2020-01-01T00:00:00Z", "scenario": "acceleration",
+            "data_last": {}, "headline": [{"region": "MLI", "country": "Mali",
+                                           "deaths_median": 1.0, "idps_median": 2.0}]}  # fmt: skip
+    (out / F).write_text(json.dumps(prev), encoding="utf-8")
+    path = build_report(store, data_dir=None, out=out, members=3, scenarios=["acceleration"],
+                        claims=claims)  # fmt: skip
+    summ = _section(path.read_text(encoding="utf-8"), "summary")
+    assert "Since the previous report (2020-01-01T00:00:00Z)" in summ
+    assert re.search(r"Mali deaths: 1 → [\d,]+", summ), summ
+    assert json.loads((out / F).read_text(encoding="utf-8"))["generated"] != prev["generated"]
+
+
+def test_country_sections_watchlist_and_names(report):
+    path, _ = report
+    text = path.read_text(encoding="utf-8")
+    for key, name in (("country_mli", "Mali"), ("country_bfa", "Burkina Faso"),
+                      ("country_ner", "Niger")):  # fmt: skip
+        sec = _section(text, key)
+        assert f"{key}_deaths" in sec and f"{key}_idps" in sec and f"map_{key[-3:]}" in sec
+        assert "Watchlist: admin-1 units by projected deaths" in sec
+        rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td><td>([\d,]+) \(([\d,]+) to ([\d,]+)\)",
+                          sec)  # fmt: skip
+        assert len(rows) >= 3, name
+        assert [int(r[0]) for r in rows] == list(range(1, len(rows) + 1))
+        meds = [float(r[2].replace(",", "")) for r in rows]
+        assert meds == sorted(meds, reverse=True), "ranked by projected deaths"
+    doc = _figures(text)
+    # the country fan has no menu, observed points up to 2024, the map labels the capital
+    fan = doc["figures"]["country_mli_deaths"]
+    assert "updatemenus" not in fan["layout"]
+    csv = doc["csv"]["country_mli_deaths"]
+    assert csv.startswith("# units: ") and "\n# source: " in csv
+    assert ",observed,Mali," not in csv and "observed,Mali,UCDP deaths,2024," in csv
+    texts = [t.get("text") for t in doc["figures"]["map_mli"]["data"] if t["type"] == "scattergeo"]
+    assert any("Bamako" in (t or []) for t in texts) and any("MALI" in (t or []) for t in texts)
+    # the backtest table says countries and violence types in words
+    bt = _section(text, "backtest")
+    assert "<td>Burkina Faso</td><td>one-sided (civilians)</td>" in bt and "<td>os</td>" not in bt
+
+
+def test_figures_are_readable(report):
+    """Units, source and a CSV for every figure; log colour scales ticked 1, 10, 100, 1 k; fan
+    axes set by the central quantiles."""
+    path, _ = report
+    text = path.read_text(encoding="utf-8")
+    doc = _figures(text)
+    for fid in doc["figures"]:
+        cap = re.search(rf'<div id="{fid}" .*?</div><figcaption>(.*?)</figcaption>', text, re.S)
+        assert cap, fid
+        assert "Source: " in cap.group(1) and "Units: " in cap.group(1), fid
+        assert f'data-csv="{fid}"' in cap.group(1), fid
+        assert len(doc["csv"][fid].splitlines()) > 2, fid
+    cb = doc["figures"]["map_violence"]["data"][0]["colorbar"]
+    assert cb["ticktext"][:4] == ["0", "1", "10", "100"]
+    assert all(t in ("0", "1", "10", "100") or t.endswith((" k", " M")) for t in cb["ticktext"])
+    # the IDP fan's axis ends near the upper quartile, below the extreme members
+    lay = doc["figures"]["fan_idps"]["layout"]
+    top = lay["yaxis"]["range"][1]
+    assert 0 < top < 20e6
+    # print-friendly, wrapping cells
+    css = re.search(r"<style>(.*?)</style>", text, re.S).group(1)
+    assert "@media print" in css and "max-height: 7.5em" not in css
+    for cls in ("v-model-ok", "v-model-no", "v-model-mixed"):
+        assert f".{cls}" in css
+
+
+def test_verdict_classes_cover_every_verdict():
+    from sahelsim.claims.verdicts import VERDICTS
+    from sahelsim.report.sections.claims import VERDICT_CLASS, verdict_class
+
+    assert set(VERDICTS) <= set(VERDICT_CLASS)
+    assert verdict_class(EVIL) == "v-other"
+
+
+def test_validation_file_read_defensively(tmp_path):
+    from sahelsim.report.sections.summary import load_validation
+
+    assert load_validation(tmp_path) is None
+    (tmp_path / "validate.json").write_text("{not json", encoding="utf-8")
+    assert load_validation(tmp_path) is None
+    (tmp_path / "validate.json").write_text('{"rows": [{"pattern": "p"}]}', encoding="utf-8")
+    assert load_validation(tmp_path) is None  # no status column
+    (tmp_path / "validate.json").write_text('[{"status": "pass"}]', encoding="utf-8")
+    df = load_validation(tmp_path)
+    assert df is not None and list(df["pattern"]) == ["pattern 1"]
+
+
+def test_forecasts_in_the_summary_use_names(tmp_path):
+    import numpy as np
+
+    from sahelsim.forecast.views_io import to_views, write_views_parquet
+    from sahelsim.report.sections.summary import load_forecasts
+
+    assert load_forecasts(tmp_path) is None
+    (tmp_path / "forecast").mkdir()
+    draws = {("MLI", 2025): np.arange(100.0), ("NER", 2025): np.full(100, 7.0)}
+    frame = to_views(draws, unit="country_id", period="year", outcome_name="outcome")
+    write_views_parquet(frame, tmp_path / "forecast" / "forecast_ged_os_country_year.parquet")
+    fc = load_forecasts(tmp_path)
+    assert set(fc["country"]) == {"Mali", "Niger"} and set(fc["type"]) == {"one-sided (civilians)"}
+    mali = fc[fc["country"] == "Mali"].iloc[0]
+    assert mali["median"] == pytest.approx(49.5) and mali["q05"] < mali["median"] < mali["q95"]

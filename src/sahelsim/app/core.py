@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -59,6 +60,8 @@ from sahelsim.app.inputs import (  # noqa: F401 (re-exported: callers use core.<
     lever_defaults,
     make_request,
     parse_lever_text,
+    request_from_params,
+    url_value,
 )
 from sahelsim.app.settings import DEFAULT_CLAIMS_CSV, ENV_CLAIMS, ENV_GRID
 from sahelsim.claims.audit import audit
@@ -111,6 +114,7 @@ __all__ = [
     "month_label",
     "run_cached",
     "space_for",
+    "yearly_summary",
 ]
 
 #: Members whose cell-level maps are recorded (the rest keep country aggregates only: a member's
@@ -185,8 +189,31 @@ class Result:
         """Median and 50 % / 90 % intervals per month, country and variable."""
         return summary_frame(self.ds)
 
+    @cached_property
+    def yearly(self) -> pd.DataFrame:
+        """:func:`yearly_summary` of the run."""
+        return yearly_summary(self.ds)
+
     def summary_csv(self) -> bytes:
-        return self.summary.to_csv(index=False).encode("utf-8")
+        """The yearly summary as CSV, the run's settings and levers as ``#`` lines first."""
+        req = self.request
+        levers = (
+            "; ".join(f"{lv}{'.' + c if c else ''} = {v}" for lv, c, v in req.levers)
+            if req.levers
+            else "none (the scenario as shipped)"
+        )
+        head = [
+            f"# sahelsim scenario explorer: {self.title}",
+            f"# scenario: {req.scenario}; members: {req.members}; seed: {req.seed};"
+            f" months: {month_label(HISTORY_START)} to {month_label(req.end_month)}"
+            f" (projection from {month_label(PROJECTION_START)})",
+            f"# levers changed (from {req.effective}): {levers}",
+            f"# grid: {self.grid}; parameters: {self.meta.get('parameters') or 'prior'}",
+            "# values: median and 5/25/75/95 % quantiles over members; flows summed over the"
+            " year, stocks and shares in December (or the last month simulated)",
+        ]
+        body = self.yearly.to_csv(index=False, float_format="%.6g", lineterminator="\n")
+        return ("\n".join(head) + "\n" + body).encode("utf-8")
 
     def netcdf_bytes(self) -> bytes:
         """The ensemble as NetCDF-4: every country variable by member and month, plus the map
@@ -212,6 +239,51 @@ class Result:
             path = Path(tmp) / "run.nc"
             ds.to_netcdf(path, engine="netcdf4", encoding=encoding)
             return path.read_bytes()
+
+
+#: Variables summed over a year in the yearly summary (the others are read in December).
+FLOW_VARS = ("deaths_", "civilians_killed_", "state_losses", "displaced_new")
+_UNIT = re.compile(r"\(([^()]*)\)\s*$")
+_COUNTRY_NAMES = {"MLI": "Mali", "BFA": "Burkina Faso", "NER": "Niger"}
+
+
+def yearly_summary(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per year, country and country variable: what it is, its unit, how the year is
+    reduced (flows summed, stocks at the year's last month) and the median and 5/25/75/95 %
+    quantiles over members."""
+    frames = []
+    years = ds["year"].values if "year" in ds.coords else ds["month"].values // 12
+    for var in ds.data_vars:
+        da = ds[var]
+        if set(da.dims) != {"member", "month", "country"}:
+            continue
+        desc = str(da.attrs.get("description", ""))
+        m = _UNIT.search(desc)
+        unit = m.group(1) if m else ""
+        flow = var.startswith(FLOW_VARS)
+        g = da.assign_coords(yr=("month", years)).groupby("yr")
+        red = g.sum("month") if flow else g.last("month")
+        q = red.quantile([0.05, 0.25, 0.5, 0.75, 0.95], dim="member")
+        arr = q.transpose("quantile", "yr", "country").values
+        for j, country in enumerate(q["country"].values):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "year": q["yr"].values.astype(int),
+                        "country": _COUNTRY_NAMES.get(str(country), str(country)),
+                        "variable": var,
+                        "description": _UNIT.sub("", desc).strip(),
+                        "unit": (unit + " per year") if flow and unit else unit,
+                        "how": "sum over the year" if flow else "value in December",
+                        "median": arr[2, :, j],
+                        "q05": arr[0, :, j],
+                        "q25": arr[1, :, j],
+                        "q75": arr[3, :, j],
+                        "q95": arr[4, :, j],
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 _RUN_LOCK = threading.Lock()  # one simulation at a time

@@ -51,7 +51,13 @@ __all__ = [
     "lever_defaults",
     "make_request",
     "parse_lever_text",
+    "request_from_params",
+    "url_value",
 ]
+
+#: URL parameters besides the levers (``lever`` or ``lever.ISO3``).
+URL_FIELDS = ("scenario", "members", "seed", "months", "effective")
+DEFAULT_SCENARIO = "acceleration"
 
 #: Ensemble size, seed and projection horizon (months from 2025-01) the page starts with.
 DEFAULT_MEMBERS = 100
@@ -307,3 +313,69 @@ def build_scenario(req: RunRequest) -> Scenario:
     """The request's scenario with its levers applied."""
     sc = load_scenario(req.scenario)
     return apply_levers(sc, req.lever_mapping, req.effective)
+
+
+def url_value(text: str) -> Value:
+    """A URL parameter as a number, a boolean or text (validated by :func:`make_request`)."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def request_from_params(
+    params: Mapping[str, str], data_dir: str | Path | None = None
+) -> tuple[RunRequest, list[str]]:
+    """The run a URL asks for, each parameter checked on its own: a bad one is reported (one
+    line each, naming it) and left out, the others are kept. Returns (request, problems)."""
+    problems: list[str] = []
+    scenario = str(params.get("scenario", DEFAULT_SCENARIO))
+    if scenario not in list_scenarios():
+        problems.append(
+            f"URL parameter scenario={scenario!r} ignored: no such scenario; available:"
+            f" {list_scenarios()}"
+        )
+        scenario = DEFAULT_SCENARIO
+    kept: dict[str, Any] = {"data_dir": data_dir}
+    for name in ("members", "seed", "months", "effective"):
+        if name not in params:
+            continue
+        try:
+            make_request(scenario, **(kept | {name: params[name]}))
+            kept[name] = params[name]
+        except InputError as exc:
+            problems += [
+                f"URL parameter {name}={params[name]!r} ignored: {p}" for p in exc.problems
+            ]
+    levers: dict[str, Any] = {}
+    for key, text in params.items():
+        lever, _, country = key.partition(".")
+        if key in URL_FIELDS:
+            continue
+        if lever not in LEVER_SPECS or (country and country not in CORE_ISO3):
+            problems.append(
+                f"URL parameter {key!r} ignored: not a lever name or lever.ISO3"
+                f" ({'/'.join(CORE_ISO3)}), nor one of {list(URL_FIELDS)}"
+            )
+            continue
+        one: dict[str, Any] = (
+            {lever: {country: url_value(text)}} if country else {lever: url_value(text)}
+        )
+        try:
+            make_request(scenario, one, **kept)
+        except InputError as exc:
+            problems += [f"URL parameter {key}={text!r} ignored: {p}" for p in exc.problems]
+            continue
+        if country:
+            prev = levers.get(lever)
+            levers[lever] = (prev if isinstance(prev, dict) else {}) | one[lever]
+        else:
+            levers[lever] = one[lever]
+    try:
+        return make_request(scenario, levers, **kept), problems
+    except InputError as exc:  # levers valid alone but not together
+        problems += [f"URL lever parameters ignored together: {p}" for p in exc.problems]
+        return make_request(scenario, **kept), problems

@@ -2,7 +2,11 @@
 :mod:`sahelsim.app.core` and the library; this file only lays out widgets and figures.
 
 Run it with ``sahelsim serve`` (or :func:`sahelsim.app.serve`). URL parameters preset the first
-run, e.g. ``?scenario=coup&members=50&months=36&seed=3&restraint=0.5``.
+run, e.g. ``?scenario=coup&members=50&months=36&seed=3&restraint=0.5``; each is checked on its
+own (:func:`sahelsim.app.inputs.request_from_params`): a bad one is reported and left out, the
+others kept. Levers are shown in plain words with their units (:mod:`sahelsim.app.labels`),
+grouped in expanders below the Run button. An invalid input is an error message and nothing
+runs (the previous run stays on screen, marked as such).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from sahelsim.app import core
+from sahelsim.app.labels import GROUPS, lever_group, lever_label
 from sahelsim.core.canon import CORE_ISO3
 from sahelsim.scenarios.scenario import LEVER_SPECS, ScenarioError, list_scenarios, load_scenario
 
@@ -21,9 +26,12 @@ log = logging.getLogger("sahelsim.app")
 
 #: Plotly options: no logo; geographic maps read a stub world topojson served by this app
 #: (``static/world_110m.json``) instead of fetching one from a CDN.
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "topojsonURL": "app/static/"}
-COUNTRY = {"MLI": "Mali", "BFA": "Burkina Faso", "NER": "Niger"}
-URL_FIELDS = ("scenario", "members", "seed", "months", "effective")
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "topojsonURL": "app/static/",
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
 
 
 # -- state --------------------------------------------------------------------------------------
@@ -41,50 +49,13 @@ def _defaults(name: str) -> dict[str, Any]:
     return core.lever_defaults(load_scenario(name), core.MAX_MONTHS)
 
 
-def _url_value(text: str) -> Any:
-    """A URL parameter as a number, a boolean or text (validated later by make_request)."""
-    low = text.strip().lower()
-    if low in ("true", "false"):
-        return low == "true"
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
 def _first_request(data_dir: str | None) -> core.RunRequest:
-    """The first run of a session: the URL's parameters, or the defaults if they are invalid."""
+    """The first run of a session from the URL: each parameter checked on its own, a bad one
+    reported and left out, the others kept."""
     qp = {k: st.query_params.get(k) for k in st.query_params}
-    levers: dict[str, Any] = {}
-    unknown = []
-    for k, v in qp.items():
-        lever, _, country = k.partition(".")
-        if lever in LEVER_SPECS and not country:
-            levers[lever] = _url_value(v)
-        elif lever in LEVER_SPECS and country in CORE_ISO3:
-            levers.setdefault(lever, {})[country] = _url_value(v)
-        elif k not in URL_FIELDS:
-            unknown.append(k)
-    try:
-        if unknown:
-            raise core.InputError(
-                [
-                    f"unknown URL parameter(s) {sorted(unknown)}; use {list(URL_FIELDS)}, a lever"
-                    " name or lever.ISO3"
-                ]
-            )
-        return core.make_request(
-            qp.get("scenario", "acceleration"),
-            levers,
-            members=qp.get("members", core.DEFAULT_MEMBERS),
-            seed=qp.get("seed", core.DEFAULT_SEED),
-            months=qp.get("months", core.DEFAULT_MONTHS),
-            effective=qp.get("effective"),
-            data_dir=data_dir,
-        )
-    except core.InputError as exc:
-        st.session_state.errors = ["URL parameters ignored: " + p for p in exc.problems]
-        return core.make_request("acceleration", data_dir=data_dir)
+    req, problems = core.request_from_params(qp, data_dir)
+    st.session_state.errors = problems
+    return req
 
 
 def _init(data_dir: str | None) -> None:
@@ -128,6 +99,7 @@ def _on_scenario() -> None:
     try:
         st.session_state.req = _same_settings(st.session_state.w_scenario)
         st.session_state.errors = []
+        st.session_state.invalid = False
     except core.InputError as exc:
         st.session_state.errors = exc.problems
 
@@ -139,6 +111,7 @@ def _reset_levers(scenario: str) -> None:
     st.session_state.w_lever_text = ""
     st.session_state.req = _same_settings(scenario)
     st.session_state.errors = []
+    st.session_state.invalid = False
 
 
 # -- widgets ------------------------------------------------------------------------------------
@@ -155,10 +128,11 @@ def _lever_widget(scenario: str, lever: str, default: Any, country: str | None) 
     key = _key(scenario, lever, country)
     if key not in st.session_state:
         st.session_state[key] = default
-    label = lever if country is None else f"{lever} · {COUNTRY[country]}"
+    label = lever_label(lever, country)
     help_ = (
         f"{spec.description} Unit: {spec.unit}. Range: {spec.range_text()}."
-        f" Article: {spec.article_section}. Source: {spec.source}."
+        f" Article: {spec.article_section}. Source: {spec.source}. (Identifier in URLs and"
+        f" files: `{lever}{'.' + country if country else ''}`.)"
     )
     if spec.kind == "bool":
         return st.checkbox(label, key=key, help=help_)
@@ -180,30 +154,38 @@ def _sidebar(data_dir: str | None) -> None:
     defaults = _defaults(scenario)
     with st.sidebar.form("run_form"):
         c1, c2 = st.columns(2)
-        c1.number_input("Members", core.MIN_MEMBERS, core.MAX_MEMBERS, step=10, key="w_members",
-                        help="Ensemble size (each member draws its parameters from the posterior).")  # fmt: skip
-        c2.number_input("Seed", 0, core.MAX_SEED, step=1, key="w_seed")
+        # no widget bounds: an out-of-range value reaches make_request and is reported, never
+        # silently replaced by the previous one
+        c1.number_input("Members", step=10, key="w_members",
+                        help=f"Ensemble size, {core.MIN_MEMBERS} to {core.MAX_MEMBERS} (each"
+                        " member draws its parameters from the posterior).")  # fmt: skip
+        c2.number_input("Seed", step=1, key="w_seed", help=f"0 to {core.MAX_SEED}.")
         st.slider("Horizon (months from 2025-01)", core.MIN_MONTHS, core.MAX_MONTHS, step=6,
                   key="w_months", help="The run simulates 2012-01 onwards (history, spin-up) "
                   "and projects this many months from 2025-01.")  # fmt: skip
         st.text_input("Lever changes take effect from (YYYY-MM)", key="w_effective",
                       help="From this month a changed lever holds your value, replacing the "
                       "scenario's own later changes of it; before it the scenario runs as written.")  # fmt: skip
+        submitted = st.form_submit_button("Run ensemble", type="primary", width="stretch")
         st.markdown("**Levers** (value by the end of the scenario; move one to override it)")
         values: dict[str, Any] = {}
-        for lever, default in defaults.items():
-            if isinstance(default, dict):
-                values[lever] = {
-                    c: _lever_widget(scenario, lever, default[c], c) for c in CORE_ISO3
-                }
-            else:
-                values[lever] = _lever_widget(scenario, lever, default, None)
-        text = st.text_area(
-            "Or type lever values (one `lever = value` per line; wins over the sliders)",
-            key="w_lever_text",
-            placeholder="restraint = 0.6\nrussia_personnel = { MLI = 3000 }",
-        )
-        submitted = st.form_submit_button("Run ensemble", type="primary", width="stretch")
+        for group in GROUPS:
+            with st.expander(group, expanded=False):
+                for lever, default in defaults.items():
+                    if lever_group(lever) != group:
+                        continue
+                    if isinstance(default, dict):
+                        values[lever] = {
+                            c: _lever_widget(scenario, lever, default[c], c) for c in CORE_ISO3
+                        }
+                    else:
+                        values[lever] = _lever_widget(scenario, lever, default, None)
+        with st.expander("Type lever values", expanded=bool(st.session_state.get("w_lever_text"))):
+            text = st.text_area(
+                "One `lever = value` per line (wins over the sliders)",
+                key="w_lever_text",
+                placeholder="restraint = 0.6\nrussia_personnel = { MLI = 3000 }",
+            )
     if submitted:
         try:
             levers = core.changed_levers(defaults, values)
@@ -218,8 +200,10 @@ def _sidebar(data_dir: str | None) -> None:
                 data_dir=data_dir,
             )
             st.session_state.errors = []
+            st.session_state.invalid = False
         except core.InputError as exc:
             st.session_state.errors = exc.problems
+            st.session_state.invalid = True
     st.sidebar.button("Reset levers to the scenario", on_click=_reset_levers, args=(scenario,),
                       key="btn_reset", width="stretch")  # fmt: skip
     st.sidebar.caption(
@@ -247,7 +231,9 @@ def _projections(res: core.Result, figs: dict[str, Any]) -> None:
             _chart(figs[fid], f"fan_{fid}")
     name = req.scenario + ("_edited" if req.levers else "")
     d1, d2, _ = st.columns([1, 1, 3])
-    d1.download_button("Summary (CSV)", data=res.summary_csv, file_name=f"{name}_summary.csv",
+    d1.download_button("Summary (CSV)", data=res.summary_csv, file_name=f"{name}_yearly.csv",
+                       help="One row per year, country and variable: units, median and"
+                       " intervals; the levers used are in the header lines.",
                        mime="text/csv", on_click="ignore", key="dl_csv")  # fmt: skip
     d2.download_button("Ensemble (NetCDF)", data=res.netcdf_bytes, file_name=f"{name}.nc",
                        mime="application/x-netcdf", on_click="ignore", key="dl_nc")  # fmt: skip
@@ -273,9 +259,12 @@ def _maps(res: core.Result) -> None:
 
 def _compare(res: core.Result) -> None:
     req = res.request
-    others = [n for n in list_scenarios() if n != req.scenario] or list_scenarios()
+    # B may be A's own scenario as shipped: compare an edited scenario with the original
+    names = list_scenarios()
+    first_other = next((i for i, n in enumerate(names) if n != req.scenario), 0)
     c1, c2 = st.columns([3, 1])
-    b = c1.selectbox("Compare with scenario B", others, format_func=_title, key="w_cmp")
+    b = c1.selectbox("Compare with scenario B (as shipped)", names, index=first_other,
+                     format_func=_title, key="w_cmp")  # fmt: skip
     if c2.button("Run comparison", key="btn_cmp"):
         st.session_state.cmp = b
     name_b = st.session_state.get("cmp")
@@ -372,6 +361,11 @@ def main() -> None:
     for p in st.session_state.get("errors", []):
         st.error(p)
     req: core.RunRequest = st.session_state.req
+    if st.session_state.get("invalid"):
+        st.warning(
+            "Nothing was run: fix the inputs above and press Run ensemble again. Below: the"
+            f" previous run ({req.label}, {req.members} members, seed {req.seed})."
+        )
     try:
         with st.spinner(f"Running {req.members} members of {req.label}..."):
             res, hit = core.run_cached(req)

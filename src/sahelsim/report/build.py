@@ -7,14 +7,22 @@ no web fonts, no external images). Geographic maps are Plotly ``choropleth`` tra
 GeoJSON (see :mod:`sahelsim.viz.maps` for how they stay offline).
 
 Sections
-    (a) data overview: the store's ``sources`` ledger, provenance from the data folders'
-    ``PROVENANCE.md``, quarantine counts by reason; (b) indicators: UCDP country-year deaths by
+    the executive summary (one screen: data cut-off, projection start, headline numbers with
+    90 % intervals, claims, validation and backtest skill when present, what changed since the
+    previous report, kept in ``report_summary.json`` beside it); one section per country
+    (observed against projected, the country's map, a watchlist of admin-1 units); then
+    (b) indicators: UCDP country-year deaths by
     violence type, civilians killed by government and non-state groups, IDPs, the institutional
     timeline (table and markers on a chart); (c) the claims audit; (d) fan charts of the
     scenarios (median, 50 % and 90 % bands; projection start marked); (e) maps: PRIO-GRID cells
     by simulated deaths and by state control, admin-1 units by displaced people hosted; (f)
     backtest scores against the baselines (from ``backtest_dir``); (g) a model card:
-    mechanisms, parameters, posterior, calibration diagnostics, known limitations.
+    mechanisms, parameters, posterior, calibration diagnostics, known limitations; and last,
+    as an appendix, (a) the data: the store's ``sources`` ledger, provenance from the data
+    folders' ``PROVENANCE.md``, quarantine counts by reason.
+
+Every figure carries its units and source under it, a CSV of its data (built in the page from
+the inlined data, so it works offline) and PNG/SVG export in its toolbar.
 
 Safety: every string that comes from data (files, claims, timeline, scenario files) is escaped
 with :func:`html.escape` in HTML and with ``\\u003c``/``\\u003e``/``\\u0026`` in the JSON
@@ -46,20 +54,40 @@ from sahelsim.claims.audit import audit
 from sahelsim.core.errors import SahelsimError
 from sahelsim.data.store.store import Store
 from sahelsim.report.page import SECTION_TITLES, render_page
-from sahelsim.report.sections.backtest import section_backtest
+from sahelsim.report.sections.backtest import read_verdict, section_backtest
 from sahelsim.report.sections.claims import section_claims
+from sahelsim.report.sections.country import country_key, section_country
 from sahelsim.report.sections.data import section_data
 from sahelsim.report.sections.indicators import section_indicators
 from sahelsim.report.sections.maps import section_maps
 from sahelsim.report.sections.model import section_model
-from sahelsim.report.sections.scenarios import run_scenarios, section_scenarios
+from sahelsim.report.sections.scenarios import (
+    MAP_SCENARIO,
+    observed_series,
+    run_scenarios,
+    section_scenarios,
+)
+from sahelsim.report.sections.summary import (
+    SUMMARY_FILE,
+    SummaryInputs,
+    data_cutoffs,
+    headline,
+    load_forecasts,
+    load_validation,
+    read_previous,
+    section_summary,
+    summary_record,
+    write_summary,
+)
 from sahelsim.scenarios.scenario import list_scenarios, load_scenario
 from sahelsim.viz.figures import FigureSet
+from sahelsim.viz.maps import admin1_weights_for, load_admin1
+from sahelsim.viz.runs import CORE, ScenarioRuns
 from sahelsim.viz.text import esc
 
 log = logging.getLogger(__name__)
 
-__all__ = ["REPORT_FILE", "SECTION_TITLES", "build_report"]
+__all__ = ["REPORT_FILE", "SECTION_TITLES", "SUMMARY_FILE", "build_report"]
 
 REPORT_FILE = "report.html"
 
@@ -100,7 +128,7 @@ def build_report(
     if members < 2:
         raise ValueError(f"members must be at least 2 for intervals, got {members}")
     backtest_dir = Path(backtest_dir) if backtest_dir is not None else out / "backtest"
-    total = 6 + len(names)
+    total = 8 + len(names)
     step = 0
 
     def tick(label: str) -> None:
@@ -136,11 +164,33 @@ def build_report(
     step += len(names)
     sections["scenarios"] = section_scenarios(runs, names, cy, figs, members)
     tick("maps")
-    sections["maps"] = section_maps(runs, data_dir, figs)
+    admin1 = load_admin1(data_dir) if runs.has_maps else None
+    sections["maps"] = section_maps(runs, admin1, data_dir, figs)
+    head_sc = MAP_SCENARIO if MAP_SCENARIO in names else names[0]
+    rows = headline(runs, head_sc)
+    tick("countries")
+    sections.update(_countries(runs, names, cy, rows, admin1, figs))
     tick("backtest")
     sections["backtest"] = section_backtest(backtest_dir, figs)
     tick("model card")
     sections["model"] = section_model(store, figs)
+    tick("summary")
+    inputs = SummaryInputs(
+        scenario=head_sc,
+        runs=runs,
+        rows=rows,
+        cutoffs=data_cutoffs(store),
+        claims=claims,
+        validation=load_validation(out),
+        backtest_verdict=read_verdict(backtest_dir),
+        forecasts=load_forecasts(out),
+        members=members,
+        seed=seed,
+        names=names,
+    )
+    record = summary_record(inputs)
+    sections["summary"] = section_summary(inputs, record, read_previous(out))
+    sections = {k: sections[k] for k in SECTION_TITLES if k in sections}
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     meta_html = (
         f'<p class="meta">Generated {esc(now)} by sahelsim {esc(__version__)};'
@@ -157,6 +207,7 @@ def build_report(
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(html_text, encoding="utf-8")
     tmp.replace(path)
+    write_summary(out, record)
     if progress:
         progress("written", total, total)
     size = path.stat().st_size
@@ -170,3 +221,35 @@ def build_report(
     if size > 8_000_000:
         log.warning("report: %s is %.1f MB (aim < 8 MB)", path, size / 1e6)
     return path
+
+
+def _countries(
+    runs: ScenarioRuns,
+    names: Sequence[str],
+    cy: pd.DataFrame | None,
+    rows: list[dict[str, object]],
+    admin1: pd.DataFrame | None,
+    figs: FigureSet,
+) -> dict[str, str]:
+    """The section of each core country."""
+    deaths, _civ, idp = observed_series(cy)
+    weights = admin1_weights_for(runs, admin1) if admin1 is not None and runs.has_maps else None
+    by_region = {str(r["region"]): r for r in rows}
+    out = {}
+    for iso in CORE:
+        last = ""
+        if cy is not None:
+            years = cy.loc[(cy["iso3"] == iso) & cy["deaths_total"].notna(), "year"]
+            last = str(int(years.max())) if len(years) else ""
+        out[country_key(iso)] = section_country(
+            iso,
+            runs=runs,
+            names=names,
+            observed=(deaths, idp),
+            headline=by_region.get(iso),
+            admin1=admin1,
+            weights=weights,
+            last_year=last,
+            figs=figs,
+        )
+    return out

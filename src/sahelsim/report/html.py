@@ -1,4 +1,4 @@
-"""HTML pieces of the report: notes, tables, scrolling cells (every data value escaped)."""
+"""HTML pieces of the report: notes, tables, long text cells (every data value escaped)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ __all__ = ["note", "scroll", "table"]
 
 
 def scroll(value: Any) -> str:
-    """A long data text in a cell that scrolls past a few lines."""
+    """A long data text in a cell (it wraps; nothing is cut, on screen or in print)."""
     return f'<div class="scroll">{esc(value)}</div>'
 
 

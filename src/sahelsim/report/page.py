@@ -12,15 +12,20 @@ from sahelsim.viz.text import esc
 
 __all__ = ["SECTION_TITLES", "render_page"]
 
-#: Section anchors and headings, in order (the tests look for every heading).
+#: Section anchors and headings, in order (the tests look for every heading): the summary
+#: first, a section per country, the details, the sources and provenance last (appendix).
 SECTION_TITLES: dict[str, str] = {
-    "data": "Data overview",
+    "summary": "Summary",
+    "country_mli": "Mali",
+    "country_bfa": "Burkina Faso",
+    "country_ner": "Niger",
     "indicators": "Indicators",
     "claims": "Claims audit",
     "scenarios": "Scenario projections",
     "maps": "Maps",
     "backtest": "Backtest",
     "model": "Model card",
+    "data": "Appendix: data sources and provenance",
 }
 
 CSS = """
@@ -46,12 +51,39 @@ th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: lef
   vertical-align: top; }
 th { background: #f5f5f5; position: sticky; top: 0; }
 table.prose td { min-width: 80px; max-width: 420px; }
-.scroll { max-height: 7.5em; overflow-y: auto; }
-td { overflow-wrap: anywhere; }
+.scroll { white-space: normal; }
+td { overflow-wrap: anywhere; white-space: normal; }
 .v-supported { background: #dff3e0; color: #14532d; font-weight: 600; }
 .v-contradicted { background: #fbe0e0; color: #7f1d1d; font-weight: 600; }
 .v-mixed { background: #fff1cc; color: #6b4a00; font-weight: 600; }
+.v-model-ok { background: #e6f0fa; color: #0b3a66; font-weight: 600; }
+.v-model-no { background: #f6e3f0; color: #6b1550; font-weight: 600; }
+.v-model-mixed { background: #f3eedc; color: #5a4a12; font-weight: 600; }
 .v-untestable, .v-other { background: #ececec; color: #444; }
+#summary { font-size: 16px; }
+#summary h2 { border-top: none; margin-top: 18px; }
+.keyfacts { background: #fbf6ef; border-left: 4px solid var(--accent); padding: 4px 16px;
+  margin: 8px 0 12px; }
+table.headline { font-size: 15px; }
+table.headline td, table.headline th { padding: 6px 14px; }
+.iv { color: var(--muted); font-size: 13px; white-space: nowrap; }
+.note.fg { color: var(--fg); }
+.keyfacts .cutoffs, .keyfacts .trust { font-size: 14px; }
+ul.changes { margin-top: 0; font-size: 14px; }
+figcaption .units, figcaption .src { display: inline; }
+a.dl { margin-left: 8px; font-size: 13px; white-space: nowrap; }
+nav ol li { white-space: nowrap; }
+@media print {
+  nav, a.dl, .modebar, .updatemenu-container { display: none !important; }
+  header, main, footer { max-width: none; padding: 0; }
+  section { break-before: page; }
+  section#summary { break-before: auto; }
+  figure.fig, table, tr { break-inside: avoid; }
+  .table-wrap { overflow: visible; }
+  th { position: static; }
+  body { font-size: 11pt; }
+  a { color: inherit; text-decoration: none; }
+}
 .pill { padding: 2px 8px; border-radius: 10px; margin-right: 6px; font-size: 13px; }
 figure.fig { margin: 10px 0 26px; }
 figcaption { color: var(--muted); font-size: 13px; }
@@ -68,8 +100,24 @@ RENDER_JS = """
   var figs = doc.figures, geo = doc.geo || {};
   var ids = Object.keys(figs);
   var done = 0;
-  var config = {displaylogo: false, responsive: true};
+  var csv = doc.csv || {};
   document.body.setAttribute("data-plots-total", String(ids.length));
+  // each figure's data as a CSV file built in the page (works offline from file://)
+  Array.prototype.forEach.call(document.querySelectorAll("a.dl[data-csv]"), function (a) {
+    var text = csv[a.getAttribute("data-csv")];
+    if (typeof text !== "string") { a.remove(); return; }
+    a.href = URL.createObjectURL(new Blob([text], {type: "text/csv;charset=utf-8"}));
+  });
+  function config(id) {
+    return {
+      displaylogo: false, responsive: true,
+      toImageButtonOptions: {format: "png", filename: id, scale: 2},
+      modeBarButtonsToAdd: [{
+        name: "Download as SVG", icon: Plotly.Icons.camera,
+        click: function (gd) { Plotly.downloadImage(gd, {format: "svg", filename: id}); }
+      }]
+    };
+  }
   document.body.setAttribute("data-plots-done", "0");
   ids.forEach(function (id) {
     var el = document.getElementById(id);
@@ -82,7 +130,7 @@ RENDER_JS = """
         t.geojson = geo[t.geojson.slice(1)];
       }
     });
-    Plotly.newPlot(el, f.data, layout, config).then(function () {
+    Plotly.newPlot(el, f.data, layout, config(id)).then(function () {
       done += 1;
       document.body.setAttribute("data-plots-done", String(done));
     }, function (err) { console.error("figure " + id + " failed: " + err); });

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -17,7 +18,7 @@ from sahelsim.viz.palette import INK, OBSERVED_COLOUR, VARIABLE_COLOURS, rgba
 from sahelsim.viz.runs import COUNTRY_NAMES, FAN_VARS, REGIONS, ScenarioRuns
 from sahelsim.viz.text import plotly_text
 
-__all__ = ["FAN_SERIES", "Observed", "fan_figure"]
+__all__ = ["FAN_SERIES", "Observed", "axis_top", "fan_figure", "fan_table"]
 
 #: The fan charts' series: chart id -> ((variable, legend label, colour), ...).
 FAN_SERIES: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -44,21 +45,23 @@ _OBS_SYMBOLS = ("circle-open", "diamond-open", "square-open")
 class _Traces:
     """Traces added to a subplot grid, with the region each belongs to (for the menu)."""
 
-    def __init__(self, fig: go.Figure) -> None:
+    def __init__(self, fig: go.Figure, regions: Sequence[str]) -> None:
         self.fig = fig
+        self.regions = tuple(regions)
         self.region_of: list[str] = []
         self.legend_of: list[bool] = []  # the trace carries the legend entry when shown
+        self.tops: dict[str, float] = {}  # region -> upper end of the y axis
 
     def add(self, trace: go.Scatter, row: int, col: int, region: str, legend: bool) -> None:
         self.fig.add_trace(trace, row=row, col=col)
         self.region_of.append(region)
         self.legend_of.append(legend)
 
-    def menu(self) -> list[dict[str, Any]]:
+    def menu(self, yaxes: Sequence[str]) -> list[dict[str, Any]]:
         return [
             {
                 "label": COUNTRY_NAMES[r],
-                "method": "restyle",
+                "method": "update",
                 "args": [
                     {
                         "visible": [reg == r for reg in self.region_of],
@@ -66,16 +69,30 @@ class _Traces:
                             reg == r and leg
                             for reg, leg in zip(self.region_of, self.legend_of, strict=True)
                         ],
-                    }
+                    },
+                    {f"{ax}.range": [0, self.tops[r]] for ax in yaxes if r in self.tops},
                 ],
             }
-            for r in REGIONS
+            for r in self.regions
         ]
+
+
+def axis_top(quantiles: Sequence[np.ndarray], observed: Sequence[float] = ()) -> float:
+    """Upper end of a fan chart's y axis from the central quantiles, not the extreme members:
+    1.25 x the largest upper quartile or observed value, at least 1.3 x the largest median and
+    at most a little above the largest 95th percentile (``quantiles``: (5, T) arrays)."""
+    q75 = max((float(np.nanmax(q[3])) for q in quantiles), default=0.0)
+    q50 = max((float(np.nanmax(q[2])) for q in quantiles), default=0.0)
+    q95 = max((float(np.nanmax(q[4])) for q in quantiles), default=0.0)
+    obs = [v for v in observed if v is not None and math.isfinite(v)]
+    top = max(1.25 * max([q75, *obs]), 1.3 * q50)
+    top = min(top, 1.05 * max(q95, *obs, 0.0)) if q95 > 0 else top
+    return top if top > 0 else 1.0
 
 
 def _hover(region: str, lab: str, when: str, yformat: str) -> str:
     return (
-        f"{region} {plotly_text(lab)} {when}<br>median %{{y:{yformat}}}"
+        f"{COUNTRY_NAMES[region]} {plotly_text(lab)} {when}<br>median %{{y:{yformat}}}"
         f"<br>50 %: %{{customdata[1]:{yformat}}} - "
         f"%{{customdata[2]:{yformat}}}<br>90 %: "
         f"%{{customdata[0]:{yformat}}} - %{{customdata[3]:{yformat}}}"
@@ -93,8 +110,8 @@ def _add_series(
     series: Sequence[tuple[str, str, str]],
     yformat: str,
 ) -> None:
-    first = first_panel and region == "AES"
-    vis = region == "AES"
+    first = first_panel and region == tr.regions[0]
+    vis = region == tr.regions[0]
     for k, (var, lab, colour) in enumerate(series):
         x, q = runs.fans[(name, var, region)]
         xx = np.concatenate([x, x[::-1]])
@@ -149,9 +166,9 @@ def _add_observed(
             },
             name=f"observed: {lab}",
             legendgroup=f"obs{lab}",
-            showlegend=first_panel and region == "AES",
-            hovertemplate=f"{region} observed {lab} %{{x|%Y}}: %{{y:{yformat}}}<extra></extra>",
-            visible=region == "AES",
+            showlegend=first_panel and region == tr.regions[0],
+            hovertemplate=f"{COUNTRY_NAMES[region]} observed {lab} %{{x|%Y}}: %{{y:{yformat}}}<extra></extra>",
+            visible=region == tr.regions[0],
         )
         tr.add(trace, *pos, region, first_panel)
 
@@ -165,9 +182,13 @@ def fan_figure(
     ytitle: str,
     observed: Observed | None = None,
     yformat: str = ",.0f",
+    regions: Sequence[str] = REGIONS,
 ) -> go.Figure:
     """One panel per scenario in ``names`` (three per row); ``series``: (variable of
-    :data:`~sahelsim.viz.runs.FAN_VARS`, legend label, colour) drawn in every panel."""
+    :data:`~sahelsim.viz.runs.FAN_VARS`, legend label, colour) drawn in every panel.
+    ``regions``: the regions drawn (the first shown; a menu switches when there are several).
+    The y axis ends where the central quantiles and the observations need
+    (:func:`axis_top`); a 90 % band may run past it."""
     ncols = min(3, len(names))
     nrows = math.ceil(len(names) / ncols)
     fig = make_subplots(
@@ -182,10 +203,15 @@ def fan_figure(
     top, bottom = 100, 110
     height = 330 * nrows + top + bottom
     start = month_label(runs.projection_start) + "-01"
-    tr = _Traces(fig)
+    tr = _Traces(fig, regions)
+    share = all(FAN_VARS[var] == "share" for var, _, _ in series)
+    for region in regions:
+        qs = [runs.fans[(n, var, region)][1] for n in names for var, _, _ in series]
+        obs = [v for _, _, ys in (observed or {}).get(region, []) for v in ys]
+        tr.tops[region] = 1.0 if share else axis_top(qs, obs)
     for i, name in enumerate(names):
         pos = (i // ncols + 1, i % ncols + 1)
-        for region in REGIONS:
+        for region in regions:
             _add_series(tr, runs, name, i == 0, pos, region, series, yformat)
             _add_observed(tr, i == 0, pos, region, observed or {}, yformat)
         fig.add_vline(
@@ -201,20 +227,80 @@ def fan_figure(
         xanchor="left",
         font={"size": 11, "color": INK},
     )
-    fig.update_layout(
-        updatemenus=[
-            {
-                "buttons": tr.menu(),
-                "direction": "down",
-                "x": 1.0,
-                "xanchor": "right",
-                "y": 1 + (top - 12) / (height - top - bottom),
-                "yanchor": "top",
-                "showactive": True,
-            }
-        ]
-    )
+    yaxes = [k for k in fig.to_plotly_json()["layout"] if k.startswith("yaxis")]
+    if len(regions) > 1:
+        fig.update_layout(
+            updatemenus=[
+                {
+                    "buttons": tr.menu(yaxes),
+                    "direction": "down",
+                    "x": 1.0,
+                    "xanchor": "right",
+                    "y": 1 + (top - 12) / (height - top - bottom),
+                    "yanchor": "top",
+                    "showactive": True,
+                }
+            ]
+        )
     fig.update_yaxes(title_text=ytitle, col=1)
-    fig.update_yaxes(rangemode="tozero")
+    fig.update_yaxes(range=[0, tr.tops[regions[0]]])
     fig.update_xaxes(type="date")
     return style_layout(fig, title, height=height, margin={"l": 70, "r": 20, "t": top, "b": bottom})
+
+
+def fan_table(
+    runs: ScenarioRuns,
+    names: Sequence[str],
+    series: Sequence[tuple[str, str, str]],
+    *,
+    regions: Sequence[str] = REGIONS,
+    observed: Observed | None = None,
+) -> pd.DataFrame:
+    """A fan chart's data for download: one row per scenario, region, series and year with the
+    5, 25, 50, 75 and 95 % quantiles over members (flows: the year's sum; stocks and shares:
+    December, the chart's monthly points being in the figure), then the observed points
+    (``observed``, scenario "observed", column ``value``)."""
+    frames = []
+    for name in names:
+        for var, lab, _ in series:
+            for region in regions:
+                x, q = runs.fans[(name, var, region)]
+                if FAN_VARS[var] != "flow":
+                    dec = np.array([d.endswith("-12") for d in _dates(x, False)], dtype=bool)
+                    x, q = x[dec], q[:, dec]
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "scenario": name,
+                            "region": COUNTRY_NAMES[region],
+                            "series": lab,
+                            "date": _dates(x, FAN_VARS[var] == "flow"),
+                            "q05": q[0],
+                            "q25": q[1],
+                            "median": q[2],
+                            "q75": q[3],
+                            "q95": q[4],
+                        }
+                    )
+                )
+    for region in regions:
+        for lab, x, ys in (observed or {}).get(region, []):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "scenario": "observed",
+                        "region": COUNTRY_NAMES[region],
+                        "series": lab,
+                        "date": _dates(np.asarray(x), True),
+                        "value": ys,
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _dates(x: np.ndarray, yearly: bool) -> list[str]:
+    """Plotly date numbers as years (``yearly``) or YYYY-MM."""
+    days = np.round(np.asarray(x, dtype=np.float64) / 86_400_000).astype("int64")
+    text = [str(d) for d in days.astype("datetime64[D]")]
+    return [t[:4] if yearly else t[:7] for t in text]

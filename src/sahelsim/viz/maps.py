@@ -9,7 +9,6 @@ Plotly script, ``geo.visible`` is off and every polygon is wound clockwise
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,30 @@ from sahelsim.grid.build import build_grid
 from sahelsim.scenarios.run import month_label
 from sahelsim.viz.figures import FigureSet, style_layout
 from sahelsim.viz.palette import INK
-from sahelsim.viz.runs import CORE, ScenarioRuns
-from sahelsim.viz.text import plotly_text
+from sahelsim.viz.places import CellFrame, admin1_weights, cell_frame, label_traces
+from sahelsim.viz.runs import CORE, COUNTRY_NAMES, ScenarioRuns
+from sahelsim.viz.text import log_ticks, plotly_text
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "GEO_STUB",
+    "MAP_SOURCE",
     "admin1_weights",
+    "admin1_weights_for",
     "cell_geojson",
     "clockwise",
+    "country_map",
     "load_admin1",
     "map_figures",
     "outline_trace",
 ]
+
+#: The source line of every simulated map.
+MAP_SOURCE = (
+    "sahelsim ensemble on PRIO-GRID 0.5° cells; borders and admin-1 units: Natural Earth;"
+    " towns: sahelsim/resources/urban_cores.csv"
+)
 
 #: The stub that keeps Plotly's geo module from fetching a world topojson from its CDN.
 GEO_STUB = (
@@ -73,11 +82,20 @@ def clockwise(geom: Any, tolerance: float = 0.01) -> Any:
     return polys[0] if len(polys) == 1 else MultiPolygon(polys)
 
 
-def outline_trace(admin1: pd.DataFrame) -> go.Scattergeo | None:
-    """Country borders of the three states as one line trace."""
+def outline_trace(
+    admin1: pd.DataFrame, countries: tuple[str, ...] = CORE, *, units: bool = False
+) -> go.Scattergeo | None:
+    """Borders of ``countries`` (or, with ``units``, of their admin-1 units) as one line trace."""
     lons: list[float | None] = []
     lats: list[float | None] = []
-    for c in CORE:
+    if units:
+        geoms = admin1.loc[admin1["iso3"].isin(countries), "geometry"].tolist()
+        for g in geoms:
+            for poly in getattr(g.simplify(0.02), "geoms", [g.simplify(0.02)]):
+                xs, ys = poly.exterior.coords.xy
+                lons += [round(v, 3) for v in xs] + [None]
+                lats += [round(v, 3) for v in ys] + [None]
+    for c in () if units else countries:
         geoms = admin1.loc[admin1["iso3"] == c, "geometry"].tolist()
         if not geoms:
             continue
@@ -92,7 +110,7 @@ def outline_trace(admin1: pd.DataFrame) -> go.Scattergeo | None:
         lon=lons,
         lat=lats,
         mode="lines",
-        line={"color": "#333", "width": 1},
+        line={"color": "#777" if units else "#333", "width": 0.6 if units else 1},
         hoverinfo="skip",
         showlegend=False,
         name="borders",
@@ -108,27 +126,6 @@ def _geo_layout(fig: go.Figure) -> None:
     )
 
 
-def admin1_weights(
-    admin1: pd.DataFrame, gid: np.ndarray, lat: np.ndarray, lon: np.ndarray, cell_iso: np.ndarray
-) -> np.ndarray:
-    """(cells, units) share of each core cell's area in each core admin-1 unit; rows of cells
-    that touch a unit sum to 1 (the part outside every unit is given to those it touches)."""
-    h = CELL_DEG / 2
-    geoms = list(admin1["geometry"])
-    unit_iso = admin1["iso3"].to_numpy(dtype=object)
-    tree = shapely.STRtree(geoms)
-    w = np.zeros((len(gid), len(geoms)))
-    for i in range(len(gid)):
-        if cell_iso[i] not in CORE:
-            continue
-        b = box(lon[i] - h, lat[i] - h, lon[i] + h, lat[i] + h)
-        for j in tree.query(b, predicate="intersects"):
-            if unit_iso[j] == cell_iso[i]:
-                w[i, j] = b.intersection(geoms[j]).area
-    s = w.sum(axis=1, keepdims=True)
-    return np.divide(w, s, out=np.zeros_like(w), where=s > 0)
-
-
 def load_admin1(data_dir: Path | None) -> pd.DataFrame | None:
     """The core countries' admin-1 units (Natural Earth, from the study grid inputs), index
     0..n-1; None without a data directory or when the polygons are missing (logged)."""
@@ -142,42 +139,71 @@ def load_admin1(data_dir: Path | None) -> pd.DataFrame | None:
     return admin1[admin1["iso3"].isin(CORE)].reset_index(drop=True)
 
 
-def _choropleth(fig: go.Figure, outline: go.Scattergeo | None, title: str) -> go.Figure:
+def _choropleth(
+    fig: go.Figure,
+    outline: go.Scattergeo | None,
+    title: str,
+    labels: list[go.Scattergeo] | None = None,
+    height: int = _MAP_HEIGHT,
+) -> go.Figure:
     if outline is not None:
         fig.add_trace(outline)
+    for t in labels or []:
+        fig.add_trace(t)
     _geo_layout(fig)
-    return style_layout(fig, title, height=_MAP_HEIGHT)
+    fig.update_layout(modebar={"orientation": "v"}, margin={"l": 10, "r": 10, "t": 60, "b": 20})
+    return style_layout(fig, title, height=height, margin={"l": 10, "r": 10, "t": 60, "b": 20})
 
 
-def _violence(runs: ScenarioRuns, geo: str, cells: dict[str, Any]) -> go.Figure:
+def _violence(
+    runs: ScenarioRuns, geo: str, cells: CellFrame, keep: np.ndarray | None = None
+) -> go.Figure:
     dmed = runs.cell_deaths_median
     assert dmed is not None
+    keep = np.ones(len(dmed), dtype=bool) if keep is None else keep
+    dmed = dmed[keep]
     z = np.log10(1.0 + dmed)
-    top = max(float(z.max()), 1.0)
-    ticks = list(range(math.ceil(top) + 1))
+    tickvals, ticktext = log_ticks(max(float(dmed.max()) if len(dmed) else 0.0, 9.0))
     return go.Figure(
         go.Choropleth(
             geojson=geo,
-            locations=cells["locs"],
+            locations=[loc for loc, k in zip(cells["locs"], keep, strict=True) if k],
             z=z,
             featureidkey="id",
             colorscale="YlOrRd",
             zmin=0,
-            zmax=top,
+            zmax=tickvals[-1],
             marker={"line": _CELL_LINE},
             colorbar={
-                "title": {"text": "deaths"},
-                "tickvals": ticks,
-                "ticktext": [f"{10**t - 1:,.0f}" if t else "0" for t in ticks],
+                "title": {"text": "deaths<br>(log scale)"},
+                "tickvals": tickvals,
+                "ticktext": ticktext,
             },
-            customdata=np.stack([dmed, cells["lat"], cells["lon"]], axis=1),
+            customdata=np.stack([dmed, cells["lat"][keep], cells["lon"][keep]], axis=1),
             hovertemplate="cell %{location} (%{customdata[1]:.2f}, %{customdata[2]:.2f})<br>"
             "median deaths %{customdata[0]:,.0f}<extra></extra>",
         )
     )
 
 
-def _control(runs: ScenarioRuns, geo: str, cells: dict[str, Any]) -> go.Figure:
+def _cell_data(
+    runs: ScenarioRuns, cells: CellFrame, keep: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The cell maps' table for the CSV download."""
+    df = pd.DataFrame(
+        {
+            "priogrid_gid": runs.cell_gid,
+            "lat": cells["lat"],
+            "lon": cells["lon"],
+            "country": [COUNTRY_NAMES.get(str(c), "") if c else "" for c in cells["iso"]],
+            "median_deaths_projection": runs.cell_deaths_median,
+            "share_of_members_state_holds_last_month": runs.cell_state_share,
+        }
+    )
+    return df if keep is None else df[keep]
+
+
+def _control(runs: ScenarioRuns, geo: str, cells: CellFrame) -> go.Figure:
     return go.Figure(
         go.Choropleth(
             geojson=geo,
@@ -197,10 +223,10 @@ def _control(runs: ScenarioRuns, geo: str, cells: dict[str, Any]) -> go.Figure:
 
 
 def _admin1_map(
-    runs: ScenarioRuns, units: pd.DataFrame, cells: dict[str, Any], figs: FigureSet, span: str
-) -> go.Figure:
+    runs: ScenarioRuns, units: pd.DataFrame, cells: CellFrame, figs: FigureSet, span: str
+) -> tuple[go.Figure, pd.DataFrame]:
     assert runs.cell_gid is not None and runs.cell_idp_last is not None
-    w = admin1_weights(units, runs.cell_gid, cells["lat"], cells["lon"], cells["iso"])
+    w = admin1_weights_for(runs, units)
     idp_units = np.median(runs.cell_idp_last @ w, axis=0)
     deaths_units = (
         np.median(runs.cell_deaths_members @ w, axis=0)
@@ -213,10 +239,18 @@ def _admin1_map(
     ]
     ugeo = figs.add_geo("admin1", {"type": "FeatureCollection", "features": feats})
     names = [
-        f"{plotly_text(n)} ({plotly_text(c)})"
+        f"{plotly_text(n)} ({plotly_text(COUNTRY_NAMES.get(str(c), c))})"
         for n, c in zip(units["name"], units["iso3"], strict=True)
     ]
-    return go.Figure(
+    data = pd.DataFrame(
+        {
+            "country": [COUNTRY_NAMES.get(str(c), str(c)) for c in units["iso3"]],
+            "admin1_unit": units["name"].astype(str),
+            "median_idps_hosted_last_month": idp_units,
+            "median_deaths_projection": deaths_units,
+        }
+    )
+    fig = go.Figure(
         go.Choropleth(
             geojson=ugeo,
             locations=[f"u{i}" for i in range(len(units))],
@@ -231,6 +265,7 @@ def _admin1_map(
             f"{span}: %{{customdata[0]:,.0f}}<extra></extra>",
         )
     )
+    return fig, data
 
 
 def map_figures(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet) -> dict[str, str]:
@@ -240,57 +275,107 @@ def map_figures(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet
     hosted per unit). Returns figure id -> the HTML ``<figure>``; empty without map data."""
     if not runs.has_maps:
         return {}
-    space = runs.space
-    pos = {int(g): i for i, g in enumerate(space.gid)}
     gid = runs.cell_gid
     assert gid is not None
-    idx = np.array([pos[int(g)] for g in gid])
-    cells = {
-        "lat": space.lat[idx],
-        "lon": space.lon[idx],
-        "iso": np.array(
-            [space.countries[k] if k >= 0 else None for k in space.country[idx]], dtype=object
-        ),
-        "locs": [str(int(g)) for g in gid],
-    }
+    cells = cell_frame(runs)
     geo = figs.add_geo("cells", cell_geojson(gid, cells["lat"], cells["lon"]))
     outline = outline_trace(admin1) if admin1 is not None else None
+    labels = label_traces(cells)
     sc = plotly_text(runs.titles.get(runs.map_scenario, runs.map_scenario))
     start = month_label(runs.projection_start)
     span = f"{start} to {runs.last_month}"
     out = {}
-    fig = _violence(runs, geo, cells)
-    out["map_violence"] = figs.add(
-        "map_violence",
-        _choropleth(fig, outline, f"Simulated violence: median deaths per cell {span} ({sc})"),
-        is_map=True,
-        caption="Median over members of each cell's total deaths over the projection"
-        " (log colour scale).",
-    )
-    fig = _control(runs, geo, cells)
-    out["map_control"] = figs.add(
-        "map_control",
-        _choropleth(
-            fig,
-            outline,
+    drawn = (
+        (
+            "map_violence",
+            _violence(runs, geo, cells),
+            f"Simulated violence: median deaths per cell {span} ({sc})",
+            "Median over members of each cell's total deaths over the projection"
+            " (log colour scale: 0, 1, 10, 100, 1 k).",
+            "deaths per 0.5° cell over the projection (median of members)",
+        ),
+        (
+            "map_control",
+            _control(runs, geo, cells),
             f"Simulated control in {runs.last_month}: share of members where the state holds"
             f" the cell ({sc})",
+            "Blue: the state holds the cell in most members; red: JNIM, IS Sahel or"
+            " contested in most members.",
+            "share of ensemble members (0-100 %)",
         ),
-        is_map=True,
-        caption="Blue: the state holds the cell in most members; red: JNIM, IS Sahel or"
-        " contested in most members.",
     )
+    for fid, fig, title, caption, units in drawn:
+        out[fid] = figs.add(
+            fid,
+            _choropleth(fig, outline, title, labels),
+            is_map=True,
+            caption=caption,
+            units=units,
+            source=MAP_SOURCE,
+            data=_cell_data(runs, cells),
+        )
     if admin1 is None or runs.cell_idp_last is None:
         return out
-    fig = _admin1_map(runs, admin1, cells, figs, span)
+    fig, data = _admin1_map(runs, admin1, cells, figs, span)
     out["map_admin1"] = figs.add(
         "map_admin1",
         _choropleth(
-            fig, None, f"Displaced people hosted per admin-1 unit in {runs.last_month} ({sc})"
+            fig,
+            None,
+            f"Displaced people hosted per admin-1 unit in {runs.last_month} ({sc})",
+            labels,
         ),
         is_map=True,
         caption="Natural Earth admin-1 units of the three states; cell values split by the share"
         " of the cell's area in each unit of its country; median over members (hover for"
         " deaths over the projection).",
+        units="people (internally displaced, hosted in the unit; median of members)",
+        source=MAP_SOURCE,
+        data=data,
     )
     return out
+
+
+def country_map(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet, iso3: str) -> str:
+    """The violence map of one country (its cells, admin-1 borders, capital and regional
+    capitals labelled) as ``map_<iso3>``; "" without map data. Call after :func:`map_figures`
+    (it shares the cell polygons)."""
+    if not runs.has_maps:
+        return ""
+    cells = cell_frame(runs)
+    keep = cells["iso"] == iso3
+    if not keep.any():
+        return ""
+    geo = (
+        "@cells"
+        if "cells" in figs.geo
+        else figs.add_geo("cells", cell_geojson(runs.cell_gid, cells["lat"], cells["lon"]))
+    )
+    outline = outline_trace(admin1, (iso3,), units=True) if admin1 is not None else None
+    sc = plotly_text(runs.titles.get(runs.map_scenario, runs.map_scenario))
+    span = f"{month_label(runs.projection_start)} to {runs.last_month}"
+    name = COUNTRY_NAMES[iso3]
+    fig = _violence(runs, geo, cells, keep)
+    fid = f"map_{iso3.lower()}"
+    return figs.add(
+        fid,
+        _choropleth(
+            fig,
+            outline,
+            f"{name}: median simulated deaths per cell, {span} ({sc})",
+            label_traces(cells, (iso3,)),
+            height=520,
+        ),
+        is_map=True,
+        caption="Grey lines: admin-1 units; star: the capital; dots: regional capitals.",
+        units="deaths per 0.5° cell over the projection (median of members; log colour scale)",
+        source=MAP_SOURCE,
+        data=_cell_data(runs, cells, keep),
+    )
+
+
+def admin1_weights_for(runs: ScenarioRuns, admin1: pd.DataFrame) -> np.ndarray:
+    """:func:`~sahelsim.viz.places.admin1_weights` of the run's map cells."""
+    cells = cell_frame(runs)
+    assert runs.cell_gid is not None
+    return admin1_weights(admin1, runs.cell_gid, cells["lat"], cells["lon"], cells["iso"])

@@ -69,6 +69,7 @@ class ScenarioRuns:
     cell_state_share: np.ndarray | None = None  # share of members where the state holds
     cell_idp_last: np.ndarray | None = None  # (member, cell) IDPs hosted in the last month
     cell_deaths_members: np.ndarray | None = None  # (member, cell) projection deaths
+    cell_deaths_year1_members: np.ndarray | None = None  # (member, cell) first 12 months
     last_month: str = ""
 
     @property
@@ -131,6 +132,9 @@ def _add_fans(runs: ScenarioRuns, name: str, ds: xr.Dataset, area: dict[str, flo
 def _add_maps(runs: ScenarioRuns, name: str, cells: xr.Dataset) -> None:
     window = cells["cell_deaths"].sel(month=cells.month >= runs.projection_start).sum("month")
     dm = window.transpose("member", "cell").values.astype(float)
+    first = (cells.month >= runs.projection_start) & (cells.month < runs.projection_start + 12)
+    year1 = cells["cell_deaths"].sel(month=first).sum("month")
+    runs.cell_deaths_year1_members = year1.transpose("member", "cell").values.astype(float)
     runs.map_scenario = name
     runs.cell_gid = cells["cell"].values.astype(np.int64)
     runs.cell_deaths_members = dm

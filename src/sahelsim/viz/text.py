@@ -10,7 +10,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["esc", "finite", "fmt_num", "mid_year", "plotly_text", "safe_json", "to_ms"]
+__all__ = [
+    "VIOLENCE_NAMES",
+    "esc",
+    "finite",
+    "fmt_num",
+    "log_ticks",
+    "mid_year",
+    "plotly_text",
+    "safe_json",
+    "short_num",
+    "to_ms",
+]
+
+#: UCDP violence types in plain words (machine files keep the short ids).
+VIOLENCE_NAMES = {
+    "sb": "state-based",
+    "ns": "non-state",
+    "os": "one-sided (civilians)",
+    "state_based": "state-based",
+    "non_state": "non-state",
+    "one_sided": "one-sided (civilians)",
+}
 
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "ms")
 
@@ -72,3 +93,20 @@ def to_ms(dates: Iterable[str]) -> np.ndarray:
     the inlined JSON and exact to a few minutes, dates sit mid-month or mid-year."""
     d = np.array([np.datetime64(str(x), "ms") for x in dates])
     return (d - _EPOCH).astype(np.float64).astype(np.float32)
+
+
+def short_num(x: float) -> str:
+    """A round number as people write it on an axis: 1, 10, 100, 1 k, 10 k, 1 M."""
+    for div, suffix in ((1e6, " M"), (1e3, " k")):
+        if abs(x) >= div:
+            return f"{x / div:g}{suffix}"
+    return f"{x:g}"
+
+
+def log_ticks(top: float) -> tuple[list[float], list[str]]:
+    """Ticks of a ``log10(1 + value)`` colour scale reaching ``top`` (a value): positions and
+    labels 0, 1, 10, 100, 1 k, ..."""
+    values = [0.0, 1.0]
+    while values[-1] < top:
+        values.append(values[-1] * 10)
+    return [math.log10(1 + v) for v in values], [short_num(v) for v in values]

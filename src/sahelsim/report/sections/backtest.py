@@ -12,9 +12,21 @@ import plotly.graph_objects as go
 from sahelsim.report.html import note, table
 from sahelsim.viz.figures import FigureSet, style_layout
 from sahelsim.viz.palette import BASELINE_COLOUR, MODEL_COLOUR
-from sahelsim.viz.text import esc, fmt_num, plotly_text
+from sahelsim.viz.runs import COUNTRY_NAMES
+from sahelsim.viz.text import VIOLENCE_NAMES, esc, fmt_num, plotly_text
 
-__all__ = ["section_backtest"]
+__all__ = ["read_verdict", "section_backtest"]
+
+
+def read_verdict(backtest_dir: Path | None) -> pd.DataFrame | None:
+    """``verdict.csv`` of a backtest (model against the best baseline); None when absent."""
+    vp = backtest_dir / "verdict.csv" if backtest_dir else None
+    if vp is None or not vp.is_file():
+        return None
+    try:
+        return pd.read_csv(vp)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
 
 
 def section_backtest(backtest_dir: Path | None, figs: FigureSet) -> str:
@@ -40,21 +52,19 @@ def section_backtest(backtest_dir: Path | None, figs: FigureSet) -> str:
             f" From <code>{esc(overall_p)}</code>."
         )
     ]
-    vp = backtest_dir / "verdict.csv" if backtest_dir else None
-    if vp is not None and vp.is_file():
-        v = pd.read_csv(vp)
-        if len(v):
-            r = v.iloc[0]
-            parts.append(
-                note(
-                    f"Model CRPS {fmt_num(r.get('model_crps'), 1)} against the best baseline"
-                    f" ({esc(r.get('best_baseline'))}) {fmt_num(r.get('best_baseline_crps'), 1)}:"
-                    f" ratio {fmt_num(r.get('ratio'), 2)} (aim at most"
-                    f" {fmt_num(r.get('aim_ratio'), 2)}); 90 % coverage"
-                    f" {fmt_num(100 * float(r.get('model_coverage90', float('nan'))), 0)} %.",
-                    cls="note strong",
-                )
+    v = read_verdict(backtest_dir)
+    if v is not None and len(v):
+        r = v.iloc[0]
+        parts.append(
+            note(
+                f"Model CRPS {fmt_num(r.get('model_crps'), 1)} against the best baseline"
+                f" ({esc(r.get('best_baseline'))}) {fmt_num(r.get('best_baseline_crps'), 1)}:"
+                f" ratio {fmt_num(r.get('ratio'), 2)} (aim at most"
+                f" {fmt_num(r.get('aim_ratio'), 2)}); 90 % coverage"
+                f" {fmt_num(100 * float(r.get('model_coverage90', float('nan'))), 0)} %.",
+                cls="note strong",
             )
+        )
     cols = [
         (c, c)
         for c in (
@@ -87,6 +97,9 @@ def section_backtest(backtest_dir: Path | None, figs: FigureSet) -> str:
             figs.add(
                 "backtest_crps",
                 style_layout(fig, "CRPS by forecaster (lower is better)", height=380),
+                units="mean CRPS, deaths per country-year",
+                source=f"sahelsim backtest ({overall_p.name})",
+                data=overall,
             )
         )
     sp = backtest_dir / "scores.csv" if backtest_dir else None
@@ -97,11 +110,13 @@ def section_backtest(backtest_dir: Path | None, figs: FigureSet) -> str:
                 index=["iso3", "target"], columns="forecaster", values="crps"
             ).reset_index()
             fcs = [c for c in wide.columns if c not in ("iso3", "target")]
+            wide["country"] = [COUNTRY_NAMES.get(str(c), str(c)) for c in wide["iso3"]]
+            wide["type"] = [VIOLENCE_NAMES.get(str(t), str(t)) for t in wide["target"]]
             parts.append("<h3>CRPS by country and violence type</h3>")
             parts.append(
                 table(
                     wide,
-                    [("iso3", "country"), ("target", "type")] + [(c, c) for c in fcs],
+                    [("country", "country"), ("type", "violence type")] + [(c, c) for c in fcs],
                     fmt=dict.fromkeys(fcs, partial(fmt_num, digits=1)),
                     cls="small",
                 )

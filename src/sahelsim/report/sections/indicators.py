@@ -57,7 +57,7 @@ def _country_bars(
                     legendgroup=lab,
                     showlegend=j == 1,
                     marker_color=colour,
-                    hovertemplate=f"{c} %{{x}}<br>{hover.format(lab=lab)}: %{{y:,.0f}}"
+                    hovertemplate=f"{COUNTRY_NAMES[c]} %{{x}}<br>{hover.format(lab=lab)}: %{{y:,.0f}}"
                     "<extra></extra>",
                 ),
                 row=1,
@@ -83,10 +83,17 @@ def _displacement(cy: pd.DataFrame) -> go.Figure:
                 mode="lines+markers" if dash == "solid" else "lines",
                 name=f"{COUNTRY_NAMES[c]}: {what}",
                 line={"color": COUNTRY_COLOURS[c], "dash": dash},
-                hovertemplate=f"{c} %{{x}}: %{{y:,.0f}} {what}<extra></extra>",
+                hovertemplate=f"{COUNTRY_NAMES[c]} %{{x}}: %{{y:,.0f}} {what}<extra></extra>",
             )
     fig.update_yaxes(title_text="people (end of year)")
     return fig
+
+
+def _cy_data(cy: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The country-year columns of a chart with country names (its CSV download)."""
+    d = cy[["iso3", "year", *[c for c in cols if c in cy.columns]]].copy()
+    d.insert(0, "country", [COUNTRY_NAMES.get(str(c), str(c)) for c in d["iso3"]])
+    return d.drop(columns="iso3")
 
 
 def _events() -> pd.DataFrame:
@@ -120,7 +127,7 @@ def _timeline(cy: pd.DataFrame, ev: pd.DataFrame) -> go.Figure:
                 name=COUNTRY_NAMES[c],
                 mode="lines+markers",
                 line_color=COUNTRY_COLOURS[c],
-                hovertemplate=f"{c} %{{x|%Y}}: %{{y:,.0f}} deaths<extra></extra>",
+                hovertemplate=f"{COUNTRY_NAMES[c]} %{{x|%Y}}: %{{y:,.0f}} deaths<extra></extra>",
             )
         )
     ymax = float(np.nanmax(cy["deaths_total"].to_numpy(dtype=float))) * 1.08 or 1.0
@@ -180,6 +187,9 @@ def section_indicators(store: Store, figs: FigureSet) -> tuple[str, pd.DataFrame
             "ind_deaths",
             style_layout(fig, "Deaths by UCDP violence type"),
             caption="Stacked bars: state-based, non-state and one-sided deaths.",
+            units="deaths per year",
+            source=f"UCDP country-year v{ver}, best estimates",
+            data=_cy_data(cy, [c for c, _, _ in _VIOLENCE]),
         )
     )
     fig = _country_bars(
@@ -191,6 +201,9 @@ def section_indicators(store: Store, figs: FigureSet) -> tuple[str, pd.DataFrame
             style_layout(fig, "Civilians killed: government vs non-state groups"),
             caption="UCDP one-sided violence by the government and by non-state"
             " groups (killings of unknown perpetrators left out).",
+            units="civilians killed per year",
+            source=f"UCDP one-sided violence v{ver}, best estimates",
+            data=_cy_data(cy, [c for c, _, _ in _PERPETRATORS]),
         )
     )
     parts.append(
@@ -199,6 +212,9 @@ def section_indicators(store: Store, figs: FigureSet) -> tuple[str, pd.DataFrame
             style_layout(_displacement(cy), "Internally displaced people and refugees"),
             caption="UNHCR end-year stocks of IDPs (solid) and of refugees and"
             " asylum seekers from the country (dotted).",
+            units="people (end of year)",
+            source="UNHCR population statistics; IDMC where UNHCR has no figure",
+            data=_cy_data(cy, [c for c, _, _ in _DISPLACEMENT]),
         )
     )
     ev = _events()
@@ -211,6 +227,8 @@ def section_indicators(store: Store, figs: FigureSet) -> tuple[str, pd.DataFrame
             ),
             caption="Dotted vertical lines mark the events of the timeline table"
             " below (coloured by kind; hover the triangles).",
+            units="deaths per year (all UCDP violence types)",
+            source=f"UCDP country-year v{ver}; sahelsim institutional timeline",
         )
     )
     parts.append(

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from sahelsim.report.html import note
 from sahelsim.viz.figures import FigureSet
-from sahelsim.viz.maps import load_admin1, map_figures
+from sahelsim.viz.maps import map_figures
 from sahelsim.viz.runs import ScenarioRuns
 from sahelsim.viz.text import esc
 
 __all__ = ["section_maps"]
 
 
-def section_maps(runs: ScenarioRuns, data_dir: Path | None, figs: FigureSet) -> str:
+def section_maps(
+    runs: ScenarioRuns, admin1: pd.DataFrame | None, data_dir: Path | None, figs: FigureSet
+) -> str:
+    """``admin1``: the core countries' units (:func:`sahelsim.viz.maps.load_admin1`) or None."""
     if not runs.has_maps:
         return note("No scenario was run: no maps.")
-    admin1 = load_admin1(data_dir)
     parts = [
         note(
             f"Scenario <strong>{esc(runs.titles.get(runs.map_scenario, runs.map_scenario))}"

@@ -25,7 +25,13 @@ from sahelsim.viz.text import esc, finite, fmt_num
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LIMITATIONS_RESOURCE", "limitation_items", "mechanisms", "section_model"]
+__all__ = [
+    "LIMITATIONS_RESOURCE",
+    "limitation_items",
+    "markdown_inline",
+    "mechanisms",
+    "section_model",
+]
 
 #: The "Known limitations" of docs/model.md, shipped in ``sahelsim.resources``.
 LIMITATIONS_RESOURCE = "limitations.md"
@@ -58,7 +64,7 @@ def limitation_items(text: str | None = None) -> list[str]:
     return items
 
 
-def _md(s: str) -> str:
+def markdown_inline(s: str) -> str:
     """Escaped text with ``**bold**`` and ```code``` rendered."""
     s = esc(s)
     s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
@@ -73,7 +79,7 @@ def _limitations() -> str:
         return note(
             f"The list of known limitations is missing from this installation ({esc(exc)})."
         )
-    return "<ul>" + "".join(f"<li>{_md(i)}</li>" for i in items) + "</ul>"
+    return "<ul>" + "".join(f"<li>{markdown_inline(i)}</li>" for i in items) + "</ul>"
 
 
 def _gfmt(v: Any) -> str:
@@ -198,6 +204,8 @@ def _diagnostics(store: Store, post: Posterior, figs: FigureSet) -> str:
             "calib_diag",
             style_layout(_diagnostics_figure(eps, acc), "ABC-SMC diagnostics", height=340),
             caption="Generation 0 samples the prior (ε infinite, not drawn).",
+            units="tolerance (distance units of the summary statistics); acceptance share",
+            source="the shipped posterior's calibration diagnostics",
         )
     return out
 

@@ -16,14 +16,14 @@ from sahelsim.report.html import note, table
 from sahelsim.scenarios.run import HISTORY_START, PROJECTION_START, make_space, month_label
 from sahelsim.scenarios.run import run_scenario as run_model_scenario
 from sahelsim.scenarios.scenario import load_scenario
-from sahelsim.viz.fans import FAN_SERIES, Observed, fan_figure
+from sahelsim.viz.fans import FAN_SERIES, Observed, fan_figure, fan_table
 from sahelsim.viz.figures import FigureSet
 from sahelsim.viz.runs import CORE, SIM_START, RunInput, ScenarioRuns, summarise_runs
 from sahelsim.viz.text import mid_year, to_ms
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAP_SCENARIO", "SIM_END_YEAR", "run_scenarios", "section_scenarios"]
+__all__ = ["MAP_SCENARIO", "SIM_END_YEAR", "observed_series", "run_scenarios", "section_scenarios"]
 
 #: Simulated span: the model's history start (the spin-up) to December of this year.
 SIM_END_YEAR = 2030
@@ -75,7 +75,7 @@ def run_scenarios(
     return summarise_runs(each(), space, projection_start=PROJECTION_START)
 
 
-def _observed(cy: pd.DataFrame | None) -> tuple[Observed, Observed, Observed]:
+def observed_series(cy: pd.DataFrame | None) -> tuple[Observed, Observed, Observed]:
     """Observed deaths, civilians killed (government, non-state) and IDPs per region."""
     deaths: Observed = {}
     civ: Observed = {}
@@ -158,9 +158,16 @@ def section_scenarios(
     members: int,
 ) -> str:
     """The scenario table and the four fan charts."""
-    deaths, civ, idp = _observed(cy)
+    deaths, civ, idp = observed_series(cy)
     charts = (
-        ("deaths", "Fatalities (all UCDP violence types)", "deaths per year", deaths, ",.0f", ""),
+        (
+            "deaths",
+            "Fatalities (all UCDP violence types)",
+            "deaths per year",
+            deaths,
+            ",.0f",
+            "Observed: UCDP country-year best estimates.",
+        ),
         (
             "civilians",
             "Civilians killed by perpetrator (state side: army, militias, Russians)",
@@ -184,9 +191,15 @@ def section_scenarios(
             "people",
             idp,
             ",.0f",
-            "",
+            "Observed: UNHCR end-year stocks (IDMC where UNHCR has none).",
         ),
     )
+    units = {
+        "deaths": "deaths per year",
+        "civilians": "civilians killed per year (one-sided violence)",
+        "territory": "share of the state's area held (0-1)",
+        "idps": "people (internally displaced, end of month)",
+    }
     parts = [_intro(runs, names, members)]
     for key, title, ytitle, observed, yfmt, caption in charts:
         fig = fan_figure(
@@ -198,5 +211,16 @@ def section_scenarios(
             observed=observed,
             yformat=yfmt,
         )
-        parts.append(figs.add(f"fan_{key}", fig, caption=caption))
+        parts.append(
+            figs.add(
+                f"fan_{key}",
+                fig,
+                caption=caption + " The axis is scaled to the central bands; a 90 % band may"
+                " run past the top.",
+                units=units[key],
+                source="simulated: sahelsim ensemble"
+                + ("; observed: UCDP, UNHCR/IDMC" if observed else ""),
+                data=fan_table(runs, names, FAN_SERIES[key], observed=observed),
+            )
+        )
     return "".join(parts)

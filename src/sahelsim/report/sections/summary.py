@@ -1,0 +1,485 @@
+"""The executive summary: one screen in plain language before anything else.
+
+What the data cover (the last period of each source), when the projections start and from
+what run, the headline numbers with 90 % intervals (deaths in the first projection year and
+displaced people at its end, per country, from the reference scenario), the claims verdicts,
+the validation scorecard and the backtest skill when they exist in the output folder, and what
+changed since the previous report there (``report_summary.json`` beside the report).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from sahelsim.core.canon import GW_TO_ISO3
+from sahelsim.core.errors import SahelsimError
+from sahelsim.data.store.store import Store
+from sahelsim.forecast.views_io import read_views_parquet
+from sahelsim.report.html import note, table
+from sahelsim.report.sections.claims import verdict_class
+from sahelsim.report.sections.model import limitation_items, markdown_inline
+from sahelsim.scenarios.run import month_label
+from sahelsim.viz.runs import CORE, COUNTRY_NAMES, SIM_START, ScenarioRuns
+from sahelsim.viz.text import VIOLENCE_NAMES, esc, fmt_num
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "SUMMARY_FILE",
+    "VALIDATION_FILES",
+    "SummaryInputs",
+    "data_cutoffs",
+    "headline",
+    "load_forecasts",
+    "load_validation",
+    "read_previous",
+    "section_summary",
+    "summary_record",
+    "write_summary",
+]
+
+#: The machine-readable summary kept beside the report (diffed by the next report).
+SUMMARY_FILE = "report_summary.json"
+#: Where the validation scorecard may be, relative to the output folder.
+VALIDATION_FILES = ("validate.json", "validation/validate.json")
+#: Plain names of the store's sources (ids stay in machine files).
+SOURCE_NAMES = {
+    "ucdp_ged": "UCDP georeferenced events (GED)",
+    "ucdp_candidate": "UCDP candidate events",
+    "acled": "ACLED events",
+    "ucdp_country_year": "UCDP country-year deaths",
+    "unhcr_population": "UNHCR refugees and IDPs",
+    "unhcr_flows": "UNHCR flows",
+    "unhcr_solutions": "UNHCR solutions (returns)",
+    "idmc": "IDMC internal displacement",
+    "iom_dtm_mali": "IOM DTM Mali (admin-level IDPs)",
+    "worldbank": "World Bank population",
+    "worldpop_priogrid": "WorldPop population per cell",
+}
+#: (query, how the last period is shown) per table; each gives (source, last).
+_CUTOFF_QUERIES = (
+    "SELECT source, max(date_start) AS last FROM events GROUP BY source",
+    "SELECT 'ucdp_country_year' AS source, max(year) AS last FROM ucdp_country_year",
+    "SELECT source, max(coalesce(date, make_date(year, 12, 31))) AS last FROM displacement"
+    " GROUP BY source",
+    "SELECT source, max(year) AS last FROM population GROUP BY source",
+)
+#: Verdict order for "the most important claims": decided against the data first.
+_VERDICT_RANK = {
+    "contradicted": 0,
+    "not consistent with the data": 1,
+    "supported": 2,
+    "consistent with the data": 3,
+    "mixed": 4,
+    "model: not consistent": 5,
+    "model: consistent": 6,
+    "model: mixed": 7,
+}
+_PASS = {"pass", "passed", "ok", "true", "yes"}
+
+
+def _period(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
+        return ""
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    try:
+        return pd.Timestamp(v).strftime("%Y-%m")
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def data_cutoffs(store: Store) -> pd.DataFrame:
+    """Columns ``source`` (id), ``dataset`` (plain name), ``last`` (YYYY-MM or YYYY): the last
+    period each ingested source covers."""
+    rows = []
+    for q in _CUTOFF_QUERIES:
+        try:
+            df = store.sql(q)
+        except duckdb.Error as exc:
+            log.warning("report: data cut-off query failed: %s", exc)
+            continue
+        for src, last in zip(df["source"], df["last"], strict=True):
+            if last is None or (isinstance(last, float) and math.isnan(last)) or last is pd.NaT:
+                continue
+            rows.append(
+                {
+                    "source": str(src),
+                    "dataset": SOURCE_NAMES.get(str(src), str(src)),
+                    "last": _period(last),
+                }
+            )
+    return pd.DataFrame(rows, columns=["source", "dataset", "last"])
+
+
+def _at(x: np.ndarray, q: np.ndarray, label: str, yearly: bool) -> tuple[float, float, float]:
+    days = np.round(np.asarray(x, dtype=np.float64) / 86_400_000).astype("int64")
+    text = [str(d) for d in days.astype("datetime64[D]")]
+    keys = [t[:4] if yearly else t[:7] for t in text]
+    if label not in keys:
+        return (math.nan, math.nan, math.nan)
+    i = keys.index(label)
+    return (float(q[2][i]), float(q[0][i]), float(q[4][i]))
+
+
+def headline(runs: ScenarioRuns, scenario: str) -> list[dict[str, Any]]:
+    """Per country and the three together: deaths in the first projection year (sum of its
+    months) and IDPs hosted in its last month, median and 90 % interval over members."""
+    year = month_label(runs.projection_start)[:4]
+    month = month_label(runs.projection_start + 11)
+    rows = []
+    for region in (*CORE, "AES"):
+        dx = runs.fans.get((scenario, "deaths_total", region))
+        ix = runs.fans.get((scenario, "idps", region))
+        if dx is None or ix is None:
+            continue
+        d = _at(*dx, year, True)
+        i = _at(*ix, month, False)
+        rows.append(
+            {
+                "region": region,
+                "country": COUNTRY_NAMES[region],
+                "deaths_median": d[0],
+                "deaths_q05": d[1],
+                "deaths_q95": d[2],
+                "idps_median": i[0],
+                "idps_q05": i[1],
+                "idps_q95": i[2],
+            }
+        )
+    return rows
+
+
+def _interval(m: float, lo: float, hi: float) -> str:
+    if not math.isfinite(m):
+        return "n/a"
+    return f'<strong>{fmt_num(m)}</strong> <span class="iv">({fmt_num(lo)} to {fmt_num(hi)})</span>'
+
+
+def load_validation(out: Path) -> pd.DataFrame | None:
+    """The validation scorecard (``validate.json`` in ``out`` or ``out/validation``) as a
+    table with at least ``pattern`` and ``status``; None when absent or unreadable (logged)."""
+    for rel in VALIDATION_FILES:
+        p = out / rel
+        if not p.is_file():
+            continue
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("report: %s unreadable: %s", p, exc)
+            return None
+        rows: Any = doc
+        if isinstance(doc, Mapping):
+            rows = next((v for k, v in doc.items() if isinstance(v, list) and k != "meta"), None)
+        if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
+            log.warning("report: %s has no list of patterns", p)
+            return None
+        df = pd.DataFrame(rows)
+        if "status" not in df.columns:
+            log.warning("report: %s has no 'status' column", p)
+            return None
+        if "pattern" not in df.columns:
+            df["pattern"] = [f"pattern {i + 1}" for i in range(len(df))]
+        return df
+    return None
+
+
+#: The country-year forecasts of ``sahelsim forecast`` (VIEWS layout), per UCDP violence type.
+FORECAST_FILE = "forecast/forecast_ged_{target}_country_year.parquet"
+
+
+def load_forecasts(out: Path) -> pd.DataFrame | None:
+    """Median and 90 % interval of the calibrated forecasts in ``out/forecast`` (columns
+    ``country, type, year, median, q05, q95``; names, not ids); None when there are none."""
+    rows = []
+    for target in ("sb", "ns", "os"):
+        p = out / FORECAST_FILE.format(target=target)
+        if not p.is_file():
+            continue
+        try:
+            df = read_views_parquet(p)
+        except (OSError, ValueError, SahelsimError) as exc:
+            log.warning("report: forecast %s unreadable: %s", p, exc)
+            continue
+        for (year, cid), g in df.groupby(["year", "country_id"]):
+            q = np.quantile(g["outcome"].to_numpy(dtype=float), [0.05, 0.5, 0.95])
+            iso = GW_TO_ISO3.get(int(cid), str(cid))
+            rows.append({"country": COUNTRY_NAMES.get(iso, iso), "type": VIOLENCE_NAMES[target],
+                         "year": int(year), "median": q[1], "q05": q[0], "q95": q[2]})  # fmt: skip
+    return pd.DataFrame(rows) if rows else None
+
+
+def _forecasts_html(fc: pd.DataFrame) -> str:
+    t = fc.sort_values(["year", "country", "type"], kind="stable").copy()
+    t["value"] = [_interval(*v) for v in zip(t["median"], t["q05"], t["q95"], strict=True)]
+    years = ", ".join(str(y) for y in sorted(set(t["year"])))
+    return (
+        f"<h3>Calibrated forecasts ({esc(years)})</h3>"
+        + table(
+            t,
+            [
+                ("year", "year"),
+                ("country", "country"),
+                ("type", "violence type"),
+                ("value", "deaths: median (90 % interval)"),
+            ],
+            fmt={"value": str},
+            cls="small",
+        )
+        + note(
+            "From <code>forecast/</code> in this folder (<code>sahelsim forecast</code>):"
+            " UCDP-type deaths per country and year."
+        )
+    )
+
+
+def _passed(status: Any) -> bool:
+    return str(status).strip().lower() in _PASS
+
+
+def _top_claims(claims: pd.DataFrame, n: int = 3) -> pd.DataFrame:
+    c = claims.copy()
+    c["_rank"] = [_VERDICT_RANK.get(str(v), 9) for v in c["verdict"]]
+    c["_ev"] = [0 if str(e) == "data" else 1 for e in c.get("evidence", [""] * len(c))]
+    return c.sort_values(["_ev", "_rank"], kind="stable").head(n)
+
+
+def read_previous(out: Path) -> dict[str, Any] | None:
+    """The previous report's summary record in ``out``; None when absent or unreadable."""
+    p = out / SUMMARY_FILE
+    if not p.is_file():
+        return None
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("report: previous %s unreadable: %s", p, exc)
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+@dataclass(frozen=True)
+class SummaryInputs:
+    """What the summary says: the headline scenario, the runs and their headline rows
+    (:func:`headline`), the data cut-offs (:func:`data_cutoffs`), the claims, the validation
+    scorecard and the backtest verdict (None when absent), the ensemble settings."""
+
+    scenario: str
+    runs: ScenarioRuns
+    rows: list[dict[str, Any]]
+    cutoffs: pd.DataFrame
+    claims: pd.DataFrame | None
+    validation: pd.DataFrame | None
+    backtest_verdict: pd.DataFrame | None
+    forecasts: pd.DataFrame | None
+    members: int
+    seed: int
+    names: Sequence[str]
+
+
+def summary_record(inp: SummaryInputs) -> dict[str, Any]:
+    """What the next report compares against (plain JSON, no NaN)."""
+    scenario, runs, rows, cutoffs = inp.scenario, inp.runs, inp.rows, inp.cutoffs
+    claims, validation, members, seed = inp.claims, inp.validation, inp.members, inp.seed
+
+    def num(v: Any) -> float | None:
+        return round(float(v), 1) if isinstance(v, float | int) and math.isfinite(v) else None
+
+    return {
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "scenario": scenario,
+        "members": members,
+        "seed": seed,
+        "projection_start": month_label(runs.projection_start),
+        "data_last": dict(zip(cutoffs["source"], cutoffs["last"], strict=True)),
+        "headline": [
+            {k: (num(v) if k not in ("region", "country") else v) for k, v in r.items()}
+            for r in rows
+        ],
+        "claims": {str(k): int(v) for k, v in claims["verdict"].value_counts().items()}
+        if claims is not None and len(claims)
+        else {},
+        "validation_passed": int(sum(_passed(s) for s in validation["status"]))
+        if validation is not None
+        else None,
+    }
+
+
+def write_summary(out: Path, record: dict[str, Any]) -> Path:
+    """Write ``out/report_summary.json`` atomically."""
+    p = out / SUMMARY_FILE
+    tmp = p.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=1, allow_nan=False), encoding="utf-8")
+    tmp.replace(p)
+    return p
+
+
+def _cutoff_line(cutoffs: pd.DataFrame) -> str:
+    if len(cutoffs) == 0:
+        return "<p>No data ingested: the store is empty.</p>"
+    items = "; ".join(
+        f"{esc(d)} to {esc(v)}" for d, v in zip(cutoffs["dataset"], cutoffs["last"], strict=True)
+    )
+    return f'<p class="cutoffs">Data cover: {items}.</p>'
+
+
+def _trust_line() -> str:
+    """The packaged limitation on calibration, said up front."""
+    try:
+        items = [i for i in limitation_items() if i.lower().startswith("**calibration")]
+    except OSError:
+        items = []
+    return f'<p class="trust">How far to trust it: {markdown_inline(items[0])}</p>' if items else ""
+
+
+def _changes(prev: dict[str, Any] | None, rec: dict[str, Any]) -> str:
+    if prev is None:
+        return note("First report in this folder: nothing to compare with yet.")
+    items = []
+    old_last = prev.get("data_last") or {}
+    for src, last in rec["data_last"].items():
+        if str(old_last.get(src, last)) != str(last):
+            items.append(
+                f"{esc(SOURCE_NAMES.get(src, src))}: data now to {esc(last)}"
+                f" (was {esc(old_last.get(src))})"
+            )
+    same_run = prev.get("scenario") == rec["scenario"]
+    old = {r.get("region"): r for r in prev.get("headline") or [] if isinstance(r, dict)}
+    for r in rec["headline"] if same_run else []:
+        o = old.get(r["region"])
+        if not o:
+            continue
+        for key, what in (("deaths_median", "deaths"), ("idps_median", "IDPs")):
+            a, b = o.get(key), r.get(key)
+            if isinstance(a, int | float) and isinstance(b, int | float) and a != b:
+                pct = f" ({(b - a) / a:+.0%})" if a else ""
+                items.append(f"{esc(r['country'])} {what}: {fmt_num(a)} → {fmt_num(b)}{pct}")
+    if not same_run:
+        items.append(
+            f"headline scenario changed ({esc(prev.get('scenario'))} → {esc(rec['scenario'])})"
+        )
+    when = esc(prev.get("generated", "unknown"))
+    if not items:
+        return note(f"No change in the headline numbers since the previous report ({when}).")
+    return (
+        f'<p class="note">Since the previous report ({when}):</p><ul class="changes">'
+        + "".join(f"<li>{i}</li>" for i in items[:12])
+        + "</ul>"
+    )
+
+
+def section_summary(
+    inp: SummaryInputs, record: dict[str, Any], previous: dict[str, Any] | None
+) -> str:
+    """The summary's HTML (every data value escaped); ``record``: this report's
+    :func:`summary_record`, ``previous``: the last one in the folder (:func:`read_previous`)."""
+    scenario, runs, rows, cutoffs = inp.scenario, inp.runs, inp.rows, inp.cutoffs
+    claims, validation, backtest_verdict, names = (
+        inp.claims,
+        inp.validation,
+        inp.backtest_verdict,
+        inp.names,
+    )
+    scenario_title = runs.titles.get(scenario, scenario)
+    start = month_label(runs.projection_start)
+    year = start[:4]
+    ucdp = cutoffs[cutoffs["source"].isin(["ucdp_country_year", "ucdp_ged"])]["last"]
+    last_obs = max((str(v)[:4] for v in ucdp), default="")
+    calibrated = runs.parameters == "posterior"
+    parts = [
+        '<div class="keyfacts">',
+        f"<p><strong>Observed data end in {esc(last_obs or 'an unknown year')}</strong>"
+        f" (UCDP deaths); <strong>projections start in {esc(start)}</strong>, from a run from"
+        f" {esc(SIM_START)} with "
+        + ("calibrated parameters" if calibrated else "uncalibrated prior parameters")
+        + " (not yet conditioned on the latest data).</p>",
+        _cutoff_line(cutoffs),
+        _trust_line(),
+        "</div>",
+    ]
+    if rows:
+        t = pd.DataFrame(rows)
+        t["deaths"] = [_interval(*v) for v in zip(t.deaths_median, t.deaths_q05, t.deaths_q95,
+                                                   strict=True)]  # fmt: skip
+        t["idps"] = [_interval(*v) for v in zip(t.idps_median, t.idps_q05, t.idps_q95,
+                                                 strict=True)]  # fmt: skip
+        parts.append(
+            f"<h3>Headline: {esc(scenario_title)}</h3>"
+            + table(
+                t,
+                [
+                    ("country", "country"),
+                    ("deaths", f"deaths in {year}"),
+                    ("idps", f"internally displaced people, end of {year}"),
+                ],
+                fmt={"deaths": str, "idps": str},
+                cls="headline",
+            )
+            + note(
+                f"Median of the ensemble and, in brackets, the 90 % interval (5th to 95th"
+                f" percentile of members). Deaths: all UCDP violence types, {year}-01 to"
+                f" {year}-12. Other scenarios ({esc(', '.join(n for n in names if n != scenario))})"
+                " are in the country sections."
+            )
+        )
+    if claims is not None and len(claims):
+        counts = claims["verdict"].value_counts()
+        pills = " ".join(
+            f'<span class="{verdict_class(v)} pill">{esc(v)}: {int(n)}</span>'
+            for v, n in counts.items()
+        )
+        top = _top_claims(claims)
+        lis = "".join(
+            f'<li><span class="{verdict_class(v)} pill">{esc(v)}</span> {esc(c)}</li>'
+            for c, v in zip(top["claim"], top["verdict"], strict=True)
+        )
+        parts.append(f"<h3>Claims of the article ({len(claims)})</h3><p>{pills}</p><ol>{lis}</ol>")
+    if validation is not None:
+        ok = int(sum(_passed(s) for s in validation["status"]))
+        failing = validation[[not _passed(s) for s in validation["status"]]]["pattern"]
+        fail_text = ", ".join(esc(p) for p in failing.head(3))
+        parts.append(
+            note(
+                f"<strong>Validation scorecard: {ok} of {len(validation)} patterns pass</strong>"
+                + (
+                    f"; not passing: {fail_text}" + (", ..." if len(failing) > 3 else "")
+                    if len(failing)
+                    else ""
+                )
+                + ".",
+                cls="note fg",
+            )
+        )
+    if backtest_verdict is not None and len(backtest_verdict):
+        r = backtest_verdict.iloc[0]
+        ratio = r.get("ratio")
+        try:
+            better = float(ratio) < 1
+        except (TypeError, ValueError):
+            better = False
+        parts.append(
+            note(
+                f"<strong>Forecast skill</strong> (backtest of country-year deaths): model CRPS"
+                f" {fmt_num(r.get('model_crps'), 1)} against the best baseline"
+                f" ({esc(r.get('best_baseline'))}) {fmt_num(r.get('best_baseline_crps'), 1)},"
+                f" ratio {fmt_num(ratio, 2)}: the model is "
+                + ("better than" if better else "not better than")
+                + " the best simple baseline.",
+                cls="note fg",
+            )
+        )
+    if inp.forecasts is not None:
+        parts.append(_forecasts_html(inp.forecasts))
+    parts.append("<h3>What changed</h3>")
+    parts.append(_changes(previous, record))
+    return "".join(parts)

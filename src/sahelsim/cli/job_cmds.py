@@ -71,8 +71,8 @@ def serve(
     synthetic: Synthetic = False,
 ) -> int:
     """The interactive scenario explorer in the browser (needs the 'app' extra)."""
-    say(f"scenario explorer on http://{host}:{port} (Ctrl-C stops it)")
-    return int(serve_app(host=host, port=port, data_dir=data_dir, synthetic=synthetic))
+    return int(serve_app(host=host, port=port, data_dir=data_dir, synthetic=synthetic,
+                         on_start=lambda url: say(f"scenario explorer on {url} (Ctrl-C stops it)")))  # fmt: skip
 
 
 def run(

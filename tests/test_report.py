@@ -617,3 +617,23 @@ def test_forecasts_in_the_summary_use_names(tmp_path):
     assert set(fc["country"]) == {"Mali", "Niger"} and set(fc["type"]) == {"one-sided (civilians)"}
     mali = fc[fc["country"] == "Mali"].iloc[0]
     assert mali["median"] == pytest.approx(49.5) and mali["q05"] < mali["median"] < mali["q95"]
+
+
+def test_validation_section_shows_every_pattern_escaped():
+    import pandas as pd
+
+    from sahelsim.report.sections.validation import section_validation
+
+    df = pd.DataFrame([
+        {"pattern": "P5", "title": "territory", "unit_name": "Burkina Faso", "display": "percent",
+         "target": "30–55 %", "median": 0.998, "q05": 0.93, "q95": 1.0, "status": "fail",
+         "note": EVIL},
+        {"pattern": "P7", "title": "heavy tail", "unit_name": "three states", "display": "number",
+         "target": "1–4 a year", "median": 2.4, "q05": 0.5, "q95": 8.7, "status": "pass",
+         "note": ""},
+    ])  # fmt: skip
+    text = section_validation(df)
+    assert "1 fail, 1 pass" in text or "1 pass, 1 fail" in text
+    assert "100 % (93 % to 100 %)" in text and "2.4 (0.5 to 8.7)" in text
+    assert EVIL not in text and html.escape(EVIL) in text
+    assert "sahelsim validate" in section_validation(None)

@@ -29,6 +29,7 @@ from sahelsim.cli.seams import DEFAULT_OUT, data_or_none, ingested_store
 from sahelsim.core.config import resolve_data_dir
 from sahelsim.forecast.backtest import forecast
 from sahelsim.report.build import build_report
+from sahelsim.validation.run import run_validation
 
 #: What ``run`` forecasts: the two years after the latest data, 1000 draws.
 RUN_YEARS = (2025, 2026)
@@ -82,7 +83,8 @@ def run(
     members: Members = 200,
     seed: Seed = 0,
 ) -> int:
-    """The main job: indicators, claims audit, 2025-2026 forecasts and the HTML report."""
+    """The main job: indicators, claims audit, 2025-2026 forecasts, the validation scorecard
+    and the HTML report."""
     check_members(members, max(CLAIMS_MONTHS, REPORT_MONTHS), runs=2)
     t0 = time.perf_counter()
     with progress() as p:
@@ -99,6 +101,11 @@ def run(
         fc = forecast(years=RUN_YEARS, draws=RUN_DRAWS, seed=seed, data_dir=data,
                       out=out / "forecast")  # fmt: skip
         say(f"forecasts (VIEWS layout): {fc['sb'].parent}")
+        with progress() as p:
+            val = run_validation(data_dir=data, store=st, members=members, seed=seed,
+                                 out=out / "validate", lever_members=min(members, 100),
+                                 synthetic=data is None, progress=Bar(p, "validate"))  # fmt: skip
+        say(f"validation scorecard: {val.counts()}; wrote {out / 'validate'}")
         backtest_dir = out / "backtest" if (out / "backtest" / "overall.csv").exists() else None
         with progress() as p:
             rep = build_report(st, data_dir=data, out=out, members=members, seed=seed,

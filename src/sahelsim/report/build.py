@@ -79,6 +79,7 @@ from sahelsim.report.sections.summary import (
     summary_record,
     write_summary,
 )
+from sahelsim.report.sections.validation import section_validation
 from sahelsim.scenarios.scenario import list_scenarios, load_scenario
 from sahelsim.viz.figures import FigureSet
 from sahelsim.viz.maps import admin1_weights_for, load_admin1
@@ -172,6 +173,8 @@ def build_report(
     sections.update(_countries(runs, names, cy, rows, admin1, figs))
     tick("backtest")
     sections["backtest"] = section_backtest(backtest_dir, figs)
+    validation = load_validation(out)
+    sections["validation"] = section_validation(validation)
     tick("model card")
     sections["model"] = section_model(store, figs)
     tick("summary")
@@ -181,7 +184,7 @@ def build_report(
         rows=rows,
         cutoffs=data_cutoffs(store),
         claims=claims,
-        validation=load_validation(out),
+        validation=validation,
         backtest_verdict=read_verdict(backtest_dir),
         forecasts=load_forecasts(out),
         members=members,

@@ -24,6 +24,7 @@ SECTION_TITLES: dict[str, str] = {
     "scenarios": "Scenario projections",
     "maps": "Maps",
     "backtest": "Backtest",
+    "validation": "Validation scorecard",
     "model": "Model card",
     "data": "Appendix: data sources and provenance",
 }

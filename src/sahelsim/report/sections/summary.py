@@ -52,7 +52,7 @@ __all__ = [
 #: The machine-readable summary kept beside the report (diffed by the next report).
 SUMMARY_FILE = "report_summary.json"
 #: Where the validation scorecard may be, relative to the output folder.
-VALIDATION_FILES = ("validate.json", "validation/validate.json")
+VALIDATION_FILES = ("validate/validate.json", "validate.json", "validation/validate.json")
 #: Plain names of the store's sources (ids stay in machine files).
 SOURCE_NAMES = {
     "ucdp_ged": "UCDP georeferenced events (GED)",

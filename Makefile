@@ -14,26 +14,26 @@ endif
 .PHONY: run test lint format bench clean venv
 BENCH_OUT ?= $(OUT)/bench
 
-$(VENV)/.installed-run: pyproject.toml
+$(VENV)/.installed-run: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e .
+	$(PIP) install -q --upgrade pip 'setuptools>=78.1.1'
+	$(PIP) install -q -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml
+$(VENV)/.installed-dev: pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[dev,app,distributed]'
+	$(PIP) install -q --upgrade pip 'setuptools>=78.1.1'
+	$(PIP) install -q -c constraints.txt -e '.[dev,app,distributed]'
 	touch $(VENV)/.installed-run $@
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
-	$(PIP) install -q -e '.[dev,app,distributed,bench]'
+	$(PIP) install -q -c constraints.txt -e '.[dev,app,distributed,bench]'
 	touch $@
 
 venv: $(VENV)/.installed-run
 
-## make run: create .venv, install, ingest the default data, write the indicator tables to out/
+## make run: create .venv, install, run the main job (indicators, claims, forecasts, validation, report) into out/
 run: $(VENV)/.installed-run
 	$(VENV)/bin/sahelsim run --out $(OUT)
 

@@ -398,13 +398,7 @@ def initial_cells(space: Space, p: dict[str, float]) -> dict[str, np.ndarray]:
     and the fixed urban garrisons (operations.py allocation at the nominal force)."""
     C, K = space.n_cells, space.n_countries
     dens = space.pop0 / np.maximum(space.area_km2, 1.0)
-    remote = np.zeros(C)
-    for k in range(K):
-        idx = np.nonzero(space.country == k)[0]
-        if idx.size and space.capital[k] >= 0:
-            c = space.capital[k]
-            d = np.hypot(space.lat[idx] - space.lat[c], space.lon[idx] - space.lon[c])
-            remote[idx] = d / max(d.max(), 1e-9)
+    remote = space.remoteness()  # the engine's initial-state geometry
     mli = space.country == CORE.index("MLI")
     ner = space.country == CORE.index("NER")
     w_j = np.where(mli, remote**2 * np.sqrt(dens + 1), 0.0)

@@ -444,23 +444,33 @@ def test_missing_file(tmp_path):
         ("Signed-in-Blood Battalion - Civilians", ("Signed-in-Blood Battalion", "Civilians")),
         ("Ikot-Offiong  - Oku Iboku", ("Ikot-Offiong", "Oku Iboku")),
         ("MPGK  - Civilians", ("MPGK", "Civilians")),
-        ("MFDC - FN - Civilians", ("MFDC - FN", "Civilians")),
-        ("FRCI - FN - IC", ("FRCI", "FN - IC")),
-        ("ULIMO - K - Civilians", ("ULIMO - K", "Civilians")),
-        ("MFDC Front Nord - MD - MFDC - S", ("MFDC Front Nord - MD", "MFDC - S")),
-        (
-            "GIA - El Ahd Battalion - GIA - El Khadra Battalion",
-            ("GIA - El Ahd Battalion", "GIA - El Khadra Battalion"),
-        ),
-        (
-            "Government of Mali, Government of Russia (Soviet Union) - Civilians",
-            ("Government of Mali, Government of Russia (Soviet Union)", "Civilians"),
-        ),
         ("NO_DYAD", ("", "")),
         ("", ("", "")),
     ],
 )
 def test_split_dyad(dyad, expected):
+    assert split_dyad(dyad) == expected
+
+
+#: Dyads in which a side's own name contains the " - " separator.
+SEPARATOR_IN_A_NAME = {
+    "MFDC - FN - Civilians": ("MFDC - FN", "Civilians"),
+    "FRCI - FN - IC": ("FRCI", "FN - IC"),
+    "ULIMO - K - Civilians": ("ULIMO - K", "Civilians"),
+    "MFDC Front Nord - MD - MFDC - S": ("MFDC Front Nord - MD", "MFDC - S"),
+    "GIA - El Ahd Battalion - GIA - El Khadra Battalion": (
+        "GIA - El Ahd Battalion",
+        "GIA - El Khadra Battalion",
+    ),
+    "Government of Mali, Government of Russia (Soviet Union) - Civilians": (
+        "Government of Mali, Government of Russia (Soviet Union)",
+        "Civilians",
+    ),
+}
+
+
+@pytest.mark.parametrize(("dyad", "expected"), SEPARATOR_IN_A_NAME.items())
+def test_split_dyad_when_a_side_name_contains_the_separator(dyad, expected):
     assert split_dyad(dyad) == expected
 
 

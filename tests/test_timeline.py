@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +27,7 @@ from sahelsim.evidence.timeline import (
     timeline_effects,
 )
 
-DATA_DIR = Path(os.environ.get("SAHELSIM_DATA", Path(__file__).parents[2] / "shared" / "data"))
-UCDP_CY = DATA_DIR / "ucdp-organized-violence-cy-v25.1" / "ucdp_orgvio_cy_v25_1_westafrica.csv.gz"
+UCDP_CY = "ucdp-organized-violence-cy-v25.1/ucdp_orgvio_cy_v25_1_westafrica.csv.gz"
 
 
 @pytest.fixture(scope="module")
@@ -424,11 +422,8 @@ def test_compare_around_months_sources_and_exposure(tl):
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(
-    not UCDP_CY.exists(), reason=f"UCDP country-year not found at {UCDP_CY} (set SAHELSIM_DATA)"
-)
-def test_compare_around_on_ucdp_country_year(tl):
-    cy = pd.read_csv(UCDP_CY)
+def test_compare_around_on_ucdp_country_year(tl, shared_data):
+    cy = pd.read_csv(shared_data / UCDP_CY)
     frame = pd.DataFrame(
         {
             "iso3": cy["iso3"],

@@ -223,12 +223,10 @@ class SahelCell(CellAgent):
             size = math.floor(
                 min(pareto(rnd.random(), p["massacre_min"], p["massacre_alpha"]), 0.05 * self.pop)
             )
+            # the same uniform decides the perpetrator: the state side with its share of harm
             tot_mean = m_state + m_j + m_i
-            pi_state = m_state / tot_mean if tot_mean > 0 else 0.0
-            if u < prob * pi_state:
-                d_state += size
-            else:
-                d_jih += size
+            by_state = tot_mean > 0 and u < prob * (m_state / tot_mean)
+            d_state, d_jih = (d_state + size, d_jih) if by_state else (d_state, d_jih + size)
         total = d_state + d_jih
         if total > self.pop:
             scale = max(self.pop, 0.0) / max(total, 1e-9)

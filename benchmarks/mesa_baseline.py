@@ -223,12 +223,10 @@ class SahelCell(CellAgent):
             size = math.floor(
                 min(pareto(rnd.random(), p["massacre_min"], p["massacre_alpha"]), 0.05 * self.pop)
             )
+            # the same uniform decides the perpetrator: the state side with its share of harm
             tot_mean = m_state + m_j + m_i
-            pi_state = m_state / tot_mean if tot_mean > 0 else 0.0
-            if u < prob * pi_state:
-                d_state += size
-            else:
-                d_jih += size
+            by_state = tot_mean > 0 and u < prob * (m_state / tot_mean)
+            d_state, d_jih = (d_state + size, d_jih) if by_state else (d_state, d_jih + size)
         total = d_state + d_jih
         if total > self.pop:
             scale = max(self.pop, 0.0) / max(total, 1e-9)
@@ -398,13 +396,7 @@ def initial_cells(space: Space, p: dict[str, float]) -> dict[str, np.ndarray]:
     and the fixed urban garrisons (operations.py allocation at the nominal force)."""
     C, K = space.n_cells, space.n_countries
     dens = space.pop0 / np.maximum(space.area_km2, 1.0)
-    remote = np.zeros(C)
-    for k in range(K):
-        idx = np.nonzero(space.country == k)[0]
-        if idx.size and space.capital[k] >= 0:
-            c = space.capital[k]
-            d = np.hypot(space.lat[idx] - space.lat[c], space.lon[idx] - space.lon[c])
-            remote[idx] = d / max(d.max(), 1e-9)
+    remote = space.remoteness()  # the engine's initial-state geometry
     mli = space.country == CORE.index("MLI")
     ner = space.country == CORE.index("NER")
     w_j = np.where(mli, remote**2 * np.sqrt(dens + 1), 0.0)

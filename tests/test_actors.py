@@ -120,36 +120,38 @@ def test_every_rule_has_sources_and_is_anchored(amap):
 
 # -- real UCDP names -------------------------------------------------------------------------------
 
-UCDP_EXPECTED = {
-    "JNIM": ("jnim", "jihadist", "insurgent", None),
-    "IS": ("is_sahel", "jihadist", "insurgent", None),
-    "Government of Mali": ("state_mli", "state", "government_side", None),
-    "Government of Burkina Faso": ("state_bfa", "state", "government_side", None),
-    "Government of Niger": ("state_ner", "state", "government_side", None),
-    "Government of Nigeria": ("state_other", "state", "government_side", None),
-    "Government of Benin": ("state_other", "state", "government_side", None),
-    "Government of France": ("france", "external", "government_side", None),
-    "Ansar Dine": ("jnim_ansar_dine", "jihadist", "insurgent", "jnim"),
-    "MUJAO": ("jnim_al_mourabitoun", "jihadist", "insurgent", "jnim"),
-    "al-Murabitun": ("jnim_al_mourabitoun", "jihadist", "insurgent", "jnim"),
-    "Signed-in-Blood Battalion": ("jnim_al_mourabitoun", "jihadist", "insurgent", "jnim"),
-    "AQIM": ("jnim_aqim_sahara", "jihadist", "insurgent", "jnim"),
-    "FLM": ("jnim_katiba_macina", "jihadist", "insurgent", "jnim"),
-    "Ansaroul Islam": ("jihadist_other", "jihadist", "insurgent", None),
-    "Dan na Ambassagou": ("militia_state", "state_aligned_militia", "government_side", None),
-    "Koglweogo": ("militia_state", "state_aligned_militia", "government_side", None),
-    "Dozos (Mali)": ("militia_state", "state_aligned_militia", "government_side", None),
-    "CMA": ("armed_group_other", "armed_group", "other", None),
-    "GATIA": ("armed_group_other", "armed_group", "other", None),
-    "MSA": ("armed_group_other", "armed_group", "other", None),
-    "MPGK ": ("armed_group_other", "armed_group", "other", None),
-    "Government of United States of America": (
-        "other_foreign",
-        "external",
-        "government_side",
-        None,
-    ),
+#: UCDP actor names by their expected (actor, class, side, parent).
+UCDP_EXPECTED_BY_ACTOR = {
+    ("jnim", "jihadist", "insurgent", None): ["JNIM"],
+    ("is_sahel", "jihadist", "insurgent", None): ["IS"],
+    ("state_mli", "state", "government_side", None): ["Government of Mali"],
+    ("state_bfa", "state", "government_side", None): ["Government of Burkina Faso"],
+    ("state_ner", "state", "government_side", None): ["Government of Niger"],
+    ("state_other", "state", "government_side", None): [
+        "Government of Nigeria",
+        "Government of Benin",
+    ],
+    ("france", "external", "government_side", None): ["Government of France"],
+    ("jnim_ansar_dine", "jihadist", "insurgent", "jnim"): ["Ansar Dine"],
+    ("jnim_al_mourabitoun", "jihadist", "insurgent", "jnim"): [
+        "MUJAO",
+        "al-Murabitun",
+        "Signed-in-Blood Battalion",
+    ],
+    ("jnim_aqim_sahara", "jihadist", "insurgent", "jnim"): ["AQIM"],
+    ("jnim_katiba_macina", "jihadist", "insurgent", "jnim"): ["FLM"],
+    ("jihadist_other", "jihadist", "insurgent", None): ["Ansaroul Islam"],
+    ("militia_state", "state_aligned_militia", "government_side", None): [
+        "Dan na Ambassagou",
+        "Koglweogo",
+        "Dozos (Mali)",
+    ],
+    ("armed_group_other", "armed_group", "other", None): ["CMA", "GATIA", "MSA", "MPGK "],
+    ("other_foreign", "external", "government_side", None): [
+        "Government of United States of America"
+    ],
 }
+UCDP_EXPECTED = {n: v for v, names in UCDP_EXPECTED_BY_ACTOR.items() for n in names}
 
 
 @needs_actor_file
@@ -442,23 +444,33 @@ def test_missing_file(tmp_path):
         ("Signed-in-Blood Battalion - Civilians", ("Signed-in-Blood Battalion", "Civilians")),
         ("Ikot-Offiong  - Oku Iboku", ("Ikot-Offiong", "Oku Iboku")),
         ("MPGK  - Civilians", ("MPGK", "Civilians")),
-        ("MFDC - FN - Civilians", ("MFDC - FN", "Civilians")),
-        ("FRCI - FN - IC", ("FRCI", "FN - IC")),
-        ("ULIMO - K - Civilians", ("ULIMO - K", "Civilians")),
-        ("MFDC Front Nord - MD - MFDC - S", ("MFDC Front Nord - MD", "MFDC - S")),
-        (
-            "GIA - El Ahd Battalion - GIA - El Khadra Battalion",
-            ("GIA - El Ahd Battalion", "GIA - El Khadra Battalion"),
-        ),
-        (
-            "Government of Mali, Government of Russia (Soviet Union) - Civilians",
-            ("Government of Mali, Government of Russia (Soviet Union)", "Civilians"),
-        ),
         ("NO_DYAD", ("", "")),
         ("", ("", "")),
     ],
 )
 def test_split_dyad(dyad, expected):
+    assert split_dyad(dyad) == expected
+
+
+#: Dyads in which a side's own name contains the " - " separator.
+SEPARATOR_IN_A_NAME = {
+    "MFDC - FN - Civilians": ("MFDC - FN", "Civilians"),
+    "FRCI - FN - IC": ("FRCI", "FN - IC"),
+    "ULIMO - K - Civilians": ("ULIMO - K", "Civilians"),
+    "MFDC Front Nord - MD - MFDC - S": ("MFDC Front Nord - MD", "MFDC - S"),
+    "GIA - El Ahd Battalion - GIA - El Khadra Battalion": (
+        "GIA - El Ahd Battalion",
+        "GIA - El Khadra Battalion",
+    ),
+    "Government of Mali, Government of Russia (Soviet Union) - Civilians": (
+        "Government of Mali, Government of Russia (Soviet Union)",
+        "Civilians",
+    ),
+}
+
+
+@pytest.mark.parametrize(("dyad", "expected"), SEPARATOR_IN_A_NAME.items())
+def test_split_dyad_when_a_side_name_contains_the_separator(dyad, expected):
     assert split_dyad(dyad) == expected
 
 

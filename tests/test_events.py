@@ -226,72 +226,61 @@ _garbage = st.one_of(
 )
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    n=st.integers(1, 25),
-    seed=st.integers(0, 10_000),
-    edits=st.lists(
-        st.tuples(st.integers(0, 24), st.sampled_from(GED_COLUMNS), _garbage), max_size=30
-    ),
-)
-def test_fuzz_ged_never_crashes_and_reconciles(tmp_path_factory, n, seed, edits):
+def _fuzzed_events(d, frame, edits, fmt: str) -> pd.DataFrame | None:
+    """Ingest ``frame`` with ``edits`` applied; the events table, or None after checking that a
+    whole-file problem (e.g. a header destroyed by an edit) wrote nothing."""
     from sahelsim.data.store.store import Store
 
-    d = tmp_path_factory.mktemp("fz")
-    f = ged_frame(n, seed=seed)
     for i, col, val in edits:
-        if i < n:
-            f.loc[i, col] = val
-    path = write_csv(f, d / "g.csv")
+        if i < len(frame):
+            frame.loc[i, col] = val
+    path = write_csv(frame, d / "in.csv")
     with Store(d / "s.duckdb") as s:
         try:
-            rep = s.ingest_events(path, fmt="ged_csv")
+            rep = s.ingest_events(path, fmt=fmt)
         except InputFormatError:
-            # only whole-file problems may raise (e.g. a header destroyed by an edit) and then
-            # nothing is written
             assert s.count("events") == 0 and len(s.ledger()) == 0
-            return
+            return None
         assert rep.reconciles()
         assert s.count("events") + rep.rows_merged == rep.rows_accepted
         assert len(s.quarantine()) == rep.rows_quarantined
-        ev = s.sql("SELECT * FROM events")
-        assert (ev.best >= 0).all()
-        assert ((ev.low <= ev.best) | ev.low.isna()).all()
-        assert ((ev.best <= ev.high) | ev.high.isna()).all()
-        assert ev.type_of_violence.isin([1, 2, 3]).all()
-        assert (ev.date_start <= pd.Timestamp.now()).all()
+        return s.sql("SELECT * FROM events")
 
 
-@settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    n=st.integers(1, 20),
-    seed=st.integers(0, 10_000),
-    edits=st.lists(
-        st.tuples(st.integers(0, 19), st.sampled_from(ACLED_COLUMNS), _garbage), max_size=30
-    ),
-)
+def _fuzz(max_examples: int, n_max: int, columns: list[str]):
+    """Hypothesis settings and strategies of the fuzz tests: ``n`` rows, garbage ``edits``."""
+    edits = st.tuples(st.integers(0, n_max - 1), st.sampled_from(columns), _garbage)
+    generate = given(
+        n=st.integers(1, n_max), seed=st.integers(0, 10_000), edits=st.lists(edits, max_size=30)
+    )
+    run = settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    return lambda test: run(generate(test))
+
+
+@_fuzz(40, 25, GED_COLUMNS)
+def test_fuzz_ged_never_crashes_and_reconciles(tmp_path_factory, n, seed, edits):
+    ev = _fuzzed_events(tmp_path_factory.mktemp("fz"), ged_frame(n, seed=seed), edits, "ged_csv")
+    if ev is None:
+        return
+    assert (ev.best >= 0).all()
+    assert ((ev.low <= ev.best) | ev.low.isna()).all()
+    assert ((ev.best <= ev.high) | ev.high.isna()).all()
+    assert ev.type_of_violence.isin([1, 2, 3]).all()
+    assert (ev.date_start <= pd.Timestamp.now()).all()
+
+
+@_fuzz(30, 20, ACLED_COLUMNS)
 def test_fuzz_acled_never_crashes_and_reconciles(tmp_path_factory, n, seed, edits):
-    from sahelsim.data.store.store import Store
-
-    d = tmp_path_factory.mktemp("fa")
-    f = acled_frame(n, seed=seed)
-    for i, col, val in edits:
-        if i < n:
-            f.loc[i, col] = val
-    path = write_csv(f, d / "a.csv")
-    with Store(d / "s.duckdb") as s:
-        try:
-            rep = s.ingest_events(path, fmt="acled_csv")
-        except InputFormatError:
-            assert s.count("events") == 0
-            return
-        assert rep.reconciles()
-        ev = s.sql("SELECT * FROM events")
-        assert (ev.best >= 0).all() and (np.floor(ev.best) == ev.best).all()
+    ev = _fuzzed_events(
+        tmp_path_factory.mktemp("fa"), acled_frame(n, seed=seed), edits, "acled_csv"
+    )
+    if ev is None:
+        return
+    assert (ev.best >= 0).all() and (np.floor(ev.best) == ev.best).all()
 
 
 def test_roundtrip_values(store, tmp_path):

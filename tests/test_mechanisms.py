@@ -5,28 +5,16 @@ mechanisms switched on) and checks the qualitative effect the article describes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from sahelsim.core.canon import month_id
 from sahelsim.model import layout as L
 from sahelsim.model.engine import Record, simulate
-from sahelsim.model.mechanisms import (
-    accords,
-    alliance,
-    civilian_harm,
-    combat,
-    control,
-    displacement,
-    governance,
-    grievance,
-    operations,
-    patron,
-    regeneration,
-    regime,
-    schedule,
-)
 from sahelsim.model.params import Params
+from sahelsim.model.registry import REGISTRY
 from sahelsim.model.rng import member_keys
 from sahelsim.model.space import Space
 from sahelsim.model.state import initial_state
@@ -34,6 +22,8 @@ from sahelsim.scenarios.scenario import load_scenario
 from sahelsim.scenarios.setup import build_drivers
 
 M = 64
+#: Each registered mechanism's compiled kernel, by name (the tests below name the mechanism).
+KERNEL = {m.name: m.kernel for m in REGISTRY}
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +63,11 @@ class Ctx:
             return self.fk[:, L.FlowK.EXPANSION, L.MLI]
         raise AttributeError(name)
 
-    def run(self, mod, s):
+    def run(self, mechanism, s):
+        member = KERNEL[mechanism]
         for m in range(M):
             st = L.MemberState(s.cells[m], s.ctry[m], s.growth_cum[m : m + 1])
-            mod.member(self.keys[m], self.t, st, L.Flows(self.fl[m], self.fk[m]), self.G, self.D,
+            member(self.keys[m], self.t, st, L.Flows(self.fl[m], self.fk[m]), self.G, self.D,
                        self.p)  # fmt: skip
         return self
 
@@ -113,10 +104,10 @@ def test_schedule_external_constraint_follows_withdrawals(space):
     assert ext[at(2025, 6), mli] == 0.0  # ECOWAS exit effective Jan 2025
     s = state_for(space)
     c = ctx_for(space, month="2025-06")
-    c.run(schedule, s)
+    c.run("schedule", s)
     assert (s.external[:, :3] == 0).all()
     c2 = ctx_for(space, month="2025-06", levers={"external_monitors": 0.5})
-    c2.run(schedule, s)
+    c2.run("schedule", s)
     assert np.allclose(s.external[:, :3], 0.5)
 
 
@@ -129,7 +120,7 @@ def test_clear_and_withdraw_disperses_then_returns(space):
     s.issp[:] = 0.0
     s.jnim[:, target] = 500.0
     c = ctx_for(space, params=p)
-    c.run(operations, s)
+    c.run("operations", s)
     assert (c.flows.op[:, target] == 1).all()
     nb = space.adj[target].indices
     after_op = s.jnim[:, target].mean()
@@ -143,7 +134,7 @@ def test_clear_and_withdraw_disperses_then_returns(space):
     for _ in range(6):
         c = ctx_for(space, params=p_off, levers={"state_force_scale": 0.2})
         s.pool[:] = 0.0  # no deployable force at all
-        c.run(operations, s)
+        c.run("operations", s)
         hist.append(s.jnim[:, target].mean())
     assert hist[0] > after_op * 1.3  # half of the cleared fighters are back after a month
     assert hist[-1] > 400  # and nearly all after six
@@ -161,7 +152,7 @@ def test_combat_losses_grow_with_force_and_are_recorded(space):
         c = ctx_for(space)
         c.flows.state_cell[:, cell] = force
         c.flows.op[:, cell] = 1
-        c.run(combat, s)
+        c.run("combat", s)
         out.append(c.flows.deaths_sb[:, cell].mean())
         assert (s.jnim >= 0).all()
         assert c.flows.deaths_sb.sum() == pytest.approx(
@@ -178,7 +169,7 @@ def test_jnim_issp_clash_is_non_state(space):
     s.jnim[:, cell] = 300.0
     s.issp[:, cell] = 300.0
     c = ctx_for(space)
-    c.run(combat, s)
+    c.run("combat", s)
     assert c.flows.deaths_ns[:, cell].mean() > 0
     assert c.flows.deaths_sb.sum() == 0  # no state forces present
 
@@ -189,7 +180,7 @@ def test_regeneration_sustains_attrition_and_responds_to_grievance(space):
     p = only("regeneration").with_values(attrition=0.025, recruit_base=0.0)
     s = state_for(space, p)
     s.jnim[:, cell] = 1000.0
-    ctx_for(space, params=p).run(regeneration, s)
+    ctx_for(space, params=p).run("regeneration", s)
     assert s.jnim[:, cell].mean() == pytest.approx(975.0)  # 2.5 % a month without recruits
     p2 = only("regeneration").with_values(attrition=0.025, recruit_base=0.025)
     rec = {}
@@ -200,7 +191,7 @@ def test_regeneration_sustains_attrition_and_responds_to_grievance(space):
         s.services[:, cell] = 1.0
         s.gov[:, cell] = 0.0
         s.grievance[:, cell] = g
-        ctx_for(space, params=p2).run(regeneration, s)
+        ctx_for(space, params=p2).run("regeneration", s)
         rec[g] = s.jnim[:, cell].mean()
     assert rec[0.0] == pytest.approx(1000.0, rel=0.05)  # recruitment offsets attrition
     assert rec[1.0] > rec[0.0] + 15  # grievance raises recruitment
@@ -218,7 +209,7 @@ def test_external_constraint_lowers_state_side_harm(space):
         c = ctx_for(space, params=p, seed=5)
         c.flows.state_cell[:, cell] = 3000.0
         c.flows.op[:, cell] = 1.0
-        c.run(civilian_harm, s)
+        c.run("civilian_harm", s)
         res[ext] = c.flows.civ_state[:, cell].sum()
     assert res[0.0] > 1.5 * res[1.0]
     assert res[1.0] > 0
@@ -234,7 +225,7 @@ def test_massacres_of_hundreds_are_possible_and_conserve_people(space):
         s.jnim[:, cell] = 300.0
         before = s.pop.sum() + s.dead_civ.sum()
         c = ctx_for(space, params=p, seed=seed)
-        c.run(civilian_harm, s)
+        c.run("civilian_harm", s)
         assert s.pop.sum() + s.dead_civ.sum() == pytest.approx(before)
         biggest = max(
             biggest, (c.flows.civ_jnim + c.flows.civ_issp + c.flows.civ_state)[:, cell].max()
@@ -249,11 +240,11 @@ def test_state_harm_raises_grievance_and_later_recruitment(space):
     s.grievance[:] = 0
     c = ctx_for(space)
     c.flows.civ_state[:, cell] = 50
-    c.run(grievance, s)
+    c.run("grievance", s)
     assert (s.grievance[:, cell] > 0).all()
     assert (s.grievance[:, interior_cell(space, 2)] == 0).all()
     g1 = s.grievance[:, cell].copy()
-    ctx_for(space).run(grievance, s)  # no new harm: memory decays
+    ctx_for(space).run("grievance", s)  # no new harm: memory decays
     assert (s.grievance[:, cell] < g1).all()
 
 
@@ -265,7 +256,7 @@ def test_jihadist_governance_matures_where_jnim_dominates(space):
     s.share_jnim[:, cell] = 0.9
     s.share_state[:, cell] = 0.1
     for _ in range(24):
-        ctx_for(space).run(governance, s)
+        ctx_for(space).run("governance", s)
     other = interior_cell(space, 2)
     assert s.gov[:, cell].mean() > 0.4
     assert s.gov[:, other].mean() < 0.1
@@ -281,7 +272,7 @@ def test_control_follows_strength(space):
     s.jnim[:, a] = 2000.0
     c = ctx_for(space)
     c.flows.state_cell[:, b] = 2000.0
-    c.run(control, s)
+    c.run("control", s)
     assert (s.hold[:, a] == 2).all() and (s.hold[:, b] == 1).all()
     tot = s.share_state + s.share_jnim + s.share_issp
     np.testing.assert_allclose(tot, 1.0)
@@ -297,7 +288,7 @@ def test_displacement_goes_to_state_held_urban_cores_and_border_throttles(space)
         c = ctx_for(space, levers={"border_openness": border})
         c.flows.civ_jnim[:, cell] = 200
         before = s.pop.sum(axis=1) + s.idp.sum(axis=1) + s.refugees.sum(axis=1)
-        c.run(displacement, s)
+        c.run("displacement", s)
         after = s.pop.sum(axis=1) + s.idp.sum(axis=1) + s.refugees.sum(axis=1) - s.growth_cum
         np.testing.assert_allclose(after, before)
         k = space.country[cell]
@@ -311,17 +302,17 @@ def test_displacement_goes_to_state_held_urban_cores_and_border_throttles(space)
 def test_russians_protect_cities_and_dependency_grows(space):
     s = state_for(space)
     c = ctx_for(space, levers={"russia_personnel": 3000.0})
-    c.run(patron, s)
+    c.run("patron", s)
     k = 0
     urban = space.urban & (space.country == k)
     placed = c.flows.russia_cell[:, urban].sum(axis=1)
     np.testing.assert_allclose(placed, 3000 * Params.default().russia_capital_share)
     assert (c.flows.russia_cell[:, ~space.urban] == 0).all()
     d1 = s.dependency.copy()
-    ctx_for(space, levers={"russia_personnel": 3000.0}).run(patron, s)
+    ctx_for(space, levers={"russia_personnel": 3000.0}).run("patron", s)
     assert (s.dependency[:, :3] > d1[:, :3]).all()
     s0 = state_for(space)
-    ctx_for(space, levers={"russia_personnel": 0.0}).run(patron, s0)
+    ctx_for(space, levers={"russia_personnel": 0.0}).run("patron", s0)
     assert (s0.dependency == 0).all()
 
 
@@ -335,7 +326,7 @@ def test_coups_more_likely_when_legitimacy_low(space):
             s.legitimacy[:] = legit
             p = Params.default().with_values(legit_drift=0.0, legit_loss=0.0)
             c = ctx_for(space, params=p, seed=seed)
-            c.run(regime, s)
+            c.run("regime", s)
             n += int(c.flows.coup_k[:, :3].sum())
         rates[legit] = n
     assert rates[0.1] > 3 * max(rates[0.8], 1)
@@ -349,7 +340,7 @@ def test_transition_rule_blocked_by_dependency(space):
         s.dependency[:] = dep
         p = Params.default().with_values(coup_base=0.02, coup_slope=15.0)
         c = ctx_for(space, params=p, flags={"coup_rule": "transition", "alliance_expansion": False})
-        c.run(regime, s)
+        c.run("regime", s)
         out[dep] = (s.transition[:, :3] * c.flows.coup_k[:, :3]).sum()
         assert c.flows.coup_k.sum() > 0
     assert out[0.0] > 0 and out[1.0] == 0
@@ -362,7 +353,7 @@ def test_joint_force_goes_to_most_attacked_member(space):
     s.deaths_last_k[:] = 10
     s.deaths_last_k[:, bfa] = 500
     c = ctx_for(space, month="2025-03")
-    c.run(alliance, s)
+    c.run("alliance", s)
     assert (s.joint[:, bfa] == 5000).all() and s.joint.sum() == pytest.approx(5000 * M)
 
 
@@ -372,16 +363,16 @@ def test_expansion_needs_unanimity(space):
     c = ctx_for(
         space, month="2025-03", flags={"coup_rule": "stay_in_aes", "alliance_expansion": True}
     )
-    c.run(alliance, s)
+    c.run("alliance", s)
     assert c.flows.expansion.all()
     s.legitimacy[:, 1] = 0.0  # one member refuses
     c = ctx_for(
         space, month="2025-03", flags={"coup_rule": "stay_in_aes", "alliance_expansion": True}
     )
-    c.run(alliance, s)
+    c.run("alliance", s)
     assert not c.flows.expansion.any()
     c = ctx_for(space, month="2025-03")  # switch off: never
-    c.run(alliance, s)
+    c.run("alliance", s)
     assert not c.flows.expansion.any()
 
 
@@ -409,7 +400,7 @@ def test_accord_forms_only_where_jnim_dominates(space):
     s.share_jnim[:, a] = 0.9
     s.hold[:, a] = 2
     c = ctx_for(space, levers={"negotiation_propensity": 1.0})
-    c.run(accords, s)
+    c.run("accords", s)
     assert (s.accord[:, a] == 1).all() and (s.accord[:, b] == 0).all()
 
 
@@ -426,3 +417,9 @@ def test_counter_based_uniforms_are_uniform_and_independent():
     assert abs(np.corrcoef(u[0::2].ravel(), u[1::2].ravel())[0, 1]) < 0.02
     # a member's key does not depend on the others
     assert member_keys(5, np.array([7]))[0] == keys[7]
+
+
+def test_every_registered_mechanism_has_a_behaviour_test():
+    source = Path(__file__).read_text(encoding="utf-8")
+    untested = [m.name for m in REGISTRY if f'.run("{m.name}", ' not in source]
+    assert not untested, f"mechanisms without a behaviour test here: {untested}"

@@ -138,23 +138,16 @@ def sb(best: float, low: float, high: float, prefix: str = "sb") -> dict[str, st
     }
 
 
+#: Cells of a UCDP actor row that do not depend on the actor (the others are left empty).
+ACTOR_FIXED = {"NameChange": "0", "Org": "1", "ConflictId": "11347, 14113", "DyadId": "15108, 15259",
+               "PrimaryParty": "1", "Location": "Mali, Niger", "Region": "4", "Version": "22.1"}  # fmt: skip
+
+
 def actor_row(actor_id: Any, gwnoloc: str = "432, 436", **over: Any) -> dict[str, str]:
-    row = {c: "" for c in ACTOR_COLUMNS}
-    row.update(
-        ActorId=str(actor_id),
-        NameData=f"Actor {actor_id}",
-        NameOrig=f"Actor {actor_id}",
-        NameOrigFullEng=f"Actor number {actor_id}",
-        NameChange="0",
-        Org="1",
-        ConflictId="11347, 14113",
-        DyadId="15108, 15259",
-        PrimaryParty="1",
-        Location="Mali, Niger",
-        GWNOLoc=gwnoloc,
-        Region="4",
-        Version="22.1",
-    )
+    name = f"Actor {actor_id}"
+    row = {c: "" for c in ACTOR_COLUMNS} | ACTOR_FIXED
+    row.update(ActorId=str(actor_id), NameData=name, NameOrig=name, GWNOLoc=gwnoloc,
+               NameOrigFullEng=f"Actor number {actor_id}")  # fmt: skip
     row.update({k: str(v) for k, v in over.items()})
     return row
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +27,7 @@ from sahelsim.evidence.timeline import (
     timeline_effects,
 )
 
-DATA_DIR = Path(os.environ.get("SAHELSIM_DATA", Path(__file__).parents[2] / "shared" / "data"))
-UCDP_CY = DATA_DIR / "ucdp-organized-violence-cy-v25.1" / "ucdp_orgvio_cy_v25_1_westafrica.csv.gz"
+UCDP_CY = "ucdp-organized-violence-cy-v25.1/ucdp_orgvio_cy_v25_1_westafrica.csv.gz"
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +148,7 @@ source = "Liptako-Gourma Charter"
 [[event]]
 id = "ner_coup_2023"
 date = 2023-07-26
+date_end = 2023-07-28
 iso3 = "NER"
 kind = "coup"
 label = "coup in Niger"
@@ -173,16 +172,21 @@ def test_small_file_loads_and_curly_apostrophes_are_accepted(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('kind = "coup"', 'kind = "putsch"', r"id='ner_coup_2023'.*Input should be"),
-        ("aes_alliance = 1", "aes_aliance = 1", r"unknown effect tag"),
-        ('iso3 = "NER"', 'iso3 = "XYZ"', r"unknown ISO3"),
-        ('id = "ner_coup_2023"', 'id = "aes_charter"', r"duplicate id 'aes_charter'"),
-        ("The Alliance That Cannot Win", "Chapter One", r"not a heading of the seed article"),
-        ("date = 2023-07-26", "date = 2023-07-26T10:00:00", r"without a time of day"),
-        ("date = 2023-07-26", "date = 2023-07-26\ndate_end = 2023-07-01", r"before date"),
-        ('source = "BBC News, 28 Jul 2023"', "", r"source"),
+        pytest.param('kind = "coup"', 'kind = "putsch"', r"id='ner_coup_2023'.*Input should be",
+                     id="unknown kind"),
+        pytest.param("aes_alliance = 1", "aes_aliance = 1", r"unknown effect tag", id="effect tag"),
+        pytest.param('iso3 = "NER"', 'iso3 = "XYZ"', r"unknown ISO3", id="iso3"),
+        pytest.param('id = "ner_coup_2023"', 'id = "aes_charter"', r"duplicate id 'aes_charter'",
+                     id="duplicate id"),
+        pytest.param("The Alliance That Cannot Win", "Chapter One",
+                     r"not a heading of the seed article", id="article section"),
+        pytest.param("date = 2023-07-26", "date = 2023-07-26T10:00:00", r"without a time of day",
+                     id="time of day"),
+        pytest.param("date_end = 2023-07-28", "date_end = 2023-07-01", r"before date",
+                     id="end before start"),
+        pytest.param('source = "BBC News, 28 Jul 2023"', "", r"source", id="no source"),
     ],
-)
+)  # fmt: skip
 def test_bad_timelines_give_clear_errors(tmp_path, old, new, message):
     assert old in GOOD
     with pytest.raises(InputFormatError, match=message) as info:
@@ -418,11 +422,8 @@ def test_compare_around_months_sources_and_exposure(tl):
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(
-    not UCDP_CY.exists(), reason=f"UCDP country-year not found at {UCDP_CY} (set SAHELSIM_DATA)"
-)
-def test_compare_around_on_ucdp_country_year(tl):
-    cy = pd.read_csv(UCDP_CY)
+def test_compare_around_on_ucdp_country_year(tl, shared_data):
+    cy = pd.read_csv(shared_data / UCDP_CY)
     frame = pd.DataFrame(
         {
             "iso3": cy["iso3"],

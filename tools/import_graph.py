@@ -13,8 +13,8 @@ import argparse
 import ast
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 #: Third-party packages that may be imported inside a function: optional extras and slow imports.
 LAZY_ALLOWED = frozenset({
@@ -23,8 +23,9 @@ LAZY_ALLOWED = frozenset({
 })  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
+    """One import: module ``src`` imports ``dst`` at ``line``."""
+
     src: str
     dst: str
     line: int

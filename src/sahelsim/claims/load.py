@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sahelsim.core.config import parse_toml
 from sahelsim.core.errors import SahelsimError
 from sahelsim.evidence.timeline import ARTICLE_SECTIONS
 
@@ -149,12 +149,7 @@ def load_claims(path: str | Path | None = None) -> list[Claim]:
             data = Path(path).read_bytes()
         except OSError as exc:
             raise ClaimsError(where, [f"cannot read the file: {exc.strerror or exc}"]) from None
-    try:
-        raw = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ClaimsError(where, [f"not UTF-8 text: {exc}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ClaimsError(where, [f"not valid TOML: {exc}"]) from None
+    raw = parse_toml(data, where, ClaimsError)
     try:
         spec = _ClaimsFile.model_validate(raw)
     except ValidationError as exc:

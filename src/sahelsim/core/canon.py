@@ -22,32 +22,44 @@ NROWS = 360
 
 @dataclass(frozen=True)
 class Country:
+    """A country of the data region: ISO3, Gleditsch-Ward code, English name, AES membership."""
+
     iso3: str
     gwno: int
     name: str
     core: bool  # one of the three AES states
 
 
+#: (iso3, gwno, name) of the three AES states, then of their neighbours / data-region peers.
+_AES_CORE = (("MLI", 432, "Mali"), ("BFA", 439, "Burkina Faso"), ("NER", 436, "Niger"))
+_PEERS = (
+    ("BEN", 434, "Benin"), ("TGO", 461, "Togo"), ("GHA", 452, "Ghana"),
+    ("CIV", 437, "Cote d'Ivoire"), ("NGA", 475, "Nigeria"), ("MRT", 435, "Mauritania"),
+    ("DZA", 615, "Algeria"), ("TCD", 483, "Chad"), ("SEN", 433, "Senegal"),
+    ("GIN", 438, "Guinea"),
+)  # fmt: skip
 #: Countries the project knows about: the AES core and their neighbours / data-region peers.
-COUNTRIES: tuple[Country, ...] = (
-    Country("MLI", 432, "Mali", True),
-    Country("BFA", 439, "Burkina Faso", True),
-    Country("NER", 436, "Niger", True),
-    Country("BEN", 434, "Benin", False),
-    Country("TGO", 461, "Togo", False),
-    Country("GHA", 452, "Ghana", False),
-    Country("CIV", 437, "Cote d'Ivoire", False),
-    Country("NGA", 475, "Nigeria", False),
-    Country("MRT", 435, "Mauritania", False),
-    Country("DZA", 615, "Algeria", False),
-    Country("TCD", 483, "Chad", False),
-    Country("SEN", 433, "Senegal", False),
-    Country("GIN", 438, "Guinea", False),
+COUNTRIES: tuple[Country, ...] = tuple(Country(*c, core=True) for c in _AES_CORE) + tuple(
+    Country(*c, core=False) for c in _PEERS
 )
 CORE_ISO3: tuple[str, ...] = tuple(c.iso3 for c in COUNTRIES if c.core)
 ISO3_TO_GW: dict[str, int] = {c.iso3: c.gwno for c in COUNTRIES}
 GW_TO_ISO3: dict[int, str] = {c.gwno: c.iso3 for c in COUNTRIES}
 ISO3_TO_NAME: dict[str, str] = {c.iso3: c.name for c in COUNTRIES}
+
+#: Headings of the seed article (``shared/seed/000_26e342f7357a83bf.txt``); timeline events,
+#: levers and claims name the section they come from.
+ARTICLE_SECTIONS: tuple[str, ...] = (
+    "The Alliance That Cannot Win",
+    "Sovereignty as Strategy",
+    "The Counterterrorism Illusion",
+    "The Russian Calculation",
+    "Fragmentation's Feedback Loops",
+    "The Jihadist Adaptation",
+    "Three Futures",
+    "The Sovereignty Paradox",
+    "What Comes After",
+)
 #: Bounding box (lon_min, lat_min, lon_max, lat_max) of the study region (AES + neighbours).
 #: Events further than ``REGION_MARGIN_DEG`` outside it are "far outside the region".
 REGION_BBOX: tuple[float, float, float, float] = (-17.6, 4.0, 16.1, 25.1)

@@ -1,9 +1,12 @@
-"""Where data, the cache and the store live."""
+"""Where data, the cache and the store live; reading TOML configuration files."""
 
 from __future__ import annotations
 
 import os
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ENV_DATA = "SAHELSIM_DATA"
 ENV_CACHE = "SAHELSIM_CACHE"
@@ -26,3 +29,17 @@ def resolve_data_dir(cli_value: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser().resolve()
     return cache_dir() / "data"
+
+
+def parse_toml(
+    data: bytes, where: str, error: Callable[[str, list[str]], Exception]
+) -> dict[str, Any]:
+    """``data`` (UTF-8 TOML text) as a dict; a file that is not UTF-8 or not valid TOML raises
+    ``error(where, [problem])`` (e.g. a :class:`~sahelsim.core.errors.SahelsimError` subclass
+    that takes the file and its problems)."""
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise error(where, [f"not UTF-8 text: {exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(where, [f"not valid TOML: {exc}"]) from None

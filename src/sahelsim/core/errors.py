@@ -14,12 +14,7 @@ class InputFormatError(SahelsimError):
     """
 
     def __init__(
-        self,
-        file: str,
-        message: str,
-        *,
-        line: int | None = None,
-        field: str | None = None,
+        self, file: str, message: str, *, line: int | None = None, field: str | None = None
     ) -> None:
         self.file = str(file)
         self.line = line

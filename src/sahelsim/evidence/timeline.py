@@ -26,7 +26,7 @@ from typing import Any, Literal, get_args
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sahelsim.core.canon import CORE_ISO3, COUNTRIES, month_id
+from sahelsim.core.canon import ARTICLE_SECTIONS, CORE_ISO3, COUNTRIES, month_id
 from sahelsim.core.errors import InputFormatError
 from sahelsim.evidence.before_after import BeforeAfter, before_after
 
@@ -43,18 +43,6 @@ EventKind = Literal[
 #: Allowed ``kind`` values.
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 
-#: Headings of the seed article (``shared/seed/000_26e342f7357a83bf.txt``).
-ARTICLE_SECTIONS: tuple[str, ...] = (
-    "The Alliance That Cannot Win",
-    "Sovereignty as Strategy",
-    "The Counterterrorism Illusion",
-    "The Russian Calculation",
-    "Fragmentation's Feedback Loops",
-    "The Jihadist Adaptation",
-    "Three Futures",
-    "The Sovereignty Paradox",
-    "What Comes After",
-)
 
 #: Effect tags an event may carry, with their meaning. The model reads these; a tag not listed
 #: here is a load error (typos would otherwise silently do nothing).

@@ -347,192 +347,96 @@ class LeverSpec:
 
 _BRIEF = "project design brief (MODEL.md section 4); illustrative, to be calibrated"
 
+
+def _lever(
+    kind: LeverKind,
+    name: str,
+    label: str,
+    unit: str,
+    default: Any,
+    section: str,
+    description: str,
+    source: str = _BRIEF,
+    **more: Any,
+) -> LeverSpec:
+    """One row of :data:`LEVERS`: kind, name, label, unit, default, article section, description
+    and source (default: the design brief); ``more`` are the optional fields (``bounds``,
+    ``choices``, ``scope``, ``initial``, ``history``, ``noncore``)."""
+    return LeverSpec(name=name, kind=kind, unit=unit, default=default, label=label,
+                     description=description, article_section=section, source=source,
+                     **more)  # fmt: skip
+
+
+#: The levers, one row each: ``_lever(kind, name, label, unit, default, section, description[,
+#: source], **optional fields)``.
 LEVERS: tuple[LeverSpec, ...] = (
-    LeverSpec(
-        name="russia_personnel",
-        label="Russian personnel",
-        kind="float",
-        unit="persons per country",
-        default={"MLI": 2000.0, "BFA": 300.0, "NER": 200.0},
-        initial={"MLI": 0.0, "BFA": 0.0, "NER": 0.0},
-        history=(
-            ("2021-12", "MLI", 1000.0),
-            ("2023-01", "MLI", 2000.0),
-            ("2024-01", "BFA", 300.0),
-            ("2024-04", "NER", 200.0),
-        ),
-        bounds=(0.0, 20000.0),
-        description=(
-            "Russian state-linked contingent (Wagner Group, then Africa Corps) in the country; "
-            "it guards regimes and extraction sites rather than holding ground."
-        ),
-        article_section="The Russian Calculation",
-        source=(
-            "arrival months and sizes are approximate orders of magnitude from press reporting "
-            "(Mali from Dec 2021, Burkina Faso early 2024, Niger Apr 2024); the article gives "
-            "no figures"
-        ),
-    ),
-    LeverSpec(
-        name="joint_force",
-        label="AES joint force",
-        kind="float",
-        unit="persons (alliance total)",
-        default=5000.0,
-        initial=0.0,
-        history=(("2024-12", None, 5000.0),),
-        bounds=(0.0, 50000.0),
-        scope="alliance",
-        description=(
-            "AES joint force available for mutual assistance; one alliance-wide total "
-            "(lever_series repeats it in every country column)."
-        ),
-        article_section="The Counterterrorism Illusion",
-        source="article: joint force of 5,000 announced in December 2024",
-    ),
-    LeverSpec(
-        name="state_force_scale",
-        label="national force size",
-        kind="float",
-        unit="multiplier of the national deployable force pool",
-        default=1.0,
-        bounds=(0.2, 5.0),
-        description="Scales each state's deployable force pool (recruitment, equipment, funding).",
-        article_section="The Counterterrorism Illusion",
-        source=_BRIEF,
-    ),
-    LeverSpec(
-        name="restraint",
-        label="restraint towards civilians",
-        kind="float",
-        unit="share of civilian harm avoided (1 = none harmed by doctrine)",
-        default=0.0,
-        bounds=(0.0, 1.0),
-        description="Civilian-harm restraint of state-side forces during operations.",
-        article_section="The Jihadist Adaptation",
-        source=_BRIEF,
-    ),
-    LeverSpec(
-        name="external_monitors",
-        label="external monitors",
-        kind="float",
-        unit="share of a full external accountability presence",
-        default=0.0,
-        bounds=(0.0, 1.0),
-        description=(
-            "Return of an external accountability presence (France, the UN or ECOWAS-like); "
-            "adds to the external constraint the institutional timeline gives for history."
-        ),
-        article_section="Fragmentation's Feedback Loops",
-        source=_BRIEF,
-    ),
-    LeverSpec(
-        name="governance_investment",
-        label="state services investment",
-        kind="float",
-        unit="share of a full state-services effort",
-        default=0.1,
-        bounds=(0.0, 1.0),
-        description="State investment in services (courts, schools, health) in areas it holds.",
-        article_section="The Jihadist Adaptation",
-        source=_BRIEF,
-    ),
-    LeverSpec(
-        name="negotiation_propensity",
-        label="local accords with JNIM",
-        kind="float",
-        unit="monthly probability",
-        default=0.02,
-        bounds=(0.0, 1.0),
-        description="Monthly propensity of a local accord with JNIM where JNIM dominates a cell.",
-        article_section="Three Futures",
-        source=_BRIEF,
-    ),
-    LeverSpec(
-        name="border_openness",
-        label="open borders",
-        kind="float",
-        unit="share of free cross-border movement",
-        default=0.4,
-        initial=1.0,
-        history=(("2025-01", None, 0.4),),
-        noncore=1.0,
-        bounds=(0.0, 1.0),
-        description=(
-            "Cross-border movement (displacement, pastoral and labour routes); falls when "
-            "ECOWAS free movement stops applying."
-        ),
-        article_section="Fragmentation's Feedback Loops",
-        source="ECOWAS exit effective January 2025 (article); the 0.4 level is illustrative",
-    ),
-    LeverSpec(
-        name="inclusion",
-        label="political inclusion",
-        kind="float",
-        unit="share (inclusion index)",
-        default=0.0,
-        bounds=(0.0, 1.0),
-        description=(
-            "Political inclusion of marginalised communities; lowers grievance-driven recruitment."
-        ),
-        article_section="Three Futures",
-        source=_BRIEF,
-    ),
-    LeverSpec(
-        name="intervention_force",
-        label="outside intervention force",
-        kind="float",
-        unit="persons deployed in the country",
-        default=0.0,
-        bounds=(0.0, 100000.0),
-        description="An outside regional or international intervention force.",
-        article_section="What Comes After",
-        source=_BRIEF,
-    ),
-    LeverSpec(
-        name="legitimacy_shock",
-        label="legitimacy shock",
-        kind="impulse",
-        unit="legitimacy points, added once",
-        default=0.0,
-        bounds=(-1.0, 1.0),
-        description=(
-            "One-off pulse to junta legitimacy (a scandal, a lost battle, an uprising) that "
-            "raises coup hazard; zero except in the month of a change."
-        ),
-        article_section="What Comes After",
-        source=_BRIEF,
-    ),
-    LeverSpec(
-        name="coup_rule",
-        label="what a coup does",
-        kind="enum",
-        unit="choice",
-        default="stay_in_aes",
-        choices=("stay_in_aes", "transition"),
-        scope="alliance",
-        description=(
-            "What a coup does: the new junta stays in the AES and keeps its policies "
-            "(the article's reading), or opens a political transition."
-        ),
-        article_section="What Comes After",
-        source="article: new military governments would likely join the AES and carry on",
-    ),
-    LeverSpec(
-        name="alliance_expansion",
-        label="alliance expansion",
-        kind="bool",
-        unit="switch",
-        default=False,
-        scope="alliance",
-        description=(
-            "Allows new members to join the alliance; off by default because membership "
-            "changes need unanimity (the 'structural trap')."
-        ),
-        article_section="Sovereignty as Strategy",
-        source="article: each member can veto expansion",
-    ),
-)
+    _lever("float", "russia_personnel", "Russian personnel", "persons per country",
+           {"MLI": 2000.0, "BFA": 300.0, "NER": 200.0}, "The Russian Calculation",
+           ("Russian state-linked contingent (Wagner Group, then Africa Corps) in the country; it "
+            "guards regimes and extraction sites rather than holding ground."),
+           ("arrival months and sizes are approximate orders of magnitude from press reporting "
+            "(Mali from Dec 2021, Burkina Faso early 2024, Niger Apr 2024); the article gives no "
+            "figures"),
+           bounds=(0.0, 20000.0), initial={"MLI": 0.0, "BFA": 0.0, "NER": 0.0},
+           history=(("2021-12", "MLI", 1000.0), ("2023-01", "MLI", 2000.0),
+                    ("2024-01", "BFA", 300.0), ("2024-04", "NER", 200.0))),
+    _lever("float", "joint_force", "AES joint force", "persons (alliance total)", 5000.0,
+           "The Counterterrorism Illusion",
+           ("AES joint force available for mutual assistance; one alliance-wide total "
+            "(lever_series repeats it in every country column)."),
+           "article: joint force of 5,000 announced in December 2024", bounds=(0.0, 50000.0),
+           scope="alliance", initial=0.0, history=(("2024-12", None, 5000.0),)),
+    _lever("float", "state_force_scale", "national force size",
+           "multiplier of the national deployable force pool", 1.0, "The Counterterrorism Illusion",
+           "Scales each state's deployable force pool (recruitment, equipment, funding).",
+           bounds=(0.2, 5.0)),
+    _lever("float", "restraint", "restraint towards civilians",
+           "share of civilian harm avoided (1 = none harmed by doctrine)", 0.0,
+           "The Jihadist Adaptation",
+           "Civilian-harm restraint of state-side forces during operations.", bounds=(0.0, 1.0)),
+    _lever("float", "external_monitors", "external monitors",
+           "share of a full external accountability presence", 0.0,
+           "Fragmentation's Feedback Loops",
+           ("Return of an external accountability presence (France, the UN or ECOWAS-like); adds "
+            "to the external constraint the institutional timeline gives for history."),
+           bounds=(0.0, 1.0)),
+    _lever("float", "governance_investment", "state services investment",
+           "share of a full state-services effort", 0.1, "The Jihadist Adaptation",
+           "State investment in services (courts, schools, health) in areas it holds.",
+           bounds=(0.0, 1.0)),
+    _lever("float", "negotiation_propensity", "local accords with JNIM", "monthly probability",
+           0.02, "Three Futures",
+           "Monthly propensity of a local accord with JNIM where JNIM dominates a cell.",
+           bounds=(0.0, 1.0)),
+    _lever("float", "border_openness", "open borders", "share of free cross-border movement", 0.4,
+           "Fragmentation's Feedback Loops",
+           ("Cross-border movement (displacement, pastoral and labour routes); falls when ECOWAS "
+            "free movement stops applying."),
+           "ECOWAS exit effective January 2025 (article); the 0.4 level is illustrative",
+           bounds=(0.0, 1.0), initial=1.0, history=(("2025-01", None, 0.4),), noncore=1.0),
+    _lever("float", "inclusion", "political inclusion", "share (inclusion index)", 0.0,
+           "Three Futures",
+           "Political inclusion of marginalised communities; lowers grievance-driven recruitment.",
+           bounds=(0.0, 1.0)),
+    _lever("float", "intervention_force", "outside intervention force",
+           "persons deployed in the country", 0.0, "What Comes After",
+           "An outside regional or international intervention force.", bounds=(0.0, 100000.0)),
+    _lever("impulse", "legitimacy_shock", "legitimacy shock", "legitimacy points, added once", 0.0,
+           "What Comes After",
+           ("One-off pulse to junta legitimacy (a scandal, a lost battle, an uprising) that "
+            "raises coup hazard; zero except in the month of a change."),
+           bounds=(-1.0, 1.0)),
+    _lever("enum", "coup_rule", "what a coup does", "choice", "stay_in_aes", "What Comes After",
+           ("What a coup does: the new junta stays in the AES and keeps its policies (the "
+            "article's reading), or opens a political transition."),
+           "article: new military governments would likely join the AES and carry on",
+           choices=("stay_in_aes", "transition"), scope="alliance"),
+    _lever("bool", "alliance_expansion", "alliance expansion", "switch", False,
+           "Sovereignty as Strategy",
+           ("Allows new members to join the alliance; off by default because membership changes "
+            "need unanimity (the 'structural trap')."),
+           "article: each member can veto expansion", scope="alliance"),
+)  # fmt: skip
 
 LEVER_BY_NAME = {s.name: s for s in LEVERS}
 

@@ -45,6 +45,18 @@ class Space:
         m[np.nonzero(ok)[0], self.country[ok]] = 1.0
         return m
 
+    def remoteness(self) -> np.ndarray:
+        """Each cell's distance from its country's capital (degrees), divided by the largest in
+        that country: 0 at the capital, 1 in the remotest cell; 0 outside a country with one."""
+        remote = np.zeros(self.n_cells)
+        for k in range(self.n_countries):
+            idx = np.nonzero(self.country == k)[0]
+            if idx.size and self.capital[k] >= 0:
+                cap = self.capital[k]
+                d = np.hypot(self.lat[idx] - self.lat[cap], self.lon[idx] - self.lon[cap])
+                remote[idx] = d / max(d.max(), 1e-9)
+        return remote
+
     def core_country_index(self) -> np.ndarray:
         return np.array([self.countries.index(c) for c in CORE])
 

@@ -64,13 +64,7 @@ def initial_state(space: Space, params: Params, members: int) -> State:
     C, K, M = space.n_cells, space.n_countries, members
     p = params
     dens = space.pop0 / np.maximum(space.area_km2, 1.0)
-    remote = np.zeros(C)
-    for k in range(K):
-        idx = np.nonzero(space.country == k)[0]
-        if idx.size and space.capital[k] >= 0:
-            cap = space.capital[k]
-            d = np.hypot(space.lat[idx] - space.lat[cap], space.lon[idx] - space.lon[cap])
-            remote[idx] = d / max(d.max(), 1e-9)
+    remote = space.remoteness()
     mli = space.country == space.countries.index("MLI")
     ner = space.country == space.countries.index("NER")
     conc = p.init_concentration

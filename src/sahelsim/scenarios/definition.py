@@ -18,12 +18,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from sahelsim.core.canon import CORE_ISO3
+from sahelsim.core.canon import ARTICLE_SECTIONS, CORE_ISO3
 from sahelsim.core.errors import SahelsimError
 from sahelsim.scenarios.levers import (
     _COUNTRY_INDEX,
     _NAME_RE,
-    ARTICLE_SECTIONS,
     FLAG_LEVERS,
     LEVER_SPECS,
     NUMERIC_LEVERS,

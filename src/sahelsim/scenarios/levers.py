@@ -16,20 +16,6 @@ from sahelsim.core.canon import CORE_ISO3, month_id
 from sahelsim.model.drivers import lever_default_column
 from sahelsim.model.fields_table import LEVERS, LeverSpec, Scalar
 
-#: Headings of the seed article; ``article_section`` must start with one of them.
-ARTICLE_SECTIONS: tuple[str, ...] = (
-    "The Alliance That Cannot Win",
-    "Sovereignty as Strategy",
-    "The Counterterrorism Illusion",
-    "The Russian Calculation",
-    "Fragmentation's Feedback Loops",
-    "The Jihadist Adaptation",
-    "Three Futures",
-    "The Sovereignty Paradox",
-    "What Comes After",
-)
-
-
 #: Every lever, by name (its one definition is in :data:`sahelsim.model.fields_table.LEVERS`).
 LEVER_SPECS: dict[str, LeverSpec] = {s.name: s for s in LEVERS}
 #: Values in force from 2025-01 when nothing sets them (per-country mappings where they differ).

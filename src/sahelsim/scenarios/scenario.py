@@ -37,16 +37,16 @@ error; in ``lever_series`` the joint force total is repeated in each country col
 from __future__ import annotations
 
 import logging
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from sahelsim.core.canon import ARTICLE_SECTIONS
+from sahelsim.core.config import parse_toml
 from sahelsim.scenarios.definition import LeverChange, Scenario, ScenarioError, _problems
 from sahelsim.scenarios.levers import (
-    ARTICLE_SECTIONS,
     DEFAULT_LEVERS,
     FLAG_LEVERS,
     LEVER_SPECS,
@@ -105,12 +105,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         ref = _scenario_dir().joinpath(f"{text}.toml")
         where = str(ref)
         data = ref.read_bytes()
-    try:
-        raw = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(where, [f"not UTF-8 text: {exc}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(where, [f"not valid TOML: {exc}"]) from None
+    raw = parse_toml(data, where, ScenarioError)
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:

@@ -330,6 +330,14 @@ class RowChecker:
         )
         return ~bad, q
 
+    def finish(
+        self, rejects: list[dict[str, Any]], columns: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, pd.DataFrame]:
+        """``(good_mask, quarantine)``: :meth:`split`, merged with the structural rejects of
+        :func:`read_small_csv` (wrong field count) by line."""
+        good, checked = self.split(columns)
+        return good, merge_quarantine(rejects, checked)
+
 
 def merge_quarantine(rejects: list[dict[str, Any]], checked: pd.DataFrame) -> pd.DataFrame:
     """Structural rejects (wrong field count) and failed checks in one frame, by line."""
@@ -352,26 +360,35 @@ def filtered_result(
     n_rows: int,
     n_filtered: int,
     what_filtered: str,
+    rows_accepted: int | None = None,
+    accepted_detail: str = "",
+    counts: dict[str, Any] | None = None,
     **meta: Any,
 ) -> ReadResult:
     """The result of a reader that filters rows outside the study region: ``rows_read``
-    counts the rows kept for checking, ``rows_in_file`` every row of the file."""
+    counts the rows kept for checking, ``rows_in_file`` every row of the file.
+
+    ``rows_accepted`` defaults to ``len(data)`` (give it when ``data`` is a long layout with
+    several rows per accepted file row); ``counts`` go after the row counts in the metadata and
+    ``accepted_detail`` after the accepted count in the log line."""
     file = str(path)
     rows_read = n_rows - n_filtered
+    accepted = len(data) if rows_accepted is None else rows_accepted
     full = {
         "source": source,
         "file": file,
         "sha256": sha256_file(path),
         **meta,
         "rows_read": rows_read,
-        "rows_accepted": len(data),
+        "rows_accepted": accepted,
         "rows_quarantined": len(quarantine),
         "rows_filtered": n_filtered,
         "rows_in_file": n_rows,
+        **(counts or {}),
     }
     log.info(
-        "%s: read %d, accepted %d, quarantined %d, filtered %d (%s)",
-        file, rows_read, len(data), len(quarantine), n_filtered, what_filtered,
+        "%s: read %d, accepted %d%s, quarantined %d, filtered %d (%s)",
+        file, rows_read, accepted, accepted_detail, len(quarantine), n_filtered, what_filtered,
     )  # fmt: skip
     return ReadResult(source, table, data, quarantine, full)
 

@@ -32,13 +32,7 @@ import numpy as np
 import pandas as pd
 
 from sahelsim.core.schema import DISPLACEMENT
-from sahelsim.data.readers.base import (
-    ReadResult,
-    RowChecker,
-    merge_quarantine,
-    read_small_csv,
-    sha256_file,
-)
+from sahelsim.data.readers.base import ReadResult, RowChecker, read_small_csv, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +109,7 @@ def read_iom_dtm_mali(path: str | Path, *, version: str = VERSION) -> ReadResult
     dup_mask[idx[dup]] = True
     chk.flag(dup_mask, DUPLICATE_FIELD, "duplicate key")
 
-    good, qframe = chk.split()
-    quarantine = merge_quarantine(rejects, qframe)
+    good, quarantine = chk.finish(rejects)
 
     a1 = admin["admin1_pcode"].to_numpy()[good]
     a2 = admin["admin2_pcode"].to_numpy()[good]

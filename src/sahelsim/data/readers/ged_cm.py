@@ -19,13 +19,7 @@ import pandas as pd
 
 from sahelsim.core.canon import ISO3_TO_GW, VIEWS_COUNTRY_TO_ISO3, month_id
 from sahelsim.core.schema import GED_COUNTRY_MONTH
-from sahelsim.data.readers.base import (
-    ReadResult,
-    RowChecker,
-    filtered_result,
-    merge_quarantine,
-    read_small_csv,
-)
+from sahelsim.data.readers.base import ReadResult, RowChecker, filtered_result, read_small_csv
 
 SOURCE = "ucdp_ged_cm"
 TABLE = "ged_country_month"
@@ -96,8 +90,7 @@ def read_ged_cm(path: str | Path, *, version: str = VERSION) -> ReadResult:
 
     chk.flag_duplicates({"c": cid, "m": mid}, DUPLICATE_FIELD, "duplicate country-month")
 
-    good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
-    quarantine = merge_quarantine(rejects, qframe)
+    good, quarantine = chk.finish(rejects, columns=[c for c in frame.columns if c != "_line"])
     iso_good = iso3[good]
     data = pd.DataFrame(
         {

@@ -25,13 +25,7 @@ import pandas as pd
 
 from sahelsim.core.canon import GW_TO_ISO3
 from sahelsim.core.schema import UCDP_ACTORS
-from sahelsim.data.readers.base import (
-    ReadResult,
-    RowChecker,
-    filtered_result,
-    merge_quarantine,
-    read_small_csv,
-)
+from sahelsim.data.readers.base import ReadResult, RowChecker, filtered_result, read_small_csv
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +97,7 @@ def read_ucdp_actors(path: str | Path) -> ReadResult:
     dup_mask[idx[dup]] = True
     chk.flag(dup_mask, "ActorId", "duplicate key")
 
-    good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
-    quarantine = merge_quarantine(rejects, qframe)
+    good, quarantine = chk.finish(rejects, columns=[c for c in frame.columns if c != "_line"])
 
     g = sub.loc[good]
 

@@ -27,13 +27,7 @@ import pandas as pd
 
 from sahelsim.core.canon import GW_TO_ISO3, ISO3_TO_GW
 from sahelsim.core.schema import UCDP_COUNTRY_YEAR
-from sahelsim.data.readers.base import (
-    ReadResult,
-    RowChecker,
-    filtered_result,
-    merge_quarantine,
-    read_small_csv,
-)
+from sahelsim.data.readers.base import ReadResult, RowChecker, filtered_result, read_small_csv
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +142,7 @@ def read_ucdp_cy(path: str | Path, *, strict_bounds: bool = True) -> ReadResult:
 
     chk.flag_duplicates({"g": gw, "y": year}, DUPLICATE_FIELD)
 
-    good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
-    quarantine = merge_quarantine(rejects, qframe)
+    good, quarantine = chk.finish(rejects, columns=[c for c in frame.columns if c != "_line"])
 
     g = sub.loc[good]
     iso3 = gw_iso[good]

@@ -22,6 +22,7 @@ row: ``duplicate key``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +30,7 @@ import pandas as pd
 
 from sahelsim.core.canon import ISO3_TO_GW
 from sahelsim.core.schema import DISPLACEMENT
-from sahelsim.data.readers.base import (
-    ReadResult,
-    RowChecker,
-    merge_quarantine,
-    read_small_csv,
-    sha256_file,
-)
+from sahelsim.data.readers.base import ReadResult, RowChecker, filtered_result, read_small_csv
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +125,7 @@ def _read_table(
 
     chk.flag_duplicates({"y": year, "o": codes["coo_iso"], "a": codes["coa_iso"]}, DUPLICATE_FIELD)
 
-    good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
-    quarantine = merge_quarantine(rejects, qframe)
+    good, quarantine = chk.finish(rejects, columns=[c for c in frame.columns if c != "_line"])
 
     gv = vals[good]
     reported = ~np.isnan(gv)
@@ -158,65 +152,42 @@ def _read_table(
         }
     )[list(DISPLACEMENT)]
 
-    n_good = int(good.sum())
-    rows_read = n_rows - n_filtered
-    meta = {
-        "source": source,
-        "file": file,
-        "sha256": sha256_file(path),
-        "version": version,
-        "license": license,
-        "citation": citation,
-        "rows_read": rows_read,
-        "rows_accepted": n_good,
-        "rows_quarantined": len(quarantine),
-        "rows_filtered": n_filtered,
-        "rows_in_file": n_rows,
-        "long_rows": n,
-        "values_missing": int((~reported).sum()),
-        "measures": list(measures.values()),
-    }
-    log.info(
-        "%s: read %d, accepted %d (%d long rows, %d values not reported), quarantined %d, "
-        "filtered %d",
-        file, rows_read, n_good, n, meta["values_missing"], len(quarantine), n_filtered,
+    values_missing = int((~reported).sum())
+    return filtered_result(
+        source, TABLE, path, data, quarantine, n_rows=n_rows, n_filtered=n_filtered,
+        what_filtered="neither country in the region", rows_accepted=int(good.sum()),
+        accepted_detail=f" ({n} long rows, {values_missing} values not reported)",
+        counts={"long_rows": n, "values_missing": values_missing, "measures": list(measures.values())},
+        version=version, license=license, citation=citation,
     )  # fmt: skip
-    return ReadResult(source, TABLE, data, quarantine, meta)
 
 
-def read_unhcr_population(
-    path: str | Path, *, region_only: bool = True, version: str = VERSION
-) -> ReadResult:
-    """UNHCR ``population`` (end-year stocks: refugees, asylum_seekers, idps, ...)."""
-    return _read_table(path, "population", region_only=region_only, version=version)
+def _table_reader(table: str, doc: str, **attribution: str) -> Callable[..., ReadResult]:
+    """The public reader of one UNHCR table: ``read(path, *, region_only=True, version=VERSION)``."""
+
+    def read(path: str | Path, *, region_only: bool = True, version: str = VERSION) -> ReadResult:
+        return _read_table(path, table, region_only=region_only, version=version, **attribution)
+
+    read.__name__ = read.__qualname__ = f"read_unhcr_{table}"
+    read.__doc__ = doc
+    return read
 
 
-def read_unhcr_flows(
-    path: str | Path, *, region_only: bool = True, version: str = VERSION
-) -> ReadResult:
-    """UNHCR ``flows`` (new arrivals during the year: refugees, asylum_seekers, ...)."""
-    return _read_table(path, "flows", region_only=region_only, version=version)
-
-
-def read_unhcr_solutions(
-    path: str | Path, *, region_only: bool = True, version: str = VERSION
-) -> ReadResult:
-    """UNHCR ``solutions`` (returns, resettlement, naturalisation)."""
-    return _read_table(path, "solutions", region_only=region_only, version=version)
-
-
-def read_unhcr_idmc(
-    path: str | Path, *, region_only: bool = True, version: str = VERSION
-) -> ReadResult:
-    """IDMC conflict IDPs as redistributed by UNHCR (column ``total`` -> measure ``idps``)."""
-    return _read_table(
-        path,
-        "idmc",
-        region_only=region_only,
-        version=version,
-        license=LICENSE_IDMC,
-        citation=CITATION_IDMC,
-    )
+read_unhcr_population = _table_reader(
+    "population", "UNHCR ``population`` (end-year stocks: refugees, asylum_seekers, idps, ...)."
+)
+read_unhcr_flows = _table_reader(
+    "flows", "UNHCR ``flows`` (new arrivals during the year: refugees, asylum_seekers, ...)."
+)
+read_unhcr_solutions = _table_reader(
+    "solutions", "UNHCR ``solutions`` (returns, resettlement, naturalisation)."
+)
+read_unhcr_idmc = _table_reader(
+    "idmc",
+    "IDMC conflict IDPs as redistributed by UNHCR (column ``total`` -> measure ``idps``).",
+    license=LICENSE_IDMC,
+    citation=CITATION_IDMC,
+)
 
 
 COUNTRY_COLUMNS = {  # output -> source

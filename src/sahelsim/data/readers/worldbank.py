@@ -24,13 +24,7 @@ import pandas as pd
 
 from sahelsim.core.canon import ISO3_TO_GW
 from sahelsim.core.schema import POPULATION
-from sahelsim.data.readers.base import (
-    ReadResult,
-    RowChecker,
-    merge_quarantine,
-    read_small_csv,
-    sha256_file,
-)
+from sahelsim.data.readers.base import ReadResult, RowChecker, filtered_result, read_small_csv
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +72,7 @@ def read_worldbank_population(
     dup_mask[idx[dup]] = True
     chk.flag(dup_mask, DUPLICATE_FIELD, "duplicate key")
 
-    good, qframe = chk.split(columns=[c for c in frame.columns if c != "_line"])
-    quarantine = merge_quarantine(rejects, qframe)
+    good, quarantine = chk.finish(rejects, columns=[c for c in frame.columns if c != "_line"])
 
     n = int(good.sum())
     data = pd.DataFrame(
@@ -92,22 +85,7 @@ def read_worldbank_population(
         }
     )[list(POPULATION)]
 
-    rows_read = n_rows - n_filtered
-    meta = {
-        "source": SOURCE,
-        "file": file,
-        "sha256": sha256_file(path),
-        "version": version,
-        "license": LICENSE,
-        "citation": CITATION,
-        "rows_read": rows_read,
-        "rows_accepted": n,
-        "rows_quarantined": len(quarantine),
-        "rows_filtered": n_filtered,
-        "rows_in_file": n_rows,
-    }
-    log.info(
-        "%s: read %d, accepted %d, quarantined %d, filtered %d (outside the region)",
-        file, rows_read, n, len(quarantine), n_filtered,
+    return filtered_result(
+        SOURCE, TABLE, path, data, quarantine, n_rows=n_rows, n_filtered=n_filtered,
+        what_filtered="outside the region", version=version, license=LICENSE, citation=CITATION,
     )  # fmt: skip
-    return ReadResult(SOURCE, TABLE, data, quarantine, meta)

@@ -345,12 +345,9 @@ class Store:
 
     def event_names(self) -> pd.Series:
         """Every distinct actor name in the events table (sides and associated actors)."""
-        df = self.sql(
-            "SELECT DISTINCT n FROM (SELECT side_a n FROM events UNION ALL SELECT side_b FROM"
-            " events UNION ALL SELECT assoc_a FROM events UNION ALL SELECT assoc_b FROM events)"
-            " WHERE n IS NOT NULL AND n <> ''"
+        return self._column_values(
+            "events", ("side_a", "side_b", "assoc_a", "assoc_b"), distinct=True, non_empty=True
         )
-        return df["n"]
 
     def ucdp_actor_names(self) -> pd.Series:
         """Every distinct name of the UCDP actor table."""
@@ -358,9 +355,21 @@ class Store:
 
     def ucdp_dyad_cells(self) -> pd.Series:
         """The dyad-name cells of the UCDP country-year table (``"A - B; C - D"``), all types."""
-        df = self.sql(
-            "SELECT d FROM (SELECT sb_dyad_names d FROM ucdp_country_year UNION ALL"
-            " SELECT ns_dyad_names FROM ucdp_country_year UNION ALL"
-            " SELECT os_dyad_names FROM ucdp_country_year) WHERE d IS NOT NULL"
+        return self._column_values(
+            "ucdp_country_year", ("sb_dyad_names", "ns_dyad_names", "os_dyad_names")
         )
-        return df["d"]
+
+    def _column_values(
+        self,
+        table: str,
+        columns: tuple[str, ...],
+        *,
+        distinct: bool = False,
+        non_empty: bool = False,
+    ) -> pd.Series:
+        """The non-NULL values of several columns of one table, stacked (column by column).
+        ``table`` and ``columns`` are schema identifiers written in this module, never input."""
+        union = " UNION ALL ".join(f"SELECT {c} AS v FROM {table}" for c in columns)
+        where = "v IS NOT NULL" + (" AND v <> ''" if non_empty else "")
+        select = "SELECT DISTINCT v" if distinct else "SELECT v"
+        return self.sql(f"{select} FROM ({union}) WHERE {where}")["v"]

@@ -23,6 +23,7 @@ import math
 
 from numba import njit
 
+from sahelsim.model.cellsums import state_side_presence
 from sahelsim.model.layout import Cell, Ctry, Flow, Geo, Lever, P, Stream
 from sahelsim.model.rng import compound_count, pareto, uniform
 
@@ -52,12 +53,7 @@ def member(key, t, state, flows, geog, drivers, p):
         m_state = (
             p[P.HARM_STATE] * exposure * dens * (1 - restraint) * (1 - p[P.EXTERNAL_HARM_CUT] * ext)
         )
-        pres = (
-            fl[Flow.STATE_CELL, c]
-            + fl[Flow.MILITIA_CELL, c]
-            + fl[Flow.RUSSIA_CELL, c]
-            + fl[Flow.EXTRA_CELL, c]
-        )
+        pres = state_side_presence(fl, c)
         reprisal = 1.0 + p[P.HARM_REPRISAL] * (fl[Flow.MILITIA_CELL, c] / pres if pres > 0 else 0.0)
         m_j = p[P.HARM_JNIM] * J * dens * reprisal
         m_i = p[P.HARM_ISSP] * Is * dens * reprisal

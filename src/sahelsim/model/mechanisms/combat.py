@@ -23,6 +23,7 @@ import math
 
 from numba import njit
 
+from sahelsim.model.cellsums import state_side_presence
 from sahelsim.model.layout import BFA, Cell, Ctry, Flow, FlowK, P, Stream
 from sahelsim.model.rng import lognormal_factor, uniform
 
@@ -33,12 +34,7 @@ def member(key, t, state, flows, geog, drivers, p):
     country = geog.country
     sigma = p[P.OVERDISPERSION]
     for c in range(cs.shape[1]):
-        S = (
-            fl[Flow.STATE_CELL, c]
-            + fl[Flow.MILITIA_CELL, c]
-            + fl[Flow.RUSSIA_CELL, c]
-            + fl[Flow.EXTRA_CELL, c]
-        )
+        S = state_side_presence(fl, c)
         J = cs[Cell.JNIM, c]
         Is = cs[Cell.ISSP, c]
         I = J + Is  # noqa: E741

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from numba import njit
 
-from sahelsim.model.layout import Cell, Flow, P
+from sahelsim.model.cellsums import state_side_presence
+from sahelsim.model.layout import Cell, P
 
 
 @njit(cache=True)
@@ -26,12 +27,7 @@ def member(key, t, state, flows, geog, drivers, p):
     m = p[P.CONTEST_EXPONENT]
     thr = p[P.HOLD_THRESHOLD]
     for c in range(cs.shape[1]):
-        fs = (
-            fl[Flow.STATE_CELL, c]
-            + fl[Flow.MILITIA_CELL, c]
-            + fl[Flow.RUSSIA_CELL, c]
-            + fl[Flow.EXTRA_CELL, c]
-        )
+        fs = state_side_presence(fl, c)
         fs += p[P.ADMIN_PRESENCE] * cs[Cell.SERVICES, c]
         fj = cs[Cell.JNIM, c] * (1.0 + p[P.GOV_STRENGTH] * cs[Cell.GOV, c])
         fi = cs[Cell.ISSP, c]

@@ -19,6 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
+from sahelsim.model.cellsums import cell_deaths
 from sahelsim.model.layout import Cell, Ctry, Flow, Geo, Lever, P
 
 
@@ -37,13 +38,7 @@ def member(key, t, state, flows, geog, drivers, p):
         pop = max(cs[Cell.POP, c], 0.0)
         if pop <= 0:
             continue
-        deaths = (
-            fl[Flow.DEATHS_SB, c]
-            + fl[Flow.DEATHS_NS, c]
-            + fl[Flow.CIV_STATE, c]
-            + fl[Flow.CIV_JNIM, c]
-            + fl[Flow.CIV_ISSP, c]
-        )
+        deaths = cell_deaths(fl, c)
         rate = p[P.FLEE_PER_DEATH] * deaths / (max(pop, 1.0) / 1e4)
         rate += p[P.FLEE_CONTROL] * (cs[Cell.SHARE_JNIM, c] + cs[Cell.SHARE_ISSP, c])
         leave = math.floor(pop * min(rate, 0.3))

@@ -29,6 +29,7 @@ import math
 import numpy as np
 from numba import njit
 
+from sahelsim.model.cellsums import share_with_neighbours, state_side_presence
 from sahelsim.model.layout import BFA, MLI, NER, Cell, Ctry, Flow, Geo, Lever, P
 
 
@@ -41,21 +42,13 @@ def _disperse_and_return(arr, away, op, nptr, nidx, frac, ret_frac):
         arr[c] -= out[c]
         away[c] += out[c]
     for c in range(C):
-        deg = nptr[c + 1] - nptr[c]
-        if out[c] > 0 and deg > 0:
-            each = out[c] / deg
-            for j in range(nptr[c], nptr[c + 1]):
-                arr[nidx[j]] += each
+        share_with_neighbours(out[c], c, nptr, nidx, arr)
     # return of the cleared where no operation runs
     ret = np.empty(C)
     want = np.zeros(C)
     for c in range(C):
         ret[c] = away[c] * (1.0 - op[c]) * ret_frac
-        deg = nptr[c + 1] - nptr[c]
-        if ret[c] > 0 and deg > 0:
-            each = ret[c] / deg
-            for j in range(nptr[c], nptr[c + 1]):
-                want[nidx[j]] += each
+        share_with_neighbours(ret[c], c, nptr, nidx, want)
     avail = np.zeros(C)
     for j in range(C):
         if want[j] > 0:
@@ -196,12 +189,7 @@ def member(key, t, state, flows, geog, drivers, p):
     # movement towards attractive cells
     attract = np.empty(C)
     for c in range(C):
-        present = (
-            fl[Flow.STATE_CELL, c]
-            + fl[Flow.MILITIA_CELL, c]
-            + fl[Flow.RUSSIA_CELL, c]
-            + fl[Flow.EXTRA_CELL, c]
-        )
+        present = state_side_presence(fl, c)
         attract[c] = geo[Geo.ATTRACT, c] * (1.0 + cs[Cell.GOV, c]) / (1.0 + present / 100.0)
     denom = np.empty(C)
     for c in range(C):

@@ -22,7 +22,8 @@ import math
 import numpy as np
 from numba import njit
 
-from sahelsim.model.layout import N_CORE, Cell, Ctry, Drv, Flag, Flow, FlowK, Lever, P, Stream
+from sahelsim.model.cellsums import cell_deaths
+from sahelsim.model.layout import N_CORE, Cell, Ctry, Drv, Flag, FlowK, Lever, P, Stream
 from sahelsim.model.rng import country_idx, uniform
 
 
@@ -34,13 +35,7 @@ def member(key, t, state, flows, geog, drivers, p):
     K = ks.shape[1]
     deaths_k = np.zeros(K)
     for c in range(cs.shape[1]):
-        d = (
-            fl[Flow.DEATHS_SB, c]
-            + fl[Flow.DEATHS_NS, c]
-            + fl[Flow.CIV_STATE, c]
-            + fl[Flow.CIV_JNIM, c]
-            + fl[Flow.CIV_ISSP, c]
-        )
+        d = cell_deaths(fl, c)
         cs[Cell.DEATHS_LAST, c] = d
         if country[c] >= 0:
             deaths_k[country[c]] += d

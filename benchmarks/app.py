@@ -35,17 +35,9 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(HERE.parent / "tools"))
+from browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402  (tools/)
+
 FIRST_FAN = '[data-testid="stPlotlyChart"] .js-plotly-plot'
 FAN_DATA = f"() => JSON.stringify(document.querySelector('{FIRST_FAN}').data.map(t => t.y))"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import CHROMIUM, CHROMIUM_FLAGS  # tools/, on sys.path via conftest
 
 from sahelsim.app import core
 from sahelsim.claims.audit import VERDICTS
@@ -26,18 +27,6 @@ from sahelsim.scenarios.scenario import ScenarioError, load_scenario
 from sahelsim.viz.palette import PERPETRATOR_COLOURS
 
 SMALL = {"members": 20, "months": 24}
-CHROMIUM = Path("/usr/bin/chromium")
-#: Flags from shared/PITFALLS.md; Playwright's persistent context adds a fresh --user-data-dir.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from browser import CHROMIUM, CHROMIUM_FLAGS  # tools/, on sys.path via conftest
 
 from sahelsim.report.build import REPORT_FILE, SECTION_TITLES, SUMMARY_FILE, build_report
 
@@ -18,18 +19,6 @@ pytest.importorskip("plotly", reason="plotly is needed for the report")
 
 EVIL = "<script>alert(1)</script>"
 SCENARIOS = ["acceleration", "accommodation"]
-CHROMIUM = Path("/usr/bin/chromium")
-#: Flags from shared/PITFALLS.md; Playwright's persistent context adds a fresh --user-data-dir.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 REMOTE = re.compile(r"^\s*(https?:|//|ftp:)", re.I)
 
 

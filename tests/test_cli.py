@@ -270,11 +270,21 @@ def test_run_ingests_once_and_reuses_the_store(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(job_cmds, "audit", audit)
     monkeypatch.setattr(job_cmds, "write_claims", lambda df, out: [out / "claims_audit.csv"])
     monkeypatch.setattr(job_cmds, "forecast", lambda **kw: {"sb": kw["out"] / "sb.parquet"})
+
+    class _Scorecard:
+        def counts(self):
+            return {"pass": 1}
+
+    def validate(**kw):
+        stores.append(kw["store"])
+        return _Scorecard()
+
+    monkeypatch.setattr(job_cmds, "run_validation", validate)
     monkeypatch.setattr(job_cmds, "build_report", build_report)
     assert main(["run", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o"),
                  "--members", "3"]) == 0  # fmt: skip
     assert len(calls) == 1
-    assert len(stores) == 3 and all(s is calls[0] for s in stores)
+    assert len(stores) == 4 and all(s is calls[0] for s in stores)
 
 
 # -- parsers -----------------------------------------------------------------------------------

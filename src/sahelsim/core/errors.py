@@ -28,6 +28,11 @@ class InputFormatError(SahelsimError):
         super().__init__(f"{where}: {message}")
 
 
+class MissingInputError(InputFormatError, FileNotFoundError):
+    """An input file does not exist (also a FileNotFoundError, so callers that fall back to
+    the synthetic grid when the data are absent catch it)."""
+
+
 class MissingExtraError(SahelsimError):
     """An optional dependency is missing; the message names the extra to install."""
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sahelsim.core.errors import InputFormatError
+from sahelsim.core.errors import InputFormatError, MissingInputError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def open_bytes(path: str | Path, member_suffix: str = ".csv") -> bytes:
     """Whole content of a plain, ``.gz`` or ``.zip`` file (first member ending in suffix)."""
     p = Path(path)
     if not p.exists():
-        raise InputFormatError(str(p), "file does not exist")
+        raise MissingInputError(str(p), "file does not exist")
     if p.suffix == ".gz":
         try:
             return gzip.decompress(p.read_bytes())

@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -271,10 +272,12 @@ def test_run_ingests_once_and_reuses_the_store(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(job_cmds, "write_claims", lambda df, out: [out / "claims_audit.csv"])
     monkeypatch.setattr(job_cmds, "forecast", lambda **kw: {"sb": kw["out"] / "sb.parquet"})
     monkeypatch.setattr(job_cmds, "build_report", build_report)
+    monkeypatch.setattr(job_cmds, "run_validation",
+                        lambda **kw: stores.append(kw["store"]) or SimpleNamespace(counts=dict))  # fmt: skip
     assert main(["run", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o"),
                  "--members", "3"]) == 0  # fmt: skip
     assert len(calls) == 1
-    assert len(stores) == 3 and all(s is calls[0] for s in stores)
+    assert len(stores) == 4 and all(s is calls[0] for s in stores)
 
 
 # -- parsers -----------------------------------------------------------------------------------

@@ -102,6 +102,15 @@ def _user_error(text: str) -> None:
     err_console.print(f"error: {text}", markup=False, highlight=False, soft_wrap=True)
 
 
+def os_error_text(exc: OSError) -> str:
+    """``PATH: reason`` for an operating-system error (a full disk, a missing file)."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    return f"{exc.filename}: {reason}" if exc.filename2 is None else (
+        f"{exc.filename} -> {exc.filename2}: {reason}")  # fmt: skip
+
+
 def help_without_command(ctx: typer.Context) -> None:
     """A command group run without a subcommand prints its help (exit code 0)."""
     if ctx.invoked_subcommand is None:
@@ -138,8 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SahelsimError as exc:
         _user_error(str(exc))
         return int(getattr(exc, "exit_code", 2))
-    except FileNotFoundError as exc:
-        _user_error(str(exc))
+    except OSError as exc:  # a missing input, a full disk, an output path that is a file
+        _user_error(os_error_text(exc))
         return 2
     except Exception:
         traceback.print_exc()

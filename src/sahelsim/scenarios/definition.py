@@ -38,7 +38,6 @@ from sahelsim.scenarios.levers import (
     _show,
 )
 
-
 #: A scenario name: output files are named after it, so only these characters (no separator,
 #: no newline, no markup), matched in full.
 NAME_RE = re.compile(r"[a-z0-9_-]{1,64}")

@@ -23,6 +23,7 @@ from sahelsim.cli import data_cmds, evidence_cmds, model_cmds
 from sahelsim.cli.console import MAX_TEXT
 from sahelsim.cli.main import main
 from sahelsim.core.atomic import TMP_SUFFIX, write_all_atomic
+from sahelsim.core.errors import SahelsimError
 from sahelsim.forecast.views_io import read_views_parquet, write_views_parquet
 from sahelsim.scenarios.run import run_scenario, write_outputs
 from sahelsim.scenarios.scenario import MAX_BYTES, ScenarioError, load_scenario
@@ -358,6 +359,16 @@ def test_bad_input_is_one_line_exit_2_nothing_written(kind, needle, work, reques
     assert needle in one_error_line(captured.err)
     assert files_under(work) == before, "a failed command wrote files"
     assert not (work / "out").exists()
+
+
+def test_long_error_messages_are_cut(work, monkeypatch, capsys):
+    def bad():
+        raise SahelsimError("bad row: " + "[bold]x " * 5_000)
+
+    monkeypatch.setattr(evidence_cmds, "load_timeline", bad)
+    assert main(["timeline"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "[bold]x" in line and len(line) < MAX_TEXT + 100
 
 
 def test_seed_too_large_is_rejected_before_running(work, capsys):

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sahelsim.cli import data_cmds, evidence_cmds, model_cmds
+from sahelsim.cli import data_cmds, evidence_cmds, inference_cmds, model_cmds
 from sahelsim.cli.console import MAX_TEXT
 from sahelsim.cli.main import main
 from sahelsim.core.atomic import TMP_SUFFIX, write_all_atomic
@@ -279,6 +279,41 @@ def test_views_parquet_write_is_atomic(tmp_path, monkeypatch):
     assert files_under(tmp_path) == before
     assert_no_temporaries(tmp_path)
     assert read_views_parquet(path)["outcome"].tolist() == [1.0, 2.0]
+
+
+def backtest_result(crps: float) -> dict[str, pd.DataFrame]:
+    names = ["model", "zero", "last_value", "conflictology", "negbin"]
+    scores = pd.DataFrame({"iso3": "MLI", "target": "sb", "forecaster": names, "crps": crps})
+    verdict = pd.DataFrame([{"model_crps": crps, "best_baseline": "zero",
+                             "best_baseline_crps": 2.0, "ratio": crps / 2, "meets_crps_aim": True,
+                             "model_coverage90": 0.9, "meets_coverage_aim": True}])  # fmt: skip
+    forecasts = pd.DataFrame({"origin": [2020], "draws": [[1.0, 2.0, 3.0]]})
+    return {"scores": scores, "overall": scores[["forecaster", "crps"]], "by_target": scores,
+            "verdict": verdict, "forecasts": forecasts}  # fmt: skip
+
+
+def test_backtest_tables_are_replaced_as_a_set(work, monkeypatch, capsys):
+    results = iter([backtest_result(1.0), backtest_result(5.0)])
+    monkeypatch.setattr(inference_cmds, "ingested_store", lambda *a: (FakeStore(), work, []))
+    monkeypatch.setattr(inference_cmds, "run_backtest", lambda st, **kw: next(results))
+    argv = ["backtest", "--origins", "2014-2015", "--draws", "2", "--out", "o"]
+    assert main(argv) == 0
+    before = files_under(work / "o")
+    assert {"backtest/scores.csv", "backtest/verdict.csv", "backtest/forecasts.csv"} <= set(before)
+    real = pd.DataFrame.to_csv
+    calls = []
+
+    def fail_on_third(self, path, *a, **kw):
+        calls.append(path)
+        if len(calls) == 3:
+            full_disk(self, path)
+        return real(self, path, *a, **kw)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_on_third)
+    assert main(argv) == 2
+    assert "No space left on device" in one_error_line(capsys.readouterr().err)
+    assert files_under(work / "o") == before
+    assert_no_temporaries(work / "o")
 
 
 # -- 3. bad inputs: one line, exit 2, no traceback, no file written ------------------------------

@@ -48,10 +48,10 @@ def clip(text: str, limit: int = MAX_TEXT) -> str:
     return f"{text[:limit]}... [{len(text) - limit:,} more characters not shown]"
 
 
-def say(text: str) -> None:
+def say(text: str, limit: int | None = MAX_TEXT) -> None:
     """Print a plain line (no markup, so brackets in data are printed as they are), cut to
-    :data:`MAX_TEXT` characters."""
-    console.print(clip(text), markup=False, highlight=False)
+    ``limit`` characters (None: a report the program composed, printed whole)."""
+    console.print(text if limit is None else clip(text, limit), markup=False, highlight=False)
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
@@ -95,10 +95,12 @@ def write_csv(df: Any, path: Path) -> Path:
     return write_atomic(path, lambda p: df.to_csv(p, index=False))
 
 
-def write_tables(tables: dict[str, Any], out: Path) -> list[Path]:
-    """Each frame as ``NAME.csv`` and ``NAME.parquet`` under ``out``, atomic as a set."""
+def write_tables(tables: dict[str, Any], out: Path, *, parquet: bool = True) -> list[Path]:
+    """Each frame as ``NAME.csv`` (and ``NAME.parquet``) under ``out``, atomic as a set: all
+    files are replaced, or (on any failure) none."""
     items = []
     for name, df in tables.items():
         items.append((out / f"{name}.csv", lambda p, d=df: d.to_csv(p, index=False)))
-        items.append((out / f"{name}.parquet", lambda p, d=df: d.to_parquet(p, index=False)))
+        if parquet:
+            items.append((out / f"{name}.parquet", lambda p, d=df: d.to_parquet(p, index=False)))
     return write_all_atomic(items)

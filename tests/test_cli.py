@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -281,6 +282,8 @@ def test_run_ingests_once_and_reuses_the_store(monkeypatch, tmp_path, capsys):
 
     monkeypatch.setattr(job_cmds, "run_validation", validate)
     monkeypatch.setattr(job_cmds, "build_report", build_report)
+    monkeypatch.setattr(job_cmds, "run_validation",
+                        lambda **kw: stores.append(kw["store"]) or SimpleNamespace(counts=dict))  # fmt: skip
     assert main(["run", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o"),
                  "--members", "3"]) == 0  # fmt: skip
     assert len(calls) == 1

@@ -7,10 +7,8 @@ scenario titles, error messages) never goes through Rich markup: tables take it 
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +18,52 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from sahelsim.core.atomic import write_all_atomic, write_atomic
+
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
-__all__ = ["Bar", "console", "err_console", "escape", "progress", "say", "table", "write_atomic"]
+__all__ = [
+    "Bar",
+    "clip",
+    "console",
+    "err_console",
+    "escape",
+    "progress",
+    "say",
+    "table",
+    "write_atomic",
+]
+
+#: Longest text printed from data (a title, a description, a table cell): longer texts are cut
+#: with a note, so a megabyte-long field cannot stall the terminal.
+MAX_TEXT = 2_000
 
 
-def say(text: str) -> None:
-    """Print a plain line (no markup, so brackets in data are printed as they are)."""
-    console.print(text, markup=False, highlight=False)
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` cut to ``limit`` characters with a note of how many were left out."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit:,} more characters not shown]"
+
+
+def say(text: str, limit: int | None = MAX_TEXT) -> None:
+    """Print a plain line (no markup, so brackets in data are printed as they are), cut to
+    ``limit`` characters (None: a report the program composed, printed whole)."""
+    console.print(text if limit is None else clip(text, limit), markup=False, highlight=False)
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
           right: Sequence[str] = (), **kw: Any) -> None:  # fmt: skip
-    """Print a table; cells are plain text unless already :class:`~rich.text.Text`."""
-    t = Table(title=Text(title), **kw)
+    """Print a table; cells are plain text unless already :class:`~rich.text.Text`, each cut
+    to :data:`MAX_TEXT` characters."""
+    t = Table(title=Text(clip(title)), **kw)
     for c in columns:
         t.add_column(Text(c.replace("_", " ")), justify="right" if c in right else "left",
                      overflow="fold")  # fmt: skip
     for r in rows:
-        t.add_row(*(v if isinstance(v, Text) else Text(str(v)) for v in r))
+        t.add_row(*(v if isinstance(v, Text) else Text(clip(str(v))) for v in r))
     console.print(t)
 
 
@@ -67,31 +91,16 @@ def progress() -> Progress:
     )
 
 
-def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
-    """``write(tmp)`` into a temporary file next to ``path``, then rename it over ``path``
-    (a crash leaves the old file or none, never half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_csv(df: Any, path: Path) -> Path:
     return write_atomic(path, lambda p: df.to_csv(p, index=False))
 
 
-def write_tables(tables: dict[str, Any], out: Path) -> list[Path]:
-    """Each frame as ``NAME.csv`` and ``NAME.parquet`` under ``out``."""
-    written = []
+def write_tables(tables: dict[str, Any], out: Path, *, parquet: bool = True) -> list[Path]:
+    """Each frame as ``NAME.csv`` (and ``NAME.parquet``) under ``out``, atomic as a set: all
+    files are replaced, or (on any failure) none."""
+    items = []
     for name, df in tables.items():
-        written.append(write_csv(df, out / f"{name}.csv"))
-        written.append(
-            write_atomic(out / f"{name}.parquet", lambda p, d=df: d.to_parquet(p, index=False))
-        )
-    return written
+        items.append((out / f"{name}.csv", lambda p, d=df: d.to_csv(p, index=False)))
+        if parquet:
+            items.append((out / f"{name}.parquet", lambda p, d=df: d.to_parquet(p, index=False)))
+    return write_all_atomic(items)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -12,11 +14,11 @@ import typer
 
 from sahelsim.cli.console import Bar, console, progress, say, table
 from sahelsim.cli.options import DataDir, Out, Store, int_option
-from sahelsim.cli.seams import DEFAULT_OUT, ingest_all, present_sources, store_path
-from sahelsim.cli.seams import Store as DuckStore
+from sahelsim.cli.seams import DEFAULT_OUT, ingest_all, open_store, present_sources, store_path
 from sahelsim.core.config import resolve_data_dir
 from sahelsim.core.errors import SahelsimError
 from sahelsim.data.download import download, list_sources
+from sahelsim.data.readers.events import JSON_LIST_KEY
 
 app = typer.Typer(help="Download, ingest and inspect the data sources.")
 
@@ -66,6 +68,41 @@ def _check_file(file: Path, fmt: str) -> None:
             f"{str(file)!r} is a directory; a folder (of UCDP API JSON pages) needs"
             " --format ged_json", param_hint="'--file'",
         )  # fmt: skip
+    if fmt in JSON_LIST_KEY:
+        _check_pages(file, JSON_LIST_KEY[fmt])
+
+
+def _check_pages(file: Path, key: str) -> None:
+    """API pages must be JSON objects whose ``key`` list holds at least one event in all."""
+    pages = sorted(file.glob("*.json")) if file.is_dir() else [file]
+    events = 0
+    for page in pages:
+        try:
+            doc = json.loads(page.read_bytes())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SahelsimError(f"{page}: not a JSON API page ({exc})") from None
+        rows = doc.get(key) if isinstance(doc, dict) else None
+        if not isinstance(rows, list):
+            raise SahelsimError(f"{page}: not an API page: expected an object with a {key!r} list")
+        events += len(rows)
+    if not events:
+        raise SahelsimError(f"{file}: no events (the {key!r} list of every page is empty)")
+
+
+def _ingest_file(st: Any, file: Path, fmt: str, source: str | None, encoding: str) -> Any:
+    try:
+        return st.ingest_events(file, fmt=fmt, source=source, encoding=encoding)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise SahelsimError(f"{file}: not a valid gzip file ({exc})") from None
+
+
+def _drop_new_store(path: Path, new_folder: bool) -> None:
+    """Remove a store file this command created before it failed (and DuckDB's WAL), and its
+    folder when the command created that too."""
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+    if new_folder and path.parent.is_dir() and not any(path.parent.iterdir()):
+        path.parent.rmdir()
 
 
 @app.command("ingest")
@@ -100,13 +137,20 @@ def ingest(
     if file is not None:
         _check_file(file, fmt.value)
     dd = resolve_data_dir(data_dir)
-    with DuckStore(store_path(store, out)) as st:
-        if file is not None:
-            reports = [st.ingest_events(file, fmt=fmt.value, source=source, encoding=encoding)]
-        else:
-            with progress() as p:
-                reports = ingest_all(dd, st, progress=Bar(p, "ingest"))
-        print_reports(reports)
+    path = store_path(store, out)
+    new, new_folder = not path.exists(), not path.parent.exists()
+    try:
+        with open_store(path) as st:
+            if file is not None:
+                reports = [_ingest_file(st, file, fmt.value, source, encoding)]
+            else:
+                with progress() as p:
+                    reports = ingest_all(dd, st, progress=Bar(p, "ingest"))
+    except BaseException:
+        if new:
+            _drop_new_store(path, new_folder)
+        raise
+    print_reports(reports)
     return 0
 
 
@@ -119,7 +163,7 @@ def status(data_dir: DataDir = None, store: Store = None, out: Out = DEFAULT_OUT
     ledger = None
     unmatched: list[str] = []
     if path.exists():
-        with DuckStore(path, read_only=True) as st:
+        with open_store(path, read_only=True) as st:
             ledger = st.ledger()
             an = st.table("actor_names")
             unmatched = sorted(an.loc[an["actor"] == "unmatched", "raw_name"].astype(str))
@@ -198,7 +242,7 @@ def quarantine(
     path = store_path(store, out)
     if not path.exists():
         raise SahelsimError(f"store {path} does not exist: run `sahelsim data ingest` first")
-    with DuckStore(path, read_only=True) as st:
+    with open_store(path, read_only=True) as st:
         q = st.quarantine(source)
     rows = [(r.source, Path(str(r.source_file)).name, r.line, r.field, r.reason)
             for r in q.head(limit).itertuples()]  # fmt: skip

@@ -10,7 +10,7 @@ import numpy as np
 import typer
 from rich.text import Text
 
-from sahelsim.cli.console import Bar, progress, say, table, write_csv
+from sahelsim.cli.console import Bar, progress, say, table, write_tables
 from sahelsim.cli.options import (
     Address,
     Backend,
@@ -97,7 +97,7 @@ def calibrate(
         f"{[round(a, 3) for a in d['acceptance'][1:]]}; {d['n_simulations']} simulations")  # fmt: skip
     cov = res["ppc"]["in_90"].dropna().astype(bool).mean()
     say(f"posterior predictive: {cov:.0%} of observed country-years inside the 90 % interval")
-    say(str(res["attrition"]))
+    say(str(res["attrition"]), limit=None)
     for k, pth in res["paths"].items():
         say(f"{k}: {pth}")
     say(f"{time.perf_counter() - t0:.0f} s; data hash {post.meta['data_hash'][:16]}")
@@ -168,13 +168,12 @@ def backtest(
                 progress=Bar(p, "backtest"), backend=be,
             )  # fmt: skip
     folder = out / "backtest"
-    for name in ("scores", "overall", "by_target", "verdict"):
-        write_csv(res[name], folder / f"{name}.csv")
     fc = res["forecasts"].copy()
     fc["draws_median"] = fc["draws"].map(np.median)
     fc["draws_q05"] = fc["draws"].map(lambda a: np.quantile(a, 0.05))
     fc["draws_q95"] = fc["draws"].map(lambda a: np.quantile(a, 0.95))
-    write_csv(fc.drop(columns="draws"), folder / "forecasts.csv")
+    tables = {name: res[name] for name in ("scores", "overall", "by_target", "verdict")}
+    write_tables({**tables, "forecasts": fc.drop(columns="draws")}, folder, parquet=False)
     rows = []
     for (iso, tgt), g in res["scores"].groupby(["iso3", "target"]):
         vals = {r.forecaster: r.crps for r in g.itertuples()}
@@ -183,7 +182,7 @@ def backtest(
                                   for n in BASELINES)))  # fmt: skip
     table("Backtest CRPS by country and violence type (lower is better)",
           ("country", "type", *BASELINES), rows)  # fmt: skip
-    say(res["overall"].round(3).to_string(index=False))
+    say(res["overall"].round(3).to_string(index=False), limit=None)
     v = res["verdict"].iloc[0]
     say(f"model CRPS {v.model_crps:,.1f} vs best baseline ({v.best_baseline}) "
         f"{v.best_baseline_crps:,.1f}: ratio {v.ratio:.2f} (aim <= 0.85: "

@@ -2,7 +2,8 @@
 
 ``main(argv)`` is the entry point (console script, ``python -m sahelsim``, tests): it returns an
 exit code and never calls ``sys.exit``. Exit codes: 0 done; 2 a user error (bad option value,
-bad input file, a :class:`~sahelsim.core.errors.SahelsimError`), printed as one line on stderr;
+bad input file, a :class:`~sahelsim.core.errors.SahelsimError`, an operating-system error such as
+a full disk), printed as one line on stderr (the OSError traceback only with ``-vv``);
 1 an internal error, printed with its traceback; 130 interrupted.
 """
 
@@ -27,7 +28,7 @@ from sahelsim.cli import (
     model_cmds,
     validate_cmds,
 )
-from sahelsim.cli.console import console, err_console
+from sahelsim.cli.console import clip, console, err_console
 from sahelsim.cli.options import one_line
 from sahelsim.core.errors import SahelsimError
 
@@ -38,6 +39,7 @@ HELP = (
     "Start with `sahelsim run` (the main job on the data in $SAHELSIM_DATA) or"
     " `sahelsim COMMAND --help`."
 )
+log = logging.getLogger("sahelsim.cli")
 BUG = "this is a bug in sahelsim {v}: please report it with the traceback above"
 
 app = typer.Typer(
@@ -98,8 +100,17 @@ def _root(
 
 def _user_error(text: str) -> None:
     """One line on stderr, printed as it is (no markup: messages quote data)."""
-    text = one_line(text.replace("Value error, ", ""))
+    text = clip(one_line(text.replace("Value error, ", "")))
     err_console.print(f"error: {text}", markup=False, highlight=False, soft_wrap=True)
+
+
+def os_error_text(exc: OSError) -> str:
+    """``PATH: reason`` for an operating-system error (a full disk, a missing file)."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    return f"{exc.filename}: {reason}" if exc.filename2 is None else (
+        f"{exc.filename} -> {exc.filename2}: {reason}")  # fmt: skip
 
 
 def help_without_command(ctx: typer.Context) -> None:
@@ -138,8 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SahelsimError as exc:
         _user_error(str(exc))
         return int(getattr(exc, "exit_code", 2))
-    except FileNotFoundError as exc:
-        _user_error(str(exc))
+    except OSError as exc:  # a missing input, a full disk, an output path that is a file
+        log.debug("operating-system error", exc_info=True)  # the traceback with -vv
+        _user_error(os_error_text(exc))
         return 2
     except Exception:
         traceback.print_exc()

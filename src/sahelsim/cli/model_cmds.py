@@ -125,19 +125,24 @@ def scenarios_compare(
     data_dir: DataDir = None,
     synthetic: Synthetic = False,
 ) -> int:
-    """B minus A on paired members (same seed) over the projection window."""
+    """B minus A on paired members (same seed) over the projection window; each run's outputs
+    are written as soon as it finishes (B's under OUT/b when both scenarios have one name)."""
     check_members(members, months, runs=2, start=start)
     kw = sim_args(data_dir, members, months, start, seed, synthetic)
+    a_lab, b_lab = load_scenario(a_name).name, load_scenario(b_name).name
+    written = []
     with progress() as p:
-        a = run_scenario(a_name, progress=Bar(p, a_name), **kw)
-        b = run_scenario(b_name, progress=Bar(p, b_name), **kw)
+        a = run_scenario(a_name, progress=Bar(p, a_lab), **kw)
+        written += write_outputs(a, out)
+        b = run_scenario(b_name, progress=Bar(p, b_lab), **kw)
+        written += write_outputs(b, out if b_lab != a_lab else out / "b")
     cmp = compare(a, b, max(PROJECTION_START, int(a.month.min())))
-    a_lab, b_lab = a.attrs.get("scenario", a_name), b.attrs.get("scenario", b_name)
-    path = write_csv(cmp, out / f"compare_{a_lab}_{b_lab}.csv")
+    written.append(write_csv(cmp, out / f"compare_{a_lab}_{b_lab}.csv"))
     rows = [(r.outcome, r.country, f"{r.a_median:,.2f}", f"{r.b_median:,.2f}",
              f"{r.diff_median:+,.2f}", f"{r.diff_q05:+,.2f} .. {r.diff_q95:+,.2f}",
              f"{r.share_b_higher:.2f}") for r in cmp[cmp.country.isin(CORE)].itertuples()]  # fmt: skip
     table(f"{b_lab} minus {a_lab} (paired members, projection window)",
           ("outcome", "country", a_lab, b_lab, "difference", "90% interval", "P(B>A)"), rows)  # fmt: skip
-    say(f"wrote {path}")
+    for path in written:
+        say(f"wrote {path}")
     return 0

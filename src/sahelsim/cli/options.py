@@ -187,9 +187,24 @@ Store = Annotated[
         help="DuckDB store file (default: OUT/sahelsim.duckdb).",
     ),
 ]  # fmt: skip
+
+
+def check_out(value: Path) -> Path:
+    """``--out`` must be a folder or not exist yet, in a writable place (checked before anything
+    runs, so a long run does not end in a write error)."""
+    if value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{str(value)!r} exists and is not a folder")
+    ancestor = next((p for p in (value, *value.absolute().parents) if p.exists()), None)
+    if ancestor is not None and not os.access(ancestor, os.W_OK | os.X_OK):
+        raise typer.BadParameter(f"{str(ancestor)!r} is not writable")
+    return value
+
+
 Out = Annotated[
-    Path, typer.Option("--out", file_okay=False, help="Output folder (created if missing).")
-]
+    Path,
+    typer.Option("--out", file_okay=False, callback=check_out,
+                 help="Output folder (created if missing)."),
+]  # fmt: skip
 Members = Annotated[
     int,
     int_option("--members", "Ensemble size, at most what fits in available memory",

@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from sahelsim.core.backend import Backend
 from sahelsim.core.config import resolve_data_dir
+from sahelsim.core.errors import SahelsimError
 from sahelsim.data.ingest import present_sources
 from sahelsim.data.store.store import Store
 from sahelsim.distributed import make_backend
@@ -21,7 +24,9 @@ log = logging.getLogger("sahelsim.cli")
 
 DEFAULT_OUT = Path("out")
 
-__all__ = ["Store", "ensure_grid", "ingest_all", "open_backend", "present_sources"]
+__all__ = [
+    "Store", "ensure_grid", "ingest_all", "open_backend", "open_store", "present_sources",
+]  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -41,6 +46,16 @@ def open_backend(name: str, address: str | None) -> Iterator[Backend | None]:
 
 def store_path(store: Path | None, out: Path) -> Path:
     return Path(store) if store else Path(out) / "sahelsim.duckdb"
+
+
+def open_store(path: Path, *, read_only: bool = False) -> Store:
+    """The DuckDB store at ``path``; a file that is not a DuckDB database, or one another
+    process holds open, is a :class:`SahelsimError` naming the file (not a DuckDB traceback)."""
+    try:
+        return Store(path, read_only=read_only)
+    except duckdb.Error as exc:
+        reason = str(exc).split(". See also", 1)[0].removeprefix("IO Error: ")
+        raise SahelsimError(f"store {path}: cannot open it: {reason}") from None
 
 
 def data_or_none(data_dir: Path) -> Path | None:
@@ -65,7 +80,7 @@ def ingested_store(data_dir: Path | None, store: Path | None, out: Path,
     """Open the store, ingest the data directory into it (a no-op for files already in) and
     build the grid; returns (store, resolved data dir, ingest reports)."""
     dd = resolve_data_dir(data_dir)
-    st = Store(store_path(store, out))
+    st = open_store(store_path(store, out))
     try:
         reports = ingest_all(dd, st, progress=progress)
         ensure_grid(st, dd)

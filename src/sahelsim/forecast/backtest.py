@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sahelsim.core.atomic import write_all_atomic
 from sahelsim.core.backend import Backend, ChunkFailure, Progress, map_items
 from sahelsim.core.canon import month_id
 from sahelsim.evidence import indicators
 from sahelsim.forecast.baselines import Conflictology, LastValuePoisson, NegBinRecent, ZeroBaseline
 from sahelsim.forecast.scoring import score_table
-from sahelsim.forecast.views_io import to_views, write_views_parquet
+from sahelsim.forecast.views_io import to_views, views_parquet_item
 from sahelsim.inference.calibrate import Calibrator, posterior_predictive
 from sahelsim.inference.observe import simulated_country_year
 from sahelsim.model.engine import Record
@@ -210,8 +211,7 @@ def forecast(
                       months=months, start="2012-01", seed=seed, record=Record(cells=()),
                       backend=backend)  # fmt: skip
     pred = simulated_country_year(ds)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
+    items = []
     for t in TARGETS:
         d: dict[tuple[str, int], np.ndarray] = {}
         for c in CORE:
@@ -223,11 +223,10 @@ def forecast(
                     arr = sel[t].values
                 d[(c, int(y))] = np.asarray(arr, dtype=float)
         frame = to_views(d, unit="country_id", period="year", outcome_name="outcome")
-        p = out / f"forecast_ged_{t}_country_year.parquet"
-        write_views_parquet(frame, p)
-        paths[t] = p
-    paths["parameters"] = out / "PARAMETERS.txt"
-    paths["parameters"].write_text(
-        f"scenario={scenario} draws={draws} seed={seed} parameters={ds.attrs.get('parameters')}\n"
-    )
+        items.append(views_parquet_item(frame, out / f"forecast_ged_{t}_country_year.parquet"))
+    note = (f"scenario={scenario} draws={draws} seed={seed}"
+            f" parameters={ds.attrs.get('parameters')}\n")  # fmt: skip
+    items.append((out / "PARAMETERS.txt", lambda p: p.write_text(note, encoding="utf-8")))
+    written = write_all_atomic(items)  # all files or none: a failure keeps the previous set
+    paths = dict(zip([*TARGETS, "parameters"], written, strict=True))
     return paths

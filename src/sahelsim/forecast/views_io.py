@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from sahelsim.core.atomic import Writer, write_atomic
 from sahelsim.core.canon import GW_TO_ISO3, ISO3_TO_GW
 from sahelsim.core.errors import InputFormatError
 
@@ -236,13 +237,24 @@ def validate_views(
 def write_views_parquet(
     frame: pd.DataFrame, path: str | Path, *, outcome_name: str = DEFAULT_OUTCOME
 ) -> Path:
-    """Validate ``frame`` (:func:`validate_views`) and write it as parquet; returns the path."""
+    """Validate ``frame`` (:func:`validate_views`) and write it as parquet atomically (a failed
+    write leaves the previous file); returns the path."""
+    return write_atomic(*views_parquet_item(frame, path, outcome_name=outcome_name))
+
+
+def views_parquet_item(
+    frame: pd.DataFrame, path: str | Path, *, outcome_name: str = DEFAULT_OUTCOME
+) -> tuple[Path, Writer]:
+    """``(path, writer)`` of a validated forecast frame, for
+    :func:`~sahelsim.core.atomic.write_all_atomic` (several files written as one set)."""
     path = Path(path)
     clean = validate_views(frame, source=str(path), outcome_name=outcome_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clean.to_parquet(path, index=False)
-    log.info("wrote %d forecast rows to %s", len(clean), path)
-    return path
+
+    def write(tmp: Path) -> None:
+        clean.to_parquet(tmp, index=False)
+        log.info("wrote %d forecast rows to %s", len(clean), path)
+
+    return path, write
 
 
 def read_views_parquet(path: str | Path, *, outcome_name: str = DEFAULT_OUTCOME) -> pd.DataFrame:

@@ -4,6 +4,7 @@ validated by pydantic with messages that name the field, and its evaluation into
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -22,7 +23,6 @@ from sahelsim.core.canon import ARTICLE_SECTIONS, CORE_ISO3
 from sahelsim.core.errors import SahelsimError
 from sahelsim.scenarios.levers import (
     _COUNTRY_INDEX,
-    _NAME_RE,
     FLAG_LEVERS,
     LEVER_SPECS,
     NUMERIC_LEVERS,
@@ -37,6 +37,18 @@ from sahelsim.scenarios.levers import (
     _month_of,
     _show,
 )
+
+#: A scenario name: output files are named after it, so only these characters (no separator,
+#: no newline, no markup), matched in full.
+NAME_RE = re.compile(r"[a-z0-9_-]{1,64}")
+NAME_RULE = "use 1 to 64 characters of a-z, 0-9, '_' and '-'"
+
+
+def name_problem(value: Any) -> str | None:
+    """Why ``value`` is not a scenario name, or None when it is one."""
+    if isinstance(value, str) and NAME_RE.fullmatch(value):
+        return None
+    return f"{_show(value)} is not a scenario name: {NAME_RULE}"
 
 
 class ScenarioError(SahelsimError):
@@ -126,8 +138,9 @@ class Scenario(BaseModel):
     @field_validator("name", mode="after")
     @classmethod
     def _v_name(cls, v: str) -> str:
-        if not _NAME_RE.match(v):
-            raise _err(f"{_show(v)} is not a scenario name: use lower case, digits and '_'")
+        problem = name_problem(v)
+        if problem:
+            raise _err(problem)
         return v
 
     @field_validator("article_section", mode="after")
@@ -396,3 +409,12 @@ def _problems(exc: ValidationError) -> list[str]:
             msg = f"{msg} (got {_show(e.get('input'))})"
         lines.append(f"{path}: {msg}")
     return lines
+
+
+def check_name(name: Any) -> str:
+    """``name`` when it is a valid scenario name (:data:`NAME_RE`), else a
+    :class:`ScenarioError` naming the field."""
+    problem = name_problem(name)
+    if problem:
+        raise ScenarioError("scenario", [f"name: {problem}"])
+    return name

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sahelsim.core.atomic import write_all_atomic
 from sahelsim.core.backend import Backend
 from sahelsim.core.canon import month_id, month_id_to_year_month
 from sahelsim.grid.build import build_grid
@@ -22,7 +23,7 @@ from sahelsim.model.params import SPECS, Params
 from sahelsim.model.space import Space
 from sahelsim.scenarios.ensemble import simulate_members
 from sahelsim.scenarios.posterior import load_posterior
-from sahelsim.scenarios.scenario import Scenario, load_scenario
+from sahelsim.scenarios.scenario import Scenario, check_name, load_scenario
 from sahelsim.scenarios.setup import build_drivers, space_from_grid
 
 log = logging.getLogger(__name__)
@@ -159,18 +160,24 @@ def summary_frame(ds: xr.Dataset) -> pd.DataFrame:
     return wide
 
 
+def output_paths(name: str, out: Path) -> list[Path]:
+    """The files :func:`write_outputs` writes for scenario ``name`` (a validated scenario name,
+    so a file name never holds a separator, a newline or markup)."""
+    check_name(name)
+    return [out / f"{name}.nc", out / f"{name}_country.parquet", out / f"{name}_summary.csv",
+            out / f"{name}_summary.parquet"]  # fmt: skip
+
+
 def write_outputs(ds: xr.Dataset, out: Path) -> list[Path]:
-    """NetCDF of the full dataset, Parquet of the country aggregates, CSV/Parquet summaries."""
-    out.mkdir(parents=True, exist_ok=True)
-    name = str(ds.attrs.get("scenario", "run"))
-    paths = [out / f"{name}.nc", out / f"{name}_country.parquet", out / f"{name}_summary.csv",
-             out / f"{name}_summary.parquet"]  # fmt: skip
-    ds.to_netcdf(paths[0])
-    country_frame(ds).to_parquet(paths[1], index=False)
+    """NetCDF of the full dataset, Parquet of the country aggregates, CSV/Parquet summaries.
+
+    Atomic as a set: every file is written to a temporary name in ``out`` and renamed into
+    place only when all succeeded; on a failure the previous results are left untouched."""
+    paths = output_paths(str(ds.attrs.get("scenario", "run")), Path(out))
     sm = summary_frame(ds)
-    sm.to_csv(paths[2], index=False)
-    sm.to_parquet(paths[3], index=False)
-    return paths
+    writers = [lambda p: ds.to_netcdf(p), lambda p: country_frame(ds).to_parquet(p, index=False),
+               lambda p: sm.to_csv(p, index=False), lambda p: sm.to_parquet(p, index=False)]  # fmt: skip
+    return write_all_atomic(list(zip(paths, writers, strict=True)))
 
 
 #: Outcomes compared between scenarios: (variable, how to reduce over the projection window).

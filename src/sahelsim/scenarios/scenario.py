@@ -45,17 +45,28 @@ from pydantic import ValidationError
 
 from sahelsim.core.canon import ARTICLE_SECTIONS
 from sahelsim.core.config import parse_toml
-from sahelsim.scenarios.definition import LeverChange, Scenario, ScenarioError, _problems
+from sahelsim.scenarios.definition import (
+    LeverChange,
+    Scenario,
+    ScenarioError,
+    _problems,
+    check_name,
+)
 from sahelsim.scenarios.levers import (
     DEFAULT_LEVERS,
     FLAG_LEVERS,
     LEVER_SPECS,
     NUMERIC_LEVERS,
     LeverSpec,
+    _show,
     default_at,
 )
 
 log = logging.getLogger(__name__)
+
+#: Largest scenario file read (bytes): the shipped ones are a few kB; a larger file is refused
+#: before it is parsed (a description of megabytes is not a scenario).
+MAX_BYTES = 1_000_000
 
 __all__ = [
     "ARTICLE_SECTIONS",
@@ -67,6 +78,7 @@ __all__ = [
     "LeverSpec",
     "Scenario",
     "ScenarioError",
+    "check_name",
     "default_at",
     "list_scenarios",
     "load_scenario",
@@ -94,23 +106,35 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if isinstance(name_or_path, Path) or "/" in text or "\\" in text or text.endswith(".toml"):
         path = Path(name_or_path)
         where = str(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ScenarioError(where, [f"cannot read the file: {exc.strerror or exc}"]) from None
+        data = _read_capped(path, where)
     else:
         names = list_scenarios()
         if text not in names:
-            raise ScenarioError(text, [f"no shipped scenario {text!r}; available: {names}"])
+            raise ScenarioError(text, [f"no shipped scenario {_show(text)}; available: {names}"])
         ref = _scenario_dir().joinpath(f"{text}.toml")
         where = str(ref)
         data = ref.read_bytes()
-    raw = parse_toml(data, where, ScenarioError)
     try:
+        raw = parse_toml(data, where, ScenarioError)
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(where, _problems(exc)) from None
+    except RecursionError:
+        raise ScenarioError(where, ["nested too deeply (tables or arrays inside each other"
+                                    " hundreds of levels deep): not a scenario"]) from None  # fmt: skip
     log.debug(
         "loaded scenario %r from %s (%d changes)", scenario.name, where, len(scenario.changes)
     )
     return scenario
+
+
+def _read_capped(path: Path, where: str) -> bytes:
+    """The bytes of a scenario file, refused when it is larger than :data:`MAX_BYTES`."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(where, [f"cannot read the file: {exc.strerror or exc}"]) from None
+    if len(data) > MAX_BYTES:
+        raise ScenarioError(where, [f"file is larger than {MAX_BYTES:,} bytes: not a scenario"])
+    return data

@@ -271,16 +271,6 @@ def test_run_ingests_once_and_reuses_the_store(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(job_cmds, "audit", audit)
     monkeypatch.setattr(job_cmds, "write_claims", lambda df, out: [out / "claims_audit.csv"])
     monkeypatch.setattr(job_cmds, "forecast", lambda **kw: {"sb": kw["out"] / "sb.parquet"})
-
-    class _Scorecard:
-        def counts(self):
-            return {"pass": 1}
-
-    def validate(**kw):
-        stores.append(kw["store"])
-        return _Scorecard()
-
-    monkeypatch.setattr(job_cmds, "run_validation", validate)
     monkeypatch.setattr(job_cmds, "build_report", build_report)
     monkeypatch.setattr(job_cmds, "run_validation",
                         lambda **kw: stores.append(kw["store"]) or SimpleNamespace(counts=dict))  # fmt: skip

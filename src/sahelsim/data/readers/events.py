@@ -16,9 +16,10 @@ import csv
 import gzip
 import hashlib
 import io
+import logging
 import shutil
 import tempfile
-import zipfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +29,14 @@ from typing import IO
 import numpy as np
 
 from sahelsim.core.errors import InputFormatError
-from sahelsim.data.readers.base import check_header, sha256_file
+from sahelsim.data.readers.base import check_header, copy_zip_member, sha256_file
+
+log = logging.getLogger(__name__)
+
+#: prefix of the temporary folders of an ingest (zip extraction)
+TEMP_PREFIX = "sahelsim-ingest-"
+#: a temp folder of that prefix older than this (seconds) is a leftover of a killed ingest
+STALE_TEMP_AGE_S = 3600.0
 
 GED_REQUIRED = [
     "id", "date_start", "date_end", "type_of_violence", "side_a", "side_b", "latitude",
@@ -153,8 +161,10 @@ def _files_hash(paths: Sequence[Path]) -> str:
 
 @contextmanager
 def open_csv(inp: EventInput) -> Iterator[CsvTable]:
-    """Unzip if needed (into a temporary folder removed on exit) and check the header."""
-    tmp = Path(tempfile.mkdtemp(prefix="sahelsim-ingest-"))
+    """Unzip if needed (into a temporary folder removed on any exit; folders a killed process
+    left behind are removed by the next ingest after an hour) and check the header."""
+    clean_stale_temp()
+    tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
     try:
         csv_path = _prepare_csv(inp.files[0], tmp)
         header, raw_header = _first_line(csv_path, inp.encoding)
@@ -204,20 +214,33 @@ def _first_line(path: Path, encoding: str) -> tuple[list[str], str]:
 
 
 def _prepare_csv(path: Path, tmp: Path) -> Path:
-    """Extract a zip member to ``tmp``; plain and gz files are read in place."""
+    """Extract a zip member to ``tmp`` (size-capped, see :func:`copy_zip_member`); plain and
+    gz files are read in place."""
     if path.suffix.lower() != ".zip":
         return path
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
-            if not names:
-                raise InputFormatError(str(path), "zip archive has no '*.csv' member")
-            out = tmp / Path(names[0]).name
-            with zf.open(names[0]) as src, open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 22)
-            return out
-    except zipfile.BadZipFile as exc:
-        raise InputFormatError(str(path), f"not a valid zip file ({exc})") from exc
+    part = tmp / "member.csv"
+    with open(part, "wb") as dst:
+        name = copy_zip_member(path, dst, ".csv")
+    out = tmp / (name if name.lower().endswith(".csv") else "member.csv")
+    part.rename(out)
+    return out
+
+
+def clean_stale_temp(max_age_s: float = STALE_TEMP_AGE_S) -> list[Path]:
+    """Remove ``sahelsim-ingest-*`` temp folders older than ``max_age_s`` (left by a killed
+    ingest); returns the folders removed."""
+    now = time.time()
+    removed = []
+    for d in Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"):
+        try:
+            if d.is_dir() and now - d.stat().st_mtime > max_age_s:
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d)
+        except OSError:  # vanished meanwhile, or not ours to remove
+            continue
+    if removed:
+        log.info("removed %d stale ingest temp folder(s): %s", len(removed), removed)
+    return removed
 
 
 def explain_parse_error(exc: Exception, file: str, encoding: str) -> InputFormatError:

@@ -109,6 +109,7 @@ class CsvTable:
 
     path: Path
     header: list[str]
+    n_lines: int = 0  # physical lines of the file (header included)
 
 
 def locate(
@@ -173,7 +174,8 @@ def open_csv(inp: EventInput) -> Iterator[CsvTable]:
             raise InputFormatError(
                 inp.label, "missing required column(s): iso or country", line=1, field="iso"
             )
-        yield CsvTable(csv_path, header)
+        n_lines = scan_text_bytes(inp.label, csv_path)
+        yield CsvTable(csv_path, header, n_lines)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -197,9 +199,60 @@ def check_json_pages(files: Sequence[Path]) -> None:
             raise InputFormatError(str(f), "not an API page: expected a JSON object")
 
 
+def _open_bytes(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def scan_text_bytes(label: str, path: Path) -> int:
+    """The number of physical lines of a CSV file; raises naming the line of a NUL byte (a NUL
+    is never text: DuckDB would keep or drop it silently inside a value)."""
+    lines, last = 0, b"\n"
+    with _open_bytes(path) as fh:
+        while chunk := fh.read(1 << 22):
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                line = lines + chunk.count(b"\n", 0, nul) + 1
+                raise InputFormatError(
+                    label, "NUL byte (0x00) in the file: not a text CSV (binary or UTF-16?)",
+                    line=line,
+                )  # fmt: skip
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (0 if last == b"\n" else 1)
+
+
+def first_long_line(path: Path, limit: int) -> int | None:
+    """The first physical line longer than ``limit`` bytes (1-based), or None."""
+    with _open_bytes(path) as fh:
+        n = 0
+        while True:
+            n += 1
+            part = fh.readline(limit + 1)
+            if not part:
+                return None
+            if len(part) > limit and not part.endswith(b"\n"):
+                return n
+
+
+def record_start_lines(path: Path, encoding: str) -> np.ndarray:
+    """Physical line where each CSV record starts, indexed by DuckDB's line number - 1 (the
+    header is record 1, blank lines count as records): exact with quoted newlines."""
+    csv.field_size_limit(1 << 30)
+    starts = []
+    with (
+        _open_bytes(path) as raw,
+        io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text,
+    ):
+        reader = csv.reader(text)
+        prev = 0
+        for _ in reader:
+            starts.append(prev + 1)
+            prev = reader.line_num
+    return np.asarray(starts, dtype=np.int64)
+
+
 def _first_line(path: Path, encoding: str) -> tuple[list[str], str]:
-    opener: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
-    with opener as fh:
+    with _open_bytes(path) as fh:
         head = fh.readline(1 << 20)
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
@@ -243,9 +296,23 @@ def clean_stale_temp(max_age_s: float = STALE_TEMP_AGE_S) -> list[Path]:
     return removed
 
 
-def explain_parse_error(exc: Exception, file: str, encoding: str) -> InputFormatError:
-    """A DuckDB parse failure as an error naming the file."""
+#: the longest CSV record DuckDB is asked to read (bytes); a longer line is an error naming it
+MAX_LINE_BYTES = 10_000_000
+
+
+def explain_parse_error(
+    exc: Exception, file: str, encoding: str, path: Path | None = None
+) -> InputFormatError:
+    """A DuckDB parse failure as an error naming the file (and the line, when the failure is
+    a line over :data:`MAX_LINE_BYTES`: DuckDB itself blames line 1)."""
     msg = str(exc)
+    if "maximum line size" in msg.lower() and path is not None:
+        line = first_long_line(path, MAX_LINE_BYTES)
+        return InputFormatError(
+            file,
+            f"a record longer than {MAX_LINE_BYTES:,} bytes (MAX_LINE_BYTES): not an event row",
+            line=line,
+        )
     if "unicode" in msg.lower() or "utf" in msg.lower():
         return InputFormatError(file, f"not valid {encoding}: {msg.splitlines()[0]}")
     return InputFormatError(file, f"cannot be parsed as CSV/JSON: {msg.splitlines()[0]}")
@@ -270,8 +337,38 @@ def structural_reason(file: str, line: int, etype: str, emsg: str, encoding: str
     return f"{STRUCTURAL_REASONS.get(etype, etype.lower())} ({emsg})"
 
 
+def physical_lines(
+    table: CsvTable, encoding: str, n_records: int, rec: np.ndarray, reject_lines: list[int]
+) -> tuple[np.ndarray, list[int]]:
+    """Physical start lines of the staged records ``rec`` (0-based rowids) and of the
+    structural rejects (DuckDB's line numbers) of a CSV with ``n_records`` records read.
+
+    When the file has one physical line per record (no quoted newline, no blank line) the
+    mapping is arithmetic; otherwise the file is scanned once for the record starts."""
+    if table.n_lines == 1 + n_records + len(reject_lines) or table.n_lines == 0:
+        return record_to_line(rec, reject_lines), list(reject_lines)
+    starts = record_start_lines(table.path, encoding)
+    rejected = set(reject_lines)
+    blank = _blank_records(table.path, encoding) if len(starts) > 1 + n_records else set()
+    good = [ln for ln in range(2, len(starts) + 1) if ln not in rejected and ln not in blank]
+    good_arr = np.asarray(good, dtype=np.int64)
+    out = starts[good_arr[rec] - 1] if len(rec) else np.zeros(0, dtype=np.int64)
+    return out, [int(starts[ln - 1]) if ln <= len(starts) else ln for ln in reject_lines]
+
+
+def _blank_records(path: Path, encoding: str) -> set[int]:
+    """DuckDB line numbers of the blank records (skipped by the parser)."""
+    csv.field_size_limit(1 << 30)
+    with (
+        _open_bytes(path) as raw,
+        io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text,
+    ):
+        return {i for i, r in enumerate(csv.reader(text), start=1) if not r}
+
+
 def record_to_line(rec: np.ndarray, reject_lines: list[int]) -> np.ndarray:
-    """Physical line of the staged records (0-based rowid), skipping rejected lines."""
+    """Physical line of the staged records (0-based rowid), skipping rejected lines (a file
+    with one physical line per record)."""
     lines = rec + 2  # header is line 1
     if not reject_lines:
         return lines

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -271,6 +272,10 @@ class Staged:
     inp: ev.EventInput
     table: str
     structural: list[tuple[int, str | None, str, str]] = field(default_factory=list)
+    #: physical lines of the failing staged rows, in rowid order (CSV only)
+    bad_lines: np.ndarray | None = None
+    #: metadata rows (an HDX HXL tag row under the header): neither read nor stored
+    rows_metadata: int = 0
 
 
 @dataclass(frozen=True)
@@ -281,6 +286,7 @@ class StoredCounts:
     rows_filtered: int
     rows_merged: int
     rows_stored: int
+    rows_metadata: int = 0
 
 
 def _csv_relation(label: str) -> str:
@@ -289,7 +295,7 @@ def _csv_relation(label: str) -> str:
         "read_csv($file, all_varchar = true, header = true, names = $names, delim = ',',"
         " quote = '\"', escape = '\"', strict_mode = true, store_rejects = true,"
         f" rejects_table = 'rej_{label}', rejects_scan = 'rejscan_{label}',"
-        " encoding = $encoding, null_padding = false, max_line_size = 10000000)"
+        f" encoding = $encoding, null_padding = false, max_line_size = {ev.MAX_LINE_BYTES})"
     )
 
 
@@ -380,7 +386,7 @@ def staged_events(
             if not keys:
                 relation = "(SELECT NULL AS _page, NULL AS _idx WHERE FALSE)"
             _create_stage(con, inp, table, _stage_sql(inp, keys, relation, params), params)
-            yield Staged(inp, table)
+            yield Staged(inp, table, rows_metadata=_drop_hxl_row(con, table))
             return
         with ev.open_csv(inp) as csv_table:
             header = csv_table.header
@@ -392,7 +398,17 @@ def staged_events(
             sql = _stage_sql(inp, header, _csv_relation(label), params)
             _create_stage(con, inp, table, sql, params)
             structural = _structural_rejects(con, label, inp, header)
-        yield Staged(inp, table, structural)
+            (n_records,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+            n_meta = _drop_hxl_row(con, table)
+            bad = con.execute(
+                f"SELECT rowid FROM {table} WHERE _why IS NOT NULL AND NOT _filtered ORDER BY rowid"
+            ).fetchall()
+            rec = np.array([int(b[0]) for b in bad], dtype=np.int64)
+            lines, rej_lines = ev.physical_lines(
+                csv_table, inp.encoding, int(n_records), rec, [s[0] for s in structural]
+            )
+            structural = [(ln, *s[1:]) for ln, s in zip(rej_lines, structural, strict=True)]
+        yield Staged(inp, table, structural, bad_lines=lines, rows_metadata=n_meta)
     finally:
         for t in temp:
             try:
@@ -401,13 +417,26 @@ def staged_events(
                 pass
 
 
+def _drop_hxl_row(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Remove an HXL hashtag row (HDX exports: the first record, its id starting with '#')
+    from the staging table; returns 1 if there was one. Rowids of the other rows stay."""
+    (n,) = con.execute(
+        f"SELECT count(*) FROM {table} WHERE rowid = 0 AND starts_with(source_event_id, '#')"
+    ).fetchone()
+    if n:
+        con.execute(f"DELETE FROM {table} WHERE rowid = 0")
+        log.info("HXL tag row under the header: metadata, not an event")
+    return int(n)
+
+
 def _create_stage(
     con: duckdb.DuckDBPyConnection, inp: ev.EventInput, table: str, sql: str, params: Params
 ) -> None:
     try:
         con.execute(f"CREATE TEMP TABLE {table} AS {sql}", params)
     except duckdb.Error as exc:
-        raise ev.explain_parse_error(exc, inp.label, inp.encoding) from exc
+        csv_path = Path(params["file"]) if "file" in params else None
+        raise ev.explain_parse_error(exc, inp.label, inp.encoding, csv_path) from exc
 
 
 def _structural_rejects(
@@ -448,8 +477,8 @@ def store_staged(con: duckdb.DuckDBPyConnection, staged: Staged, file_id: int) -
         )
     elif n_bad:
         bad = con.execute(f"SELECT rowid, {why} {failing}").fetchall()
-        rec = np.array([int(b[0]) for b in bad], dtype=np.int64)
-        lines = ev.record_to_line(rec, [s[0] for s in structural])
+        lines = staged.bad_lines
+        assert lines is not None and len(lines) == len(bad)
         con.executemany(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -486,4 +515,5 @@ def store_staged(con: duckdb.DuckDBPyConnection, staged: Staged, file_id: int) -
         rows_filtered=int(n_filtered),
         rows_merged=int(n_good - n_distinct) + int(n_replaced),
         rows_stored=int(n_distinct),
+        rows_metadata=staged.rows_metadata,
     )

@@ -44,9 +44,14 @@ CREATE TABLE IF NOT EXISTS sources (
     rows_stored BIGINT NOT NULL,
     ingested_at TIMESTAMP NOT NULL,
     seconds DOUBLE,
-    superseded BOOLEAN NOT NULL DEFAULT FALSE
+    superseded BOOLEAN NOT NULL DEFAULT FALSE,
+    rows_metadata BIGINT NOT NULL DEFAULT 0
 )
 """
+#: ledger columns added after the first release (stores created before get them on open)
+SOURCES_MIGRATIONS = (
+    "ALTER TABLE sources ADD COLUMN IF NOT EXISTS rows_metadata BIGINT DEFAULT 0",
+)
 QUARANTINE_DDL = """
 CREATE TABLE IF NOT EXISTS quarantine (
     file_id INTEGER NOT NULL,
@@ -86,6 +91,8 @@ class IngestReport:
     seconds: float = 0.0
     #: set when the same content was already ingested under another source (not loaded again)
     duplicate_of: str = ""
+    #: metadata rows of the file (an HDX HXL tag row): not part of ``rows_read``
+    rows_metadata: int = 0
 
     def reconciles(self) -> bool:
         return self.rows_read == self.rows_accepted + self.rows_quarantined + self.rows_filtered
@@ -139,6 +146,8 @@ class Store:
 
     def _init_schema(self) -> None:
         self.con.execute(SOURCES_DDL)
+        for stmt in SOURCES_MIGRATIONS:
+            self.con.execute(stmt)
         self.con.execute(QUARANTINE_DDL)
         self.con.execute(ACTOR_NAMES_DDL)
         for table, cols in SCHEMAS.items():
@@ -192,7 +201,10 @@ class Store:
 
     def _ledger(self, file_id: int, meta: dict[str, Any], rep: IngestReport) -> None:
         self.con.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, FALSE)",
+            "INSERT INTO sources (file_id, source, file, sha256, version, license, citation,"
+            " rows_read, rows_accepted, rows_quarantined, rows_filtered, rows_merged,"
+            " rows_stored, ingested_at, seconds, superseded, rows_metadata)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, FALSE, ?)",
             [
                 file_id,
                 rep.source,
@@ -208,6 +220,7 @@ class Store:
                 rep.rows_merged,
                 rep.rows_stored,
                 rep.seconds,
+                rep.rows_metadata,
             ],
         )
 

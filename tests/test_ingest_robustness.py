@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -16,6 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sahelsim.core.errors import InputFormatError
@@ -23,6 +25,7 @@ from sahelsim.core.schema import EARLIEST_EVENT_DATE, MAX_DEATHS_PER_EVENT
 from sahelsim.data.fixtures import acled_frame, ged_frame, write_csv, write_ged_api_pages
 from sahelsim.data.ingest import ingest_sources
 from sahelsim.data.readers import base
+from sahelsim.data.readers import events as ev
 from sahelsim.data.store import events_sql
 from sahelsim.data.store.store import Store, release_key
 
@@ -223,3 +226,110 @@ def test_zip_member_path_traversal_is_refused(store, tmp_path, name):
         store.ingest_events(bad, fmt="ged_csv")
     with pytest.raises(InputFormatError, match="unsafe zip member"):
         base.open_bytes(bad)
+
+
+# -- case 3: diagnostics ---------------------------------------------------------------------------
+def test_overlong_field_names_its_line(store, tmp_path):
+    f = ged_frame(6, seed=5)
+    f.loc[2, "side_a"] = "x" * (ev.MAX_LINE_BYTES + 10)  # record 3 = line 4
+    path = write_csv(f, tmp_path / "g.csv")
+    with pytest.raises(InputFormatError) as err:
+        store.ingest_events(path, fmt="ged_csv")
+    assert err.value.line == 4 and "longer than" in str(err.value)
+    assert len(store.ledger()) == 0
+
+
+def test_quarantine_lines_are_physical_after_quoted_newlines(store, tmp_path):
+    f = ged_frame(12, seed=6)
+    for i in (1, 3, 4):
+        f.loc[i, "side_a"] = "Government\nof Mali"  # each adds one physical line
+    f.loc[10, "best"] = "-1"
+    path = write_csv(f, tmp_path / "g.csv")
+    with open(path, "a", encoding="utf-8") as fh:  # a structural reject after them
+        fh.write(",".join(f.iloc[0]) + ",extra\n")
+    rep = store.ingest_events(path, fmt="ged_csv")
+    assert rep.reconciles() and rep.rows_quarantined == 2
+    lines = sorted(store.quarantine().line)
+    # row 10 starts on line 2 + 10 + 3 (three earlier records span two lines)
+    assert lines == [15, 2 + 12 + 3]
+    (text_line,) = [
+        n for n, ln in enumerate(path.read_text().splitlines(), 1) if ln.endswith(",extra")
+    ]
+    assert lines[1] == text_line
+
+
+def test_blank_lines_keep_physical_line_numbers(store, tmp_path):
+    f = ged_frame(6, seed=7)
+    f.loc[4, "best"] = "-1"
+    path = write_csv(f, tmp_path / "g.csv")
+    rows = path.read_text().splitlines(True)
+    path.write_text("".join([*rows[:3], "\n", *rows[3:]]))
+    rep = store.ingest_events(path, fmt="ged_csv")
+    assert rep.reconciles() and rep.rows_quarantined == 1
+    assert int(store.quarantine().line.iloc[0]) == 2 + 4 + 1
+
+
+@pytest.mark.parametrize(("col", "value"), [("longitude", "Infinity"), ("latitude", "-inf")])
+def test_non_finite_coordinate_names_its_field(store, tmp_path, col, value):
+    f = ged_frame(5, seed=4)
+    f.loc[1, col] = value
+    rep = store.ingest_events(write_csv(f, tmp_path / "g.csv"), fmt="ged_csv")
+    assert rep.rows_quarantined == 1
+    q = store.quarantine().iloc[0]
+    assert q.field == col and "finite" in q.reason
+
+
+def test_utf16_is_transcoded_and_unknown_encodings_refused(tmp_path):
+    f = ged_frame(8, seed=8)
+    f.loc[0, "side_a"] = "Jama'at Nusrat al-Islam wal-Muslimin (JNIM) – Sénou"
+    utf8 = write_csv(f, tmp_path / "u8.csv")
+    utf16 = tmp_path / "u16.csv"
+    utf16.write_text(utf8.read_text(encoding="utf-8"), encoding="utf-16")
+    with Store(tmp_path / "a.duckdb") as a, Store(tmp_path / "b.duckdb") as b:
+        a.ingest_events(utf8, fmt="ged_csv")
+        rep = b.ingest_events(utf16, fmt="ged_csv", encoding="utf-16")
+        assert rep.rows_accepted == 8
+        cols = "source_event_id, side_a, best, latitude"
+        q = f"SELECT {cols} FROM events ORDER BY source_event_id"
+        assert a.sql(q).equals(b.sql(q))
+        with pytest.raises(ValueError, match="utf-8"):
+            b.ingest_events(utf16, fmt="ged_csv", encoding="utf-32")
+
+
+def test_nul_byte_is_an_error_naming_the_line(store, tmp_path):
+    path = write_csv(ged_frame(5, seed=4), tmp_path / "g.csv")
+    rows = path.read_bytes().split(b"\n")
+    rows[3] = rows[3].replace(b",", b"\x00,", 1)
+    path.write_bytes(b"\n".join(rows))
+    with pytest.raises(InputFormatError, match="NUL") as err:
+        store.ingest_events(path, fmt="ged_csv")
+    assert err.value.line == 4 and len(store.ledger()) == 0
+
+
+def test_conflicting_duplicate_ids_warn_with_counts(store, tmp_path, caplog):
+    f = ged_frame(6, seed=4)
+    f.loc[4] = f.loc[1]
+    f.loc[5] = f.loc[2]
+    f.loc[5, "best"] = str(int(f.loc[2, "best"]) + 1)  # same id, other value
+    f.loc[5, "high"] = str(int(f.loc[5, "best"]) + 5)
+    with caplog.at_level(logging.WARNING, logger="sahelsim.data.store.events_sql"):
+        rep = store.ingest_events(write_csv(f, tmp_path / "g.csv"), fmt="ged_csv")
+    assert rep.rows_merged == 2 and rep.rows_stored == 4
+    msgs = [r.getMessage() for r in caplog.records if "different values" in r.getMessage()]
+    assert len(msgs) == 1 and "1 event id(s)" in msgs[0] and "2 row(s) merged" in msgs[0]
+    best = store.sql("SELECT best FROM events WHERE source_event_id = ?", [f.loc[2, "id"]])
+    assert list(best.best) == [float(f.loc[5, "best"])]  # the last occurrence wins
+
+
+def test_hdx_hxl_row_is_metadata_not_filtered(store, tmp_path):
+    f = acled_frame(6, seed=4)
+    hxl = {c: "#" + c.replace("_", "+") for c in f.columns}
+    f = pd.concat([pd.DataFrame([hxl]), f], ignore_index=True)
+    f.loc[3, "fatalities"] = "-1"  # line 5 of the file
+    rep = store.ingest_events(write_csv(f, tmp_path / "acled.csv"), fmt="acled_csv")
+    assert (rep.rows_read, rep.rows_accepted, rep.rows_quarantined, rep.rows_filtered) == (
+        6, 5, 1, 0,
+    )  # fmt: skip
+    assert rep.rows_metadata == 1 and rep.reconciles()
+    assert int(store.ledger().rows_metadata.iloc[0]) == 1
+    assert int(store.quarantine().line.iloc[0]) == 5

@@ -71,7 +71,16 @@ ENCODINGS = {
     "latin-1": "latin-1",
     "latin1": "latin-1",
     "iso-8859-1": "latin-1",
+    # UTF-16 files are transcoded to UTF-8 (in the ingest's temp folder) before DuckDB reads them
+    "utf-16": "utf-16",
+    "utf16": "utf-16",
+    "utf-16-le": "utf-16-le",
+    "utf-16le": "utf-16-le",
+    "utf-16-be": "utf-16-be",
+    "utf-16be": "utf-16-be",
 }
+#: encodings DuckDB's CSV reader cannot read itself: transcoded to UTF-8 first
+TRANSCODED = {"utf-16", "utf-16-le", "utf-16-be"}
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,7 @@ class CsvTable:
     path: Path
     header: list[str]
     n_lines: int = 0  # physical lines of the file (header included)
+    encoding: str = "utf-8"  # the encoding of ``path`` (DuckDB's name)
 
 
 def locate(
@@ -168,14 +178,17 @@ def open_csv(inp: EventInput) -> Iterator[CsvTable]:
     tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
     try:
         csv_path = _prepare_csv(inp.files[0], tmp)
-        header, raw_header = _first_line(csv_path, inp.encoding)
+        encoding = inp.encoding
+        if encoding in TRANSCODED:
+            csv_path, encoding = _transcode(inp.label, csv_path, encoding, tmp), "utf-8"
+        header, raw_header = _first_line(csv_path, encoding)
         check_header(inp.label, header, required_columns(inp), raw_header_line=raw_header)
         if not inp.is_ged and not (set(ACLED_COUNTRY) & set(header)):
             raise InputFormatError(
                 inp.label, "missing required column(s): iso or country", line=1, field="iso"
             )
         n_lines = scan_text_bytes(inp.label, csv_path)
-        yield CsvTable(csv_path, header, n_lines)
+        yield CsvTable(csv_path, header, n_lines, encoding)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -201,6 +214,26 @@ def check_json_pages(files: Sequence[Path]) -> None:
 
 def _open_bytes(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _transcode(label: str, path: Path, encoding: str, tmp: Path) -> Path:
+    """Rewrite a UTF-16 file as UTF-8 in ``tmp`` (streamed); raises naming the line of a byte
+    sequence that is not valid ``encoding``."""
+    out = tmp / "transcoded.csv"
+    line = 1
+    with (
+        _open_bytes(path) as raw,
+        io.TextIOWrapper(raw, encoding=encoding, newline="") as src,
+        open(out, "w", encoding="utf-8", newline="") as dst,
+    ):
+        try:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk.lstrip("\ufeff") if line == 1 else chunk)
+                line += chunk.count("\n")
+        except UnicodeDecodeError as exc:
+            msg = f"not valid {encoding} ({exc.reason})"
+            raise InputFormatError(label, msg, line=line) from exc
+    return out
 
 
 def scan_text_bytes(label: str, path: Path) -> int:

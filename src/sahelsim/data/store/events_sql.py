@@ -393,7 +393,7 @@ def staged_events(
             params.update(
                 file=str(csv_table.path),
                 names=[f"c{i}" for i in range(len(header))],
-                encoding=inp.encoding,
+                encoding=csv_table.encoding,
             )
             sql = _stage_sql(inp, header, _csv_relation(label), params)
             _create_stage(con, inp, table, sql, params)
@@ -405,7 +405,7 @@ def staged_events(
             ).fetchall()
             rec = np.array([int(b[0]) for b in bad], dtype=np.int64)
             lines, rej_lines = ev.physical_lines(
-                csv_table, inp.encoding, int(n_records), rec, [s[0] for s in structural]
+                csv_table, csv_table.encoding, int(n_records), rec, [s[0] for s in structural]
             )
             structural = [(ln, *s[1:]) for ln, s in zip(rej_lines, structural, strict=True)]
         yield Staged(inp, table, structural, bad_lines=lines, rows_metadata=n_meta)
@@ -459,6 +459,23 @@ def _structural_rejects(
     return out
 
 
+def _warn_conflicting_duplicates(
+    con: duckdb.DuckDBPyConnection, inp: ev.EventInput, good: str, n_merged: int
+) -> None:
+    """Log the event ids that occur more than once in one input with different values (the
+    last occurrence wins: the rule of docs/data.md)."""
+    values = ", ".join(_q(c) for c in EVENTS)
+    (n_conflicting,) = con.execute(
+        f"SELECT count(*) FROM (SELECT source_event_id {good} GROUP BY source_event_id"
+        f" HAVING count(DISTINCT hash({values})) > 1)"
+    ).fetchone()
+    if n_conflicting:
+        log.warning(
+            "%s: %d event id(s) occur more than once with different values; the last"
+            " occurrence of each wins (%d row(s) merged)", inp.label, n_conflicting, n_merged,
+        )  # fmt: skip
+
+
 # -- storing --------------------------------------------------------------------------------------
 def store_staged(con: duckdb.DuckDBPyConnection, staged: Staged, file_id: int) -> StoredCounts:
     """Quarantine the failing rows and merge the accepted ones into ``events`` (the caller
@@ -497,6 +514,7 @@ def store_staged(con: duckdb.DuckDBPyConnection, staged: Staged, file_id: int) -
     (n_distinct,) = con.execute(f"SELECT count(DISTINCT source_event_id) {good}").fetchone()
     dedup = f"SELECT * {good}"
     if n_distinct != n_good:
+        _warn_conflicting_duplicates(con, inp, good, n_good - n_distinct)
         dedup += " QUALIFY row_number() OVER (PARTITION BY source_event_id ORDER BY rowid DESC) = 1"
     replaced = f"source = ? AND source_event_id IN (SELECT source_event_id {good})"
     (n_replaced,) = con.execute(

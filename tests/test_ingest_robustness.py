@@ -7,7 +7,9 @@ Hypothesis battery over the event readers.
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import logging
 import os
@@ -17,8 +19,11 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sahelsim.core.errors import InputFormatError
 from sahelsim.core.schema import EARLIEST_EVENT_DATE, MAX_DEATHS_PER_EVENT
@@ -333,3 +338,77 @@ def test_hdx_hxl_row_is_metadata_not_filtered(store, tmp_path):
     assert rep.rows_metadata == 1 and rep.reconciles()
     assert int(store.ledger().rows_metadata.iloc[0]) == 1
     assert int(store.quarantine().line.iloc[0]) == 5
+
+
+# -- case 5: a fuzz battery over the event readers -------------------------------------------------
+_NASTY = st.sampled_from(
+    [
+        "", "NaN", "nan", "inf", "-inf", "Infinity", "1e308", "1e20", "-0", "1.5", "-1",
+        str(MAX_DEATHS_PER_EVENT + 1), "1899-01-01", "2099-12-31", "1988-12-31 00:00:00.000",
+        "0000-00-00", "31/12/2020", "abc", '"', ",", "line\nbreak", 'quo"te', "  ", "é ü ß",
+        "#hxl", "\t", "\r\n",
+    ]
+)  # fmt: skip
+_EDIT = st.tuples(st.integers(0, 19), st.integers(0, 60), _NASTY)
+_SHAPE = st.tuples(st.integers(0, 19), st.sampled_from(["extra", "short", "blank"]))
+
+
+def _fuzz_csv(path: Path, frame: pd.DataFrame, edits, shapes, encoding: str) -> Path:
+    rows = [list(frame.columns)] + [list(r) for r in frame.itertuples(index=False)]
+    for i, j, val in edits:
+        if 1 + i < len(rows):
+            rows[1 + i][j % len(rows[0])] = val
+    for i, how in shapes:
+        if 1 + i < len(rows):
+            r = rows[1 + i]
+            rows[1 + i] = [*r, "x"] if how == "extra" else r[:-2] if how == "short" else []
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding, errors="replace"))
+    return path
+
+
+def _check_accepted(st_: Store) -> None:
+    ev_ = st_.sql("SELECT * FROM events")
+    counts = ev_[["best", "low", "high", "deaths_a", "deaths_b", "deaths_civilians"]]
+    vals = counts.to_numpy(dtype=float)
+    ok = np.isnan(vals) | (np.isfinite(vals) & (vals >= 0) & (vals <= MAX_DEATHS_PER_EVENT))
+    assert ok.all() and (np.floor(vals[~np.isnan(vals)]) == vals[~np.isnan(vals)]).all()
+    assert ev_.best.notna().all()
+    assert np.isfinite(ev_[["latitude", "longitude"]].to_numpy(dtype=float)).all()
+    assert (ev_.latitude.abs() <= 90).all() and (ev_.longitude.abs() <= 180).all()
+    first, today = pd.Timestamp(EARLIEST_EVENT_DATE), pd.Timestamp.now()
+    assert ev_.date_start.between(first, today).all() and ev_.date_end.between(first, today).all()
+    assert (ev_.month_id >= 109).all()  # January 1989
+
+
+@pytest.mark.parametrize("fmt", ["ged_csv", "acled_csv"])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n=st.integers(1, 20),
+    seed=st.integers(0, 1000),
+    edits=st.lists(_EDIT, max_size=25),
+    shapes=st.lists(_SHAPE, max_size=4),
+    encoding=st.sampled_from(["utf-8", "latin-1", "utf-16"]),
+)
+def test_fuzz_event_readers_reconcile_and_accept_only_sane_values(
+    tmp_path_factory, fmt, n, seed, edits, shapes, encoding
+):
+    d = tmp_path_factory.mktemp("fuzz")
+    frame = ged_frame(n, seed=seed) if fmt == "ged_csv" else acled_frame(n, seed=seed)
+    path = _fuzz_csv(d / "in.csv", frame, edits, shapes, encoding)
+    n_lines = len(path.read_bytes().decode(encoding, errors="replace").split("\n"))
+    with Store(d / "s.duckdb") as s:
+        try:
+            rep = s.ingest_events(path, fmt=fmt, encoding=encoding)
+        except InputFormatError:
+            assert s.count("events") == 0 and len(s.ledger()) == 0
+            return
+        assert rep.reconciles(), rep
+        assert s.count("events") + rep.rows_merged == rep.rows_accepted
+        q = s.quarantine()
+        assert len(q) == rep.rows_quarantined
+        assert q.line.between(2, n_lines).all() and q.line.is_unique
+        _check_accepted(s)

@@ -31,6 +31,7 @@ from sahelsim.data.fixtures import acled_frame, ged_frame, write_csv, write_ged_
 from sahelsim.data.ingest import ingest_sources
 from sahelsim.data.readers import base
 from sahelsim.data.readers import events as ev
+from sahelsim.data.readers.worldpop import read_worldpop_priogrid
 from sahelsim.data.store import events_sql
 from sahelsim.data.store.store import Store, release_key
 
@@ -412,3 +413,13 @@ def test_fuzz_event_readers_reconcile_and_accept_only_sane_values(
         assert len(q) == rep.rows_quarantined
         assert q.line.between(2, n_lines).all() and q.line.is_unique
         _check_accepted(s)
+
+
+@pytest.mark.parametrize("value", ["inf", "-Infinity", "1e400"])
+def test_tabular_counts_must_be_finite(tmp_path, value):
+    path = tmp_path / "worldpop_by_priogrid.csv"
+    path.write_text(f"priogrid_gid,year,est_pop\n150000,2000,10.5\n150001,2000,{value}\n")
+    res = read_worldpop_priogrid(path)
+    assert len(res.data) == 1 and len(res.quarantine) == 1
+    q = res.quarantine.iloc[0]
+    assert q.field == "est_pop" and "finite" in q.reason and q.line == 3

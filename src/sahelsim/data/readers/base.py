@@ -303,12 +303,14 @@ class RowChecker:
         allow_missing: bool = True,
         label: str | None = None,
     ) -> np.ndarray:
-        """Parse a numeric column; flag unparseable, missing (if not allowed) and out-of-range."""
+        """Parse a numeric column; flag unparseable, infinite, missing (if not allowed) and
+        out-of-range values."""
         s = self._col(name)
         missing = s.isna() | s.isin(["", "NA", "NaN", "nan", "null", "NULL", "None"])
         vals = pd.to_numeric(s.where(~missing), errors="coerce").to_numpy(dtype=float)
         bad = ~missing.to_numpy() & np.isnan(vals)
         self.flag(bad, name, f"{label or name}: not a number")
+        self.flag(np.isinf(vals), name, f"{label or name}: not a finite number")
         if not allow_missing:
             self.flag(missing.to_numpy(), name, f"{label or name}: missing value")
         ok = ~np.isnan(vals)
@@ -325,13 +327,11 @@ class RowChecker:
         return vals
 
     def finite(self, names: Sequence[str], **kw: Any) -> np.ndarray:
-        """Parse numeric columns (see :meth:`number`) into one ``(rows, len(names))`` matrix,
-        flagging infinite values too."""
+        """Parse numeric columns (see :meth:`number`: infinite values are flagged) into one
+        ``(rows, len(names))`` matrix."""
         vals = np.empty((len(self.frame), len(names)), dtype=float)
         for j, col in enumerate(names):
-            v = self.number(col, **kw)
-            self.flag(np.isinf(v), col, f"{col}: not a finite number")
-            vals[:, j] = v
+            vals[:, j] = self.number(col, **kw)
         return vals
 
     def date(self, name: str, *, allow_missing: bool = False, latest: Any = None) -> pd.Series:

@@ -3,7 +3,8 @@
 Tables: the canonical tables of :mod:`sahelsim.schema` plus ``sources`` (the ledger: one row per
 ingested file with its sha256 and counts) and ``quarantine`` (rejected rows with file, line,
 field and reason). Every ingest runs in one transaction: a failure or a killed process leaves
-the store exactly as it was. Re-ingesting a file whose sha256 is in the ledger is a no-op.
+the store exactly as it was. Re-ingesting a file whose sha256 is in the ledger is a no-op;
+files are keyed by source and file (:func:`release_key`, rules in ``docs/data.md``).
 """
 
 from __future__ import annotations
@@ -237,9 +238,10 @@ class Store:
     def ingest_result(self, result: ReadResult, *, replace_source: bool = True) -> IngestReport:
         """Store a reader's result in one transaction.
 
-        A file already in the ledger (same sha256 and source) is skipped. Otherwise the rows
-        previously loaded for the same ``source`` are replaced (a newer release supersedes).
-        """
+        A file already in the ledger (same sha256 and source) is skipped; the same content
+        under another source is reported (``duplicate_of``) and not loaded. Otherwise the rows
+        of a live file of the same ``source`` and :func:`release_key` are replaced (a newer
+        release supersedes); files with other keys add up."""
         t0 = time.perf_counter()
         meta = result.meta
         sha = str(meta["sha256"])

@@ -4,6 +4,13 @@ store adds)."""
 
 from __future__ import annotations
 
+import datetime as _dt
+
+#: the largest death count one event may carry; above it a row is quarantined (not an event)
+MAX_DEATHS_PER_EVENT = 100_000
+#: the earliest event date accepted (UCDP GED starts on 1 January 1989)
+EARLIEST_EVENT_DATE = _dt.date(1989, 1, 1)
+
 EVENTS: dict[str, str] = {
     "source": "VARCHAR",  # ucdp_ged | ucdp_candidate | acled
     "source_event_id": "VARCHAR",  # UCDP id / ACLED event_id_cnty

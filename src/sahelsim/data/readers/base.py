@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,8 @@ from sahelsim.core.errors import InputFormatError, MissingInputError
 log = logging.getLogger(__name__)
 
 QUARANTINE_COLUMNS = ["source", "source_file", "line", "field", "reason", "raw"]
+#: the most a zip archive may unpack to (all members together); above it the file is refused
+MAX_UNZIPPED_BYTES = 2 * 1024**3
 
 
 @dataclass
@@ -86,15 +88,61 @@ def open_bytes(path: str | Path, member_suffix: str = ".csv") -> bytes:
         except (OSError, EOFError) as exc:
             raise InputFormatError(str(p), f"not a valid gzip file ({exc})") from exc
     if p.suffix == ".zip":
-        try:
-            with zipfile.ZipFile(p) as zf:
-                names = [n for n in zf.namelist() if n.lower().endswith(member_suffix)]
-                if not names:
-                    raise InputFormatError(str(p), f"zip archive has no '*{member_suffix}' member")
-                return zf.read(names[0])
-        except zipfile.BadZipFile as exc:
-            raise InputFormatError(str(p), f"not a valid zip file ({exc})") from exc
+        buf = io.BytesIO()
+        copy_zip_member(p, buf, member_suffix)
+        return buf.getvalue()
     return p.read_bytes()
+
+
+def _checked_member(path: Path, zf: zipfile.ZipFile, suffix: str, limit: int) -> zipfile.ZipInfo:
+    """The first member ending in ``suffix``, after refusing unsafe archives: member names
+    that are absolute or climb out (``..``), and a total unpacked size above ``limit``."""
+    infos = zf.infolist()
+    for info in infos:
+        parts = info.filename.replace("\\", "/").split("/")
+        if info.filename.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+            raise InputFormatError(
+                str(path), f"unsafe zip member name {info.filename!r} (absolute or '..')"
+            )
+    total = sum(i.file_size for i in infos)
+    if total > limit:
+        raise InputFormatError(
+            str(path),
+            f"zip archive unpacks to {total:,} bytes, above the limit of {limit:,}"
+            " (MAX_UNZIPPED_BYTES)",
+        )
+    members = [i for i in infos if i.filename.lower().endswith(suffix) and not i.is_dir()]
+    if not members:
+        raise InputFormatError(str(path), f"zip archive has no '*{suffix}' member")
+    return members[0]
+
+
+def copy_zip_member(
+    path: str | Path, dst: IO[bytes], suffix: str = ".csv", *, limit: int | None = None
+) -> str:
+    """Copy the first ``*suffix`` member of a zip archive to ``dst``; returns its base name.
+
+    Refuses unsafe member names and archives unpacking to more than ``limit`` bytes
+    (default :data:`MAX_UNZIPPED_BYTES`), counting the bytes actually unpacked (a zip bomb
+    whose headers understate the sizes is stopped too)."""
+    p = Path(path)
+    limit = MAX_UNZIPPED_BYTES if limit is None else limit
+    try:
+        with zipfile.ZipFile(p) as zf:
+            info = _checked_member(p, zf, suffix, limit)
+            done = 0
+            with zf.open(info) as src:
+                while chunk := src.read(1 << 22):
+                    done += len(chunk)
+                    if done > limit:
+                        raise InputFormatError(
+                            str(p), f"zip member unpacks to more than {limit:,} bytes"
+                            " (MAX_UNZIPPED_BYTES)",
+                        )  # fmt: skip
+                    dst.write(chunk)
+            return Path(info.filename).name
+    except zipfile.BadZipFile as exc:
+        raise InputFormatError(str(p), f"not a valid zip file ({exc})") from exc
 
 
 def decode_text(raw: bytes, file: str, encoding: str = "utf-8") -> str:
@@ -255,12 +303,14 @@ class RowChecker:
         allow_missing: bool = True,
         label: str | None = None,
     ) -> np.ndarray:
-        """Parse a numeric column; flag unparseable, missing (if not allowed) and out-of-range."""
+        """Parse a numeric column; flag unparseable, infinite, missing (if not allowed) and
+        out-of-range values."""
         s = self._col(name)
         missing = s.isna() | s.isin(["", "NA", "NaN", "nan", "null", "NULL", "None"])
         vals = pd.to_numeric(s.where(~missing), errors="coerce").to_numpy(dtype=float)
         bad = ~missing.to_numpy() & np.isnan(vals)
         self.flag(bad, name, f"{label or name}: not a number")
+        self.flag(np.isinf(vals), name, f"{label or name}: not a finite number")
         if not allow_missing:
             self.flag(missing.to_numpy(), name, f"{label or name}: missing value")
         ok = ~np.isnan(vals)
@@ -277,13 +327,11 @@ class RowChecker:
         return vals
 
     def finite(self, names: Sequence[str], **kw: Any) -> np.ndarray:
-        """Parse numeric columns (see :meth:`number`) into one ``(rows, len(names))`` matrix,
-        flagging infinite values too."""
+        """Parse numeric columns (see :meth:`number`: infinite values are flagged) into one
+        ``(rows, len(names))`` matrix."""
         vals = np.empty((len(self.frame), len(names)), dtype=float)
         for j, col in enumerate(names):
-            v = self.number(col, **kw)
-            self.flag(np.isinf(v), col, f"{col}: not a finite number")
-            vals[:, j] = v
+            vals[:, j] = self.number(col, **kw)
         return vals
 
     def date(self, name: str, *, allow_missing: bool = False, latest: Any = None) -> pd.Series:

@@ -16,9 +16,10 @@ import csv
 import gzip
 import hashlib
 import io
+import logging
 import shutil
 import tempfile
-import zipfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +29,14 @@ from typing import IO
 import numpy as np
 
 from sahelsim.core.errors import InputFormatError
-from sahelsim.data.readers.base import check_header, sha256_file
+from sahelsim.data.readers.base import check_header, copy_zip_member, sha256_file
+
+log = logging.getLogger(__name__)
+
+#: prefix of the temporary folders of an ingest (zip extraction)
+TEMP_PREFIX = "sahelsim-ingest-"
+#: a temp folder of that prefix older than this (seconds) is a leftover of a killed ingest
+STALE_TEMP_AGE_S = 3600.0
 
 GED_REQUIRED = [
     "id", "date_start", "date_end", "type_of_violence", "side_a", "side_b", "latitude",
@@ -63,7 +71,16 @@ ENCODINGS = {
     "latin-1": "latin-1",
     "latin1": "latin-1",
     "iso-8859-1": "latin-1",
+    # UTF-16 files are transcoded to UTF-8 (in the ingest's temp folder) before DuckDB reads them
+    "utf-16": "utf-16",
+    "utf16": "utf-16",
+    "utf-16-le": "utf-16-le",
+    "utf-16le": "utf-16-le",
+    "utf-16-be": "utf-16-be",
+    "utf-16be": "utf-16-be",
 }
+#: encodings DuckDB's CSV reader cannot read itself: transcoded to UTF-8 first
+TRANSCODED = {"utf-16", "utf-16-le", "utf-16-be"}
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,8 @@ class CsvTable:
 
     path: Path
     header: list[str]
+    n_lines: int = 0  # physical lines of the file (header included)
+    encoding: str = "utf-8"  # the encoding of ``path`` (DuckDB's name)
 
 
 def locate(
@@ -153,17 +172,23 @@ def _files_hash(paths: Sequence[Path]) -> str:
 
 @contextmanager
 def open_csv(inp: EventInput) -> Iterator[CsvTable]:
-    """Unzip if needed (into a temporary folder removed on exit) and check the header."""
-    tmp = Path(tempfile.mkdtemp(prefix="sahelsim-ingest-"))
+    """Unzip if needed (into a temporary folder removed on any exit; folders a killed process
+    left behind are removed by the next ingest after an hour) and check the header."""
+    clean_stale_temp()
+    tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
     try:
         csv_path = _prepare_csv(inp.files[0], tmp)
-        header, raw_header = _first_line(csv_path, inp.encoding)
+        encoding = inp.encoding
+        if encoding in TRANSCODED:
+            csv_path, encoding = _transcode(inp.label, csv_path, encoding, tmp), "utf-8"
+        header, raw_header = _first_line(csv_path, encoding)
         check_header(inp.label, header, required_columns(inp), raw_header_line=raw_header)
         if not inp.is_ged and not (set(ACLED_COUNTRY) & set(header)):
             raise InputFormatError(
                 inp.label, "missing required column(s): iso or country", line=1, field="iso"
             )
-        yield CsvTable(csv_path, header)
+        n_lines = scan_text_bytes(inp.label, csv_path)
+        yield CsvTable(csv_path, header, n_lines, encoding)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -187,9 +212,80 @@ def check_json_pages(files: Sequence[Path]) -> None:
             raise InputFormatError(str(f), "not an API page: expected a JSON object")
 
 
+def _open_bytes(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _transcode(label: str, path: Path, encoding: str, tmp: Path) -> Path:
+    """Rewrite a UTF-16 file as UTF-8 in ``tmp`` (streamed); raises naming the line of a byte
+    sequence that is not valid ``encoding``."""
+    out = tmp / "transcoded.csv"
+    line = 1
+    with (
+        _open_bytes(path) as raw,
+        io.TextIOWrapper(raw, encoding=encoding, newline="") as src,
+        open(out, "w", encoding="utf-8", newline="") as dst,
+    ):
+        try:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk.lstrip("\ufeff") if line == 1 else chunk)
+                line += chunk.count("\n")
+        except UnicodeDecodeError as exc:
+            msg = f"not valid {encoding} ({exc.reason})"
+            raise InputFormatError(label, msg, line=line) from exc
+    return out
+
+
+def scan_text_bytes(label: str, path: Path) -> int:
+    """The number of physical lines of a CSV file; raises naming the line of a NUL byte (a NUL
+    is never text: DuckDB would keep or drop it silently inside a value)."""
+    lines, last = 0, b"\n"
+    with _open_bytes(path) as fh:
+        while chunk := fh.read(1 << 22):
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                line = lines + chunk.count(b"\n", 0, nul) + 1
+                raise InputFormatError(
+                    label, "NUL byte (0x00) in the file: not a text CSV (binary or UTF-16?)",
+                    line=line,
+                )  # fmt: skip
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (0 if last == b"\n" else 1)
+
+
+def first_long_line(path: Path, limit: int) -> int | None:
+    """The first physical line longer than ``limit`` bytes (1-based), or None."""
+    with _open_bytes(path) as fh:
+        n = 0
+        while True:
+            n += 1
+            part = fh.readline(limit + 1)
+            if not part:
+                return None
+            if len(part) > limit and not part.endswith(b"\n"):
+                return n
+
+
+def record_start_lines(path: Path, encoding: str) -> np.ndarray:
+    """Physical line where each CSV record starts, indexed by DuckDB's line number - 1 (the
+    header is record 1, blank lines count as records): exact with quoted newlines."""
+    csv.field_size_limit(1 << 30)
+    starts = []
+    with (
+        _open_bytes(path) as raw,
+        io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text,
+    ):
+        reader = csv.reader(text)
+        prev = 0
+        for _ in reader:
+            starts.append(prev + 1)
+            prev = reader.line_num
+    return np.asarray(starts, dtype=np.int64)
+
+
 def _first_line(path: Path, encoding: str) -> tuple[list[str], str]:
-    opener: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
-    with opener as fh:
+    with _open_bytes(path) as fh:
         head = fh.readline(1 << 20)
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
@@ -204,25 +300,52 @@ def _first_line(path: Path, encoding: str) -> tuple[list[str], str]:
 
 
 def _prepare_csv(path: Path, tmp: Path) -> Path:
-    """Extract a zip member to ``tmp``; plain and gz files are read in place."""
+    """Extract a zip member to ``tmp`` (size-capped, see :func:`copy_zip_member`); plain and
+    gz files are read in place."""
     if path.suffix.lower() != ".zip":
         return path
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
-            if not names:
-                raise InputFormatError(str(path), "zip archive has no '*.csv' member")
-            out = tmp / Path(names[0]).name
-            with zf.open(names[0]) as src, open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 22)
-            return out
-    except zipfile.BadZipFile as exc:
-        raise InputFormatError(str(path), f"not a valid zip file ({exc})") from exc
+    part = tmp / "member.csv"
+    with open(part, "wb") as dst:
+        name = copy_zip_member(path, dst, ".csv")
+    out = tmp / (name if name.lower().endswith(".csv") else "member.csv")
+    part.rename(out)
+    return out
 
 
-def explain_parse_error(exc: Exception, file: str, encoding: str) -> InputFormatError:
-    """A DuckDB parse failure as an error naming the file."""
+def clean_stale_temp(max_age_s: float = STALE_TEMP_AGE_S) -> list[Path]:
+    """Remove ``sahelsim-ingest-*`` temp folders older than ``max_age_s`` (left by a killed
+    ingest); returns the folders removed."""
+    now = time.time()
+    removed = []
+    for d in Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"):
+        try:
+            if d.is_dir() and now - d.stat().st_mtime > max_age_s:
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d)
+        except OSError:  # vanished meanwhile, or not ours to remove
+            continue
+    if removed:
+        log.info("removed %d stale ingest temp folder(s): %s", len(removed), removed)
+    return removed
+
+
+#: the longest CSV record DuckDB is asked to read (bytes); a longer line is an error naming it
+MAX_LINE_BYTES = 10_000_000
+
+
+def explain_parse_error(
+    exc: Exception, file: str, encoding: str, path: Path | None = None
+) -> InputFormatError:
+    """A DuckDB parse failure as an error naming the file (and the line, when the failure is
+    a line over :data:`MAX_LINE_BYTES`: DuckDB itself blames line 1)."""
     msg = str(exc)
+    if "maximum line size" in msg.lower() and path is not None:
+        line = first_long_line(path, MAX_LINE_BYTES)
+        return InputFormatError(
+            file,
+            f"a record longer than {MAX_LINE_BYTES:,} bytes (MAX_LINE_BYTES): not an event row",
+            line=line,
+        )
     if "unicode" in msg.lower() or "utf" in msg.lower():
         return InputFormatError(file, f"not valid {encoding}: {msg.splitlines()[0]}")
     return InputFormatError(file, f"cannot be parsed as CSV/JSON: {msg.splitlines()[0]}")
@@ -247,8 +370,38 @@ def structural_reason(file: str, line: int, etype: str, emsg: str, encoding: str
     return f"{STRUCTURAL_REASONS.get(etype, etype.lower())} ({emsg})"
 
 
+def physical_lines(
+    table: CsvTable, encoding: str, n_records: int, rec: np.ndarray, reject_lines: list[int]
+) -> tuple[np.ndarray, list[int]]:
+    """Physical start lines of the staged records ``rec`` (0-based rowids) and of the
+    structural rejects (DuckDB's line numbers) of a CSV with ``n_records`` records read.
+
+    When the file has one physical line per record (no quoted newline, no blank line) the
+    mapping is arithmetic; otherwise the file is scanned once for the record starts."""
+    if table.n_lines == 1 + n_records + len(reject_lines) or table.n_lines == 0:
+        return record_to_line(rec, reject_lines), list(reject_lines)
+    starts = record_start_lines(table.path, encoding)
+    rejected = set(reject_lines)
+    blank = _blank_records(table.path, encoding) if len(starts) > 1 + n_records else set()
+    good = [ln for ln in range(2, len(starts) + 1) if ln not in rejected and ln not in blank]
+    good_arr = np.asarray(good, dtype=np.int64)
+    out = starts[good_arr[rec] - 1] if len(rec) else np.zeros(0, dtype=np.int64)
+    return out, [int(starts[ln - 1]) if ln <= len(starts) else ln for ln in reject_lines]
+
+
+def _blank_records(path: Path, encoding: str) -> set[int]:
+    """DuckDB line numbers of the blank records (skipped by the parser)."""
+    csv.field_size_limit(1 << 30)
+    with (
+        _open_bytes(path) as raw,
+        io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text,
+    ):
+        return {i for i, r in enumerate(csv.reader(text), start=1) if not r}
+
+
 def record_to_line(rec: np.ndarray, reject_lines: list[int]) -> np.ndarray:
-    """Physical line of the staged records (0-based rowid), skipping rejected lines."""
+    """Physical line of the staged records (0-based rowid), skipping rejected lines (a file
+    with one physical line per record)."""
     lines = rec + 2  # header is line 1
     if not reject_lines:
         return lines

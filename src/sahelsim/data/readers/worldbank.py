@@ -59,7 +59,6 @@ def read_worldbank_population(
     chk.flag(~is_code_all[~outside], "Country Code", "Country Code: not a 3-letter code")
     year = chk.integer("Year", lo=MIN_YEAR, hi=pd.Timestamp.now().year, allow_missing=False)
     value = chk.number("Value", lo=0, allow_missing=False)
-    chk.flag(np.isinf(value), "Value", "Value: not a finite number")
 
     ok = chk.reason == None  # noqa: E711
     idx = np.flatnonzero(ok)

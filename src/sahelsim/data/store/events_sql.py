@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -27,7 +28,7 @@ import numpy as np
 
 from sahelsim.core.canon import BBOX_MARGIN_DEG, COUNTRIES, COUNTRY_BBOX, ISONUM_TO_ISO3
 from sahelsim.core.errors import InputFormatError
-from sahelsim.core.schema import EVENTS
+from sahelsim.core.schema import EARLIEST_EVENT_DATE, EVENTS, MAX_DEATHS_PER_EVENT
 from sahelsim.data.readers import events as ev
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,26 @@ def _num(c: str) -> str:
 
 def _notnum(c: str) -> str:
     return f"({_txt(c)} IS NOT NULL AND {_num(c)} IS NULL)"
+
+
+def _count_checks(c: str, expr: str | None = None, negative: str = "negative fatalities") -> str:
+    """SQL CASE branches: a death count ``expr`` (default: column ``c`` as a number) must be a
+    finite, non-negative integer of at most :data:`MAX_DEATHS_PER_EVENT`."""
+    x = expr or _num(c)
+    return f"""
+        WHEN NOT isfinite({x}) THEN '{c}|not a finite number'
+        WHEN {x} < 0 THEN '{c}|{negative}'
+        WHEN {x} != floor({x}) THEN '{c}|not an integer'
+        WHEN {x} > {int(MAX_DEATHS_PER_EVENT)}
+          THEN '{c}|above the ceiling of {int(MAX_DEATHS_PER_EVENT)} deaths per event'"""
+
+
+def _date_checks(c: str, d: str) -> str:
+    """SQL CASE branches: date ``d`` (of column ``c``) between EARLIEST_EVENT_DATE and today."""
+    first = EARLIEST_EVENT_DATE.isoformat()
+    return f"""
+        WHEN {d} > current_date THEN '{c}|date in the future'
+        WHEN {d} < DATE '{first}' THEN '{c}|date before {first}'"""
 
 
 def _case_map(expr: str, mapping: Mapping[Any, Any], quote_keys: bool) -> str:
@@ -91,7 +112,10 @@ def _coord_checks(iso3: str, lat: str, lon: str) -> str:
     return f"""
         WHEN {lat} IS NULL THEN 'latitude|not a number'
         WHEN {lon} IS NULL THEN 'longitude|not a number'
-        WHEN abs({lat}) > 90 OR abs({lon}) > 180 THEN 'latitude|coordinates outside the world'
+        WHEN NOT isfinite({lat}) THEN 'latitude|not a finite number'
+        WHEN NOT isfinite({lon}) THEN 'longitude|not a finite number'
+        WHEN abs({lat}) > 90 THEN 'latitude|coordinates outside the world'
+        WHEN abs({lon}) > 180 THEN 'longitude|coordinates outside the world'
         WHEN NOT {_in_bbox(iso3, lat, lon)}
           THEN 'latitude|coordinates far outside ' || {iso3}"""
 
@@ -112,7 +136,8 @@ def _ged_select(cols: set[str]) -> str:
     iso3 = _case_map(gw, {c.gwno: c.iso3 for c in COUNTRIES}, quote_keys=False)
     deaths = ("deaths_a", "deaths_b", "deaths_civilians", "deaths_unknown")
     death_checks = "".join(
-        f"\n        WHEN {_notnum(c)} OR {_num(c)} < 0 THEN '{c}|negative or not a number'"
+        f"\n        WHEN {_notnum(c)} THEN '{c}|negative or not a number'"
+        + _count_checks(c, negative="negative or not a number")
         for c in deaths
     )
     return f"""
@@ -142,7 +167,7 @@ def _ged_select(cols: set[str]) -> str:
         WHEN {_txt("date_start")} IS NULL THEN 'date_start|missing date'
         WHEN {ds} IS NULL THEN 'date_start|unparseable date'
         WHEN {de} IS NULL THEN 'date_end|unparseable date'
-        WHEN {ds} > current_date THEN 'date_start|date in the future'
+{_date_checks("date_start", ds)}{_date_checks("date_end", de)}
         WHEN {de} < {ds} THEN 'date_end|date_end before date_start'
         WHEN TRY_CAST({_txt("type_of_violence")} AS INTEGER) IS NULL
           OR TRY_CAST({_txt("type_of_violence")} AS INTEGER) NOT IN (1, 2, 3)
@@ -150,9 +175,7 @@ def _ged_select(cols: set[str]) -> str:
         WHEN {_notnum("best")} OR {_num("best")} IS NULL THEN 'best|not a number'
         WHEN {_notnum("low")} THEN 'low|not a number'
         WHEN {_notnum("high")} THEN 'high|not a number'
-        WHEN {_num("best")} < 0 THEN 'best|negative fatalities'
-        WHEN {_num("low")} < 0 THEN 'low|negative fatalities'
-        WHEN {_num("high")} < 0 THEN 'high|negative fatalities'
+{_count_checks("best")}{_count_checks("low")}{_count_checks("high")}
         WHEN {_num("low")} > {_num("best")} THEN 'low|low > best'
         WHEN {_num("best")} > {_num("high")} THEN 'high|best > high'{death_checks}
         WHEN {_notnum("where_prec")} THEN 'where_prec|not an integer'
@@ -212,12 +235,11 @@ def _acled_select(cols: set[str]) -> str:
         WHEN NOT {present} THEN 'country|missing country'
         WHEN {d_txt} IS NULL THEN 'event_date|missing date'
         WHEN {ds} IS NULL THEN 'event_date|unparseable date'
-        WHEN {ds} > current_date THEN 'event_date|date in the future'
+{_date_checks("event_date", ds)}
         WHEN {et} IS NULL THEN 'event_type|missing'{_coord_checks(iso3, lat, lon)}
         WHEN {_notnum("fatalities")} THEN 'fatalities|not a number'
         WHEN {fat} IS NULL THEN 'fatalities|missing'
-        WHEN {fat} < 0 THEN 'fatalities|negative fatalities'
-        WHEN {fat} != floor({fat}) THEN 'fatalities|not an integer'
+{_count_checks("fatalities", fat)}
       END AS _why
     """
 
@@ -250,6 +272,10 @@ class Staged:
     inp: ev.EventInput
     table: str
     structural: list[tuple[int, str | None, str, str]] = field(default_factory=list)
+    #: physical lines of the failing staged rows, in rowid order (CSV only)
+    bad_lines: np.ndarray | None = None
+    #: metadata rows (an HDX HXL tag row under the header): neither read nor stored
+    rows_metadata: int = 0
 
 
 @dataclass(frozen=True)
@@ -260,6 +286,7 @@ class StoredCounts:
     rows_filtered: int
     rows_merged: int
     rows_stored: int
+    rows_metadata: int = 0
 
 
 def _csv_relation(label: str) -> str:
@@ -268,7 +295,7 @@ def _csv_relation(label: str) -> str:
         "read_csv($file, all_varchar = true, header = true, names = $names, delim = ',',"
         " quote = '\"', escape = '\"', strict_mode = true, store_rejects = true,"
         f" rejects_table = 'rej_{label}', rejects_scan = 'rejscan_{label}',"
-        " encoding = $encoding, null_padding = false, max_line_size = 10000000)"
+        f" encoding = $encoding, null_padding = false, max_line_size = {ev.MAX_LINE_BYTES})"
     )
 
 
@@ -359,19 +386,29 @@ def staged_events(
             if not keys:
                 relation = "(SELECT NULL AS _page, NULL AS _idx WHERE FALSE)"
             _create_stage(con, inp, table, _stage_sql(inp, keys, relation, params), params)
-            yield Staged(inp, table)
+            yield Staged(inp, table, rows_metadata=_drop_hxl_row(con, table))
             return
         with ev.open_csv(inp) as csv_table:
             header = csv_table.header
             params.update(
                 file=str(csv_table.path),
                 names=[f"c{i}" for i in range(len(header))],
-                encoding=inp.encoding,
+                encoding=csv_table.encoding,
             )
             sql = _stage_sql(inp, header, _csv_relation(label), params)
             _create_stage(con, inp, table, sql, params)
             structural = _structural_rejects(con, label, inp, header)
-        yield Staged(inp, table, structural)
+            (n_records,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+            n_meta = _drop_hxl_row(con, table)
+            bad = con.execute(
+                f"SELECT rowid FROM {table} WHERE _why IS NOT NULL AND NOT _filtered ORDER BY rowid"
+            ).fetchall()
+            rec = np.array([int(b[0]) for b in bad], dtype=np.int64)
+            lines, rej_lines = ev.physical_lines(
+                csv_table, csv_table.encoding, int(n_records), rec, [s[0] for s in structural]
+            )
+            structural = [(ln, *s[1:]) for ln, s in zip(rej_lines, structural, strict=True)]
+        yield Staged(inp, table, structural, bad_lines=lines, rows_metadata=n_meta)
     finally:
         for t in temp:
             try:
@@ -380,13 +417,26 @@ def staged_events(
                 pass
 
 
+def _drop_hxl_row(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Remove an HXL hashtag row (HDX exports: the first record, its id starting with '#')
+    from the staging table; returns 1 if there was one. Rowids of the other rows stay."""
+    (n,) = con.execute(
+        f"SELECT count(*) FROM {table} WHERE rowid = 0 AND starts_with(source_event_id, '#')"
+    ).fetchone()
+    if n:
+        con.execute(f"DELETE FROM {table} WHERE rowid = 0")
+        log.info("HXL tag row under the header: metadata, not an event")
+    return int(n)
+
+
 def _create_stage(
     con: duckdb.DuckDBPyConnection, inp: ev.EventInput, table: str, sql: str, params: Params
 ) -> None:
     try:
         con.execute(f"CREATE TEMP TABLE {table} AS {sql}", params)
     except duckdb.Error as exc:
-        raise ev.explain_parse_error(exc, inp.label, inp.encoding) from exc
+        csv_path = Path(params["file"]) if "file" in params else None
+        raise ev.explain_parse_error(exc, inp.label, inp.encoding, csv_path) from exc
 
 
 def _structural_rejects(
@@ -409,6 +459,23 @@ def _structural_rejects(
     return out
 
 
+def _warn_conflicting_duplicates(
+    con: duckdb.DuckDBPyConnection, inp: ev.EventInput, good: str, n_merged: int
+) -> None:
+    """Log the event ids that occur more than once in one input with different values (the
+    last occurrence wins: the rule of docs/data.md)."""
+    values = ", ".join(_q(c) for c in EVENTS)
+    (n_conflicting,) = con.execute(
+        f"SELECT count(*) FROM (SELECT source_event_id {good} GROUP BY source_event_id"
+        f" HAVING count(DISTINCT hash({values})) > 1)"
+    ).fetchone()
+    if n_conflicting:
+        log.warning(
+            "%s: %d event id(s) occur more than once with different values; the last"
+            " occurrence of each wins (%d row(s) merged)", inp.label, n_conflicting, n_merged,
+        )  # fmt: skip
+
+
 # -- storing --------------------------------------------------------------------------------------
 def store_staged(con: duckdb.DuckDBPyConnection, staged: Staged, file_id: int) -> StoredCounts:
     """Quarantine the failing rows and merge the accepted ones into ``events`` (the caller
@@ -427,8 +494,8 @@ def store_staged(con: duckdb.DuckDBPyConnection, staged: Staged, file_id: int) -
         )
     elif n_bad:
         bad = con.execute(f"SELECT rowid, {why} {failing}").fetchall()
-        rec = np.array([int(b[0]) for b in bad], dtype=np.int64)
-        lines = ev.record_to_line(rec, [s[0] for s in structural])
+        lines = staged.bad_lines
+        assert lines is not None and len(lines) == len(bad)
         con.executemany(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -447,6 +514,7 @@ def store_staged(con: duckdb.DuckDBPyConnection, staged: Staged, file_id: int) -
     (n_distinct,) = con.execute(f"SELECT count(DISTINCT source_event_id) {good}").fetchone()
     dedup = f"SELECT * {good}"
     if n_distinct != n_good:
+        _warn_conflicting_duplicates(con, inp, good, n_good - n_distinct)
         dedup += " QUALIFY row_number() OVER (PARTITION BY source_event_id ORDER BY rowid DESC) = 1"
     replaced = f"source = ? AND source_event_id IN (SELECT source_event_id {good})"
     (n_replaced,) = con.execute(
@@ -465,4 +533,5 @@ def store_staged(con: duckdb.DuckDBPyConnection, staged: Staged, file_id: int) -
         rows_filtered=int(n_filtered),
         rows_merged=int(n_good - n_distinct) + int(n_replaced),
         rows_stored=int(n_distinct),
+        rows_metadata=staged.rows_metadata,
     )

@@ -3,12 +3,14 @@
 Tables: the canonical tables of :mod:`sahelsim.schema` plus ``sources`` (the ledger: one row per
 ingested file with its sha256 and counts) and ``quarantine`` (rejected rows with file, line,
 field and reason). Every ingest runs in one transaction: a failure or a killed process leaves
-the store exactly as it was. Re-ingesting a file whose sha256 is in the ledger is a no-op.
+the store exactly as it was. Re-ingesting a file whose sha256 is in the ledger is a no-op;
+files are keyed by source and file (:func:`release_key`, rules in ``docs/data.md``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,9 +45,14 @@ CREATE TABLE IF NOT EXISTS sources (
     rows_stored BIGINT NOT NULL,
     ingested_at TIMESTAMP NOT NULL,
     seconds DOUBLE,
-    superseded BOOLEAN NOT NULL DEFAULT FALSE
+    superseded BOOLEAN NOT NULL DEFAULT FALSE,
+    rows_metadata BIGINT NOT NULL DEFAULT 0
 )
 """
+#: ledger columns added after the first release (stores created before get them on open)
+SOURCES_MIGRATIONS = (
+    "ALTER TABLE sources ADD COLUMN IF NOT EXISTS rows_metadata BIGINT DEFAULT 0",
+)
 QUARANTINE_DDL = """
 CREATE TABLE IF NOT EXISTS quarantine (
     file_id INTEGER NOT NULL,
@@ -83,9 +90,29 @@ class IngestReport:
     rows_stored: int = 0
     skipped: bool = False
     seconds: float = 0.0
+    #: set when the same content was already ingested under another source (not loaded again)
+    duplicate_of: str = ""
+    #: metadata rows of the file (an HDX HXL tag row): not part of ``rows_read``
+    rows_metadata: int = 0
 
     def reconciles(self) -> bool:
         return self.rows_read == self.rows_accepted + self.rows_quarantined + self.rows_filtered
+
+
+#: a version number in a file name (``v25.1``, ``25_1``): not part of the release key
+_VERSION_IN_NAME = re.compile(r"v?\d+[._]\d+")
+_COMPRESSION = (".gz", ".zip")
+
+
+def release_key(file: str) -> str:
+    """The name a file keeps across releases: its base name, lower case, without compression
+    suffix and version number. A tabular file whose key equals that of a file already loaded
+    for the same source is a new release of it and replaces it; files with different keys add
+    up (several files of one source)."""
+    name = Path(file).name.lower()
+    for suffix in _COMPRESSION:
+        name = name.removesuffix(suffix)
+    return _VERSION_IN_NAME.sub("", name)
 
 
 def _ddl(table: str, columns: dict[str, str]) -> str:
@@ -120,6 +147,8 @@ class Store:
 
     def _init_schema(self) -> None:
         self.con.execute(SOURCES_DDL)
+        for stmt in SOURCES_MIGRATIONS:
+            self.con.execute(stmt)
         self.con.execute(QUARANTINE_DDL)
         self.con.execute(ACTOR_NAMES_DDL)
         for table, cols in SCHEMAS.items():
@@ -145,13 +174,38 @@ class Store:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    def already_ingested(self, sha256: str, source: str, file: str) -> IngestReport | None:
+        """The report of a no-op when this content is in the ledger already, else None.
+
+        The same sha256 under the same source is an unchanged file (skipped); under another
+        source it is the same content under another name: reported (``duplicate_of``) and not
+        loaded twice."""
+        if self.find_file(sha256, source) is not None:
+            log.info("%s: already ingested (sha256 %s), skipping", file, sha256[:12])
+            return self.skipped_report(source, file, sha256)
+        row = self.con.execute(
+            "SELECT source, file FROM sources WHERE sha256 = ? AND NOT superseded"
+            " ORDER BY file_id LIMIT 1",
+            [sha256],
+        ).fetchone()
+        if row is None:
+            return None
+        log.warning(
+            "%s: same content (sha256 %s) already ingested as source %s from %s; not loaded"
+            " again as %s", file, sha256[:12], row[0], row[1], source,
+        )  # fmt: skip
+        return IngestReport(source, file, sha256, 0, 0, 0, skipped=True, duplicate_of=str(row[0]))
+
     def _next_file_id(self) -> int:
         (n,) = self.con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM sources").fetchone()
         return int(n)
 
     def _ledger(self, file_id: int, meta: dict[str, Any], rep: IngestReport) -> None:
         self.con.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, FALSE)",
+            "INSERT INTO sources (file_id, source, file, sha256, version, license, citation,"
+            " rows_read, rows_accepted, rows_quarantined, rows_filtered, rows_merged,"
+            " rows_stored, ingested_at, seconds, superseded, rows_metadata)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, FALSE, ?)",
             [
                 file_id,
                 rep.source,
@@ -167,6 +221,7 @@ class Store:
                 rep.rows_merged,
                 rep.rows_stored,
                 rep.seconds,
+                rep.rows_metadata,
             ],
         )
 
@@ -183,15 +238,16 @@ class Store:
     def ingest_result(self, result: ReadResult, *, replace_source: bool = True) -> IngestReport:
         """Store a reader's result in one transaction.
 
-        A file already in the ledger (same sha256 and source) is skipped. Otherwise the rows
-        previously loaded for the same ``source`` are replaced (a newer release supersedes).
-        """
+        A file already in the ledger (same sha256 and source) is skipped; the same content
+        under another source is reported (``duplicate_of``) and not loaded. Otherwise the rows
+        of a live file of the same ``source`` and :func:`release_key` are replaced (a newer
+        release supersedes); files with other keys add up."""
         t0 = time.perf_counter()
         meta = result.meta
         sha = str(meta["sha256"])
-        if self.find_file(sha, result.source) is not None:
-            log.info("%s: already ingested (sha256 %s), skipping", meta.get("file"), sha[:12])
-            return self.skipped_report(result.source, str(meta.get("file")), sha)
+        done = self.already_ingested(sha, result.source, str(meta.get("file")))
+        if done is not None:
+            return done
         table = result.table
         cols = list(SCHEMAS[table])
         missing = [c for c in cols if c not in result.data.columns]
@@ -201,14 +257,20 @@ class Store:
         with self.transaction() as con:
             file_id = self._next_file_id()
             if replace_source:
+                key = release_key(str(meta.get("file")))
                 old = [
                     int(r[0])
                     for r in con.execute(
-                        "SELECT file_id FROM sources WHERE source = ? AND NOT superseded",
+                        "SELECT file_id, file FROM sources WHERE source = ? AND NOT superseded",
                         [result.source],
                     ).fetchall()
+                    if release_key(str(r[1])) == key
                 ]
                 if old:
+                    log.info(
+                        "%s: new release of %s, replaces ledger file(s) %s",
+                        meta.get("file"), key, old,
+                    )  # fmt: skip
                     marks = ",".join("?" * len(old))
                     con.execute(f'DELETE FROM "{table}" WHERE file_id IN ({marks})', old)
                     con.execute(
@@ -274,9 +336,9 @@ class Store:
         """
         t0 = time.perf_counter()
         inp = ev.locate(path, fmt=fmt, source=source, encoding=encoding)
-        if self.find_file(inp.sha256, inp.source) is not None:
-            log.info("%s: already ingested, skipping", inp.label)
-            return self.skipped_report(inp.source, inp.label, inp.sha256)
+        done = self.already_ingested(inp.sha256, inp.source, inp.label)
+        if done is not None:
+            return done
         staging = events_sql.staged_events(self.con, inp, version=version)
         with staging as staged, self.transaction() as con:
             file_id = self._next_file_id()

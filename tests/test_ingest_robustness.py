@@ -423,3 +423,24 @@ def test_tabular_counts_must_be_finite(tmp_path, value):
     assert len(res.data) == 1 and len(res.quarantine) == 1
     q = res.quarantine.iloc[0]
     assert q.field == "est_pop" and "finite" in q.reason and q.line == 3
+
+
+def test_temp_folder_of_a_dead_ingest_is_removed_at_once(tmp_path, monkeypatch):
+    """A killed ingest (SIGKILL runs no cleanup) leaves ``sahelsim-ingest-<pid>-*``; the next
+    ingest removes it as soon as that process is gone, whatever its age."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from sahelsim.data.readers import events as ev
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    dead = tmp_path / f"{ev.TEMP_PREFIX}{proc.pid}-abc"
+    alive = tmp_path / f"{ev.TEMP_PREFIX}{os.getpid()}-def"
+    for d in (dead, alive):
+        d.mkdir()
+        (d / "part.csv").write_text("x")
+    removed = ev.clean_stale_temp()
+    assert removed == [dead] and not dead.exists() and alive.exists()

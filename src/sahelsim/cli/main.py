@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from typing import Annotated
@@ -135,9 +137,26 @@ for _name, _group in (("data", data_cmds.app), ("scenarios", model_cmds.scenario
 command = typer.main.get_command(app)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, a job scheduler) unwinds like Ctrl-C, so temporary files are removed
+    and atomic writes are abandoned cleanly (``finally`` blocks run)."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv) or ["--help"]
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _main(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(args: list[str]) -> int:
     try:
         rv = command.main(args=args, prog_name="sahelsim", standalone_mode=False)
     except typer.TyperException as exc:  # bad option values, unknown commands or options

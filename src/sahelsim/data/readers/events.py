@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import io
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -175,7 +176,7 @@ def open_csv(inp: EventInput) -> Iterator[CsvTable]:
     """Unzip if needed (into a temporary folder removed on any exit; folders a killed process
     left behind are removed by the next ingest after an hour) and check the header."""
     clean_stale_temp()
-    tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
     try:
         csv_path = _prepare_csv(inp.files[0], tmp)
         encoding = inp.encoding
@@ -312,14 +313,30 @@ def _prepare_csv(path: Path, tmp: Path) -> Path:
     return out
 
 
+def _owner_alive(folder: Path) -> bool:
+    """Is the process that made ``folder`` (``sahelsim-ingest-<pid>-...``) still running?"""
+    try:
+        pid = int(folder.name[len(TEMP_PREFIX) :].split("-", 1)[0])
+    except ValueError:
+        return True  # an older name without a pid: leave it to the age rule
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def clean_stale_temp(max_age_s: float = STALE_TEMP_AGE_S) -> list[Path]:
-    """Remove ``sahelsim-ingest-*`` temp folders older than ``max_age_s`` (left by a killed
-    ingest); returns the folders removed."""
+    """Remove ``sahelsim-ingest-*`` temp folders left by a killed ingest: at once when the
+    process that made them is gone, else when older than ``max_age_s``; returns the folders
+    removed."""
     now = time.time()
     removed = []
     for d in Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"):
         try:
-            if d.is_dir() and now - d.stat().st_mtime > max_age_s:
+            if d.is_dir() and (not _owner_alive(d) or now - d.stat().st_mtime > max_age_s):
                 shutil.rmtree(d, ignore_errors=True)
                 removed.append(d)
         except OSError:  # vanished meanwhile, or not ours to remove

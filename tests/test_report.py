@@ -56,7 +56,7 @@ def _evil_store(store, shared_data: Path) -> None:
 
     ingest_all(shared_data, store)
     store.con.execute(
-        "INSERT INTO sources VALUES (999, ?, ?, ?, ?, ?, ?, 3, 2, 1, 0, 0, 2, now(), 0.0, FALSE)",
+        "INSERT INTO sources VALUES (999, ?, ?, ?, ?, ?, ?, 3, 2, 1, 0, 0, 2, now(), 0.0, FALSE, 0)",
         [EVIL, f"/nowhere/{EVIL}.csv", "ab" * 32, EVIL, EVIL, EVIL],
     )
     store.con.execute(

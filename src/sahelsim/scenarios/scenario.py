@@ -114,18 +114,38 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         ref = _scenario_dir().joinpath(f"{text}.toml")
         where = str(ref)
         data = ref.read_bytes()
+    too_deep = [f"nested too deeply (tables or arrays more than {MAX_DEPTH} levels inside each"
+                " other): not a scenario"]  # fmt: skip
     try:
         raw = parse_toml(data, where, ScenarioError)
+        if _depth(raw) > MAX_DEPTH:
+            raise ScenarioError(where, too_deep)
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(where, _problems(exc)) from None
-    except RecursionError:
-        raise ScenarioError(where, ["nested too deeply (tables or arrays inside each other"
-                                    " hundreds of levels deep): not a scenario"]) from None  # fmt: skip
+    except RecursionError:  # the parser itself gave up
+        raise ScenarioError(where, too_deep) from None
     log.debug(
         "loaded scenario %r from %s (%d changes)", scenario.name, where, len(scenario.changes)
     )
     return scenario
+
+
+#: Deepest nesting of tables and arrays a scenario may have (the shipped ones use 3).
+MAX_DEPTH = 16
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of parsed TOML (iterative: a hostile file cannot exhaust the stack)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+    return deepest
 
 
 def _read_capped(path: Path, where: str) -> bytes:

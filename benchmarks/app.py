@@ -158,7 +158,7 @@ def bench_browser(members: int, months: int, repeat: int, data_dir: str | None) 
                 chart, full = [], []
                 for k in range(repeat):
                     before = page.evaluate(FAN_DATA)
-                    seed = page.get_by_label("Seed")
+                    seed = page.get_by_role("spinbutton", name="Seed")
                     seed.fill(str(3001 + k))
                     t0 = time.perf_counter()
                     page.get_by_role("button", name="Run ensemble").click()

@@ -61,6 +61,7 @@ td { overflow-wrap: anywhere; white-space: normal; }
 .v-model-no { background: #f6e3f0; color: #6b1550; font-weight: 600; }
 .v-model-mixed { background: #f3eedc; color: #5a4a12; font-weight: 600; }
 .v-untestable, .v-other { background: #ececec; color: #444; }
+td[class^="v-"] { overflow-wrap: normal; min-width: 7.5em; }
 #summary { font-size: 16px; }
 #summary h2 { border-top: none; margin-top: 18px; }
 .keyfacts { background: #fbf6ef; border-left: 4px solid var(--accent); padding: 4px 16px;

@@ -28,15 +28,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-# the test modules register their tests in TESTS when imported
 from sahelsim.claims import data_tests, model_tests, source_tests  # noqa: F401
 from sahelsim.claims.context import TESTS, Context
 from sahelsim.claims.load import REQUIRED_IDS, SECTIONS, Claim, ClaimsError, load_claims
@@ -55,6 +52,12 @@ from sahelsim.claims.verdicts import (
     VERDICTS,
     Result,
     Untestable,
+)
+
+# the test modules register their tests in TESTS when imported
+from sahelsim.core.atomic import (
+    text_writer,
+    write_all_atomic,
 )
 from sahelsim.core.canon import month_id
 from sahelsim.data.store.store import Store
@@ -216,23 +219,12 @@ def write_claims(
     csv, js, meta = (out / f"claims_audit{s}" for s in (".csv", ".json", "_meta.json"))
     records = json.loads(df.to_json(orient="records", force_ascii=False))
     prov = dict(df.attrs.get("provenance", {}) if provenance is None else provenance)
-    _write_atomic(csv, df.to_csv(index=False))
-    _write_atomic(js, _json_text(records))
-    _write_atomic(meta, _json_text({"provenance": prov, "rows": len(df)}))
-    return [csv, js, meta]
+    return write_all_atomic([
+        (csv, text_writer(df.to_csv(index=False))),
+        (js, text_writer(_json_text(records))),
+        (meta, text_writer(_json_text({"provenance": prov, "rows": len(df)}))),
+    ])  # fmt: skip
 
 
 def _json_text(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder (no half files)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

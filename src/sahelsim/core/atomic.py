@@ -10,7 +10,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TMP_SUFFIX", "Writer", "make_folder", "write_all_atomic", "write_atomic"]
+__all__ = [
+    "TMP_SUFFIX", "Writer", "make_folder", "text_writer", "write_all_atomic", "write_atomic",
+    "write_bytes_atomic", "write_text_atomic",
+]  # fmt: skip
 
 #: Suffix of the temporary files (named ``.NAME.<random>.tmp`` next to their target).
 TMP_SUFFIX = ".tmp"
@@ -61,3 +64,16 @@ def write_all_atomic(items: Sequence[tuple[Path, Writer]]) -> list[Path]:
 def write_atomic(path: Path, write: Writer) -> Path:
     """``write(tmp)`` into a temporary file next to ``path``, then rename it over ``path``."""
     return write_all_atomic([(Path(path), write)])[0]
+
+
+def text_writer(text: str) -> Writer:
+    """A writer of UTF-8 ``text`` (newlines kept as they are)."""
+    return lambda tmp: Path(tmp).write_text(text, encoding="utf-8", newline="")
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    return write_atomic(path, text_writer(text))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    return write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))

@@ -51,6 +51,9 @@ import pandas as pd
 
 from sahelsim import __version__
 from sahelsim.claims.audit import audit
+from sahelsim.core.atomic import (
+    write_text_atomic,
+)
 from sahelsim.core.errors import SahelsimError
 from sahelsim.data.store.store import Store
 from sahelsim.report.page import SECTION_TITLES, render_page
@@ -207,9 +210,7 @@ def build_report(
     )
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_FILE
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(html_text, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, html_text)
     write_summary(out, record)
     if progress:
         progress("written", total, total)

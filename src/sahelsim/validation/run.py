@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +23,10 @@ import xarray as xr
 from rich.table import Table
 from rich.text import Text
 
+from sahelsim.core.atomic import (
+    text_writer,
+    write_all_atomic,
+)
 from sahelsim.core.backend import Backend
 from sahelsim.core.canon import month_id
 from sahelsim.data.readers.dtm import SOURCE as DTM_SOURCE
@@ -63,29 +66,16 @@ class ValidationResult:
         return {s: int(vc.get(s, 0)) for s in STATUSES}
 
     def write(self, out: Path) -> list[Path]:
-        """``validate.csv`` and ``validate.json`` in ``out``, each written atomically."""
+        """``validate.csv`` and ``validate.json`` in ``out``, written atomically as a set."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         doc = {"meta": self.meta, "counts": self.counts(),
                "rows": json.loads(self.rows.to_json(orient="records"))}  # fmt: skip
         paths = [out / "validate.csv", out / "validate.json"]
-        _atomic_write(paths[0], self.rows.to_csv(index=False))
-        _atomic_write(paths[1], json.dumps(doc, indent=2, ensure_ascii=False))
-        return paths
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return write_all_atomic([
+            (paths[0], text_writer(self.rows.to_csv(index=False))),
+            (paths[1], text_writer(json.dumps(doc, indent=2, ensure_ascii=False))),
+        ])  # fmt: skip
 
 
 # -- inputs --------------------------------------------------------------------------------------

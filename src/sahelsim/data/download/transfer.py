@@ -7,7 +7,6 @@ import datetime as dt
 import http.client
 import json
 import logging
-import os
 import re
 import time
 import urllib.error
@@ -18,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from sahelsim.core import config
+from sahelsim.core.atomic import (
+    write_bytes_atomic,
+)
 from sahelsim.core.errors import DownloadError
 from sahelsim.data.download.registry import SHA_RE
 
@@ -50,9 +52,8 @@ def redact(url: str) -> str:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    """``data`` to ``path`` through a temporary file in the same folder (no half files)."""
+    write_bytes_atomic(path, data)
 
 
 def _sidecar(path: Path) -> Path:

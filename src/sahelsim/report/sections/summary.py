@@ -22,6 +22,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from sahelsim.core.atomic import (
+    write_text_atomic,
+)
 from sahelsim.core.canon import GW_TO_ISO3
 from sahelsim.core.errors import SahelsimError
 from sahelsim.data.store.store import Store
@@ -317,11 +320,7 @@ def summary_record(inp: SummaryInputs) -> dict[str, Any]:
 
 def write_summary(out: Path, record: dict[str, Any]) -> Path:
     """Write ``out/report_summary.json`` atomically."""
-    p = out / SUMMARY_FILE
-    tmp = p.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1, allow_nan=False), encoding="utf-8")
-    tmp.replace(p)
-    return p
+    return write_text_atomic(out / SUMMARY_FILE, json.dumps(record, indent=1, allow_nan=False))
 
 
 def _cutoff_line(cutoffs: pd.DataFrame) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sahelsim.core.atomic import write_text_atomic
 from sahelsim.core.errors import SahelsimError
 
 POSTERIOR_FILE = "posterior.json"
@@ -76,8 +77,8 @@ class Posterior:
         return cls(names, parts, w / w.sum(), dict(doc.get("meta", {})))
 
     def save(self, path: Path) -> Path:
-        path.write_text(json.dumps(self.to_json(), indent=1))
-        return path
+        """Write the posterior atomically (a failed write keeps the previous file)."""
+        return write_text_atomic(Path(path), json.dumps(self.to_json(), indent=1))
 
 
 def load_posterior(path: str | Path | None = None) -> Posterior | None:

@@ -157,8 +157,10 @@ def simulate(
     state0: State | None = None,
     param_matrix: np.ndarray | None = None,
     progress: Callable[[str, int, int], None] | None = None,
-) -> xr.Dataset:
-    """Run the ensemble over ``drivers.months`` months and return an ``xarray.Dataset``.
+    return_state: bool = False,
+) -> xr.Dataset | tuple[xr.Dataset, State]:
+    """Run the ensemble over ``drivers.months`` months and return an ``xarray.Dataset`` (with
+    ``return_state``, the pair (dataset, state after the last month)).
 
     ``members`` is a count (members 0..n-1) or an array of global member indices; a member's
     numbers do not depend on which other members run with it. ``param_matrix`` (members x
@@ -182,7 +184,8 @@ def simulate(
               _area_weights(space))  # fmt: skip
     if progress:
         progress("simulate", 1, 1)
-    return _dataset(space, drivers, ids, out, rec, record, people0, s, seed, params)
+    ds = _dataset(space, drivers, ids, out, rec, record, people0, s, seed, params)
+    return (ds, s) if return_state else ds
 
 
 def _dataset(space, drivers, ids, out, rec, record, people0, s, seed, params) -> xr.Dataset:

@@ -8,7 +8,7 @@ arrays with the enums of :mod:`sahelsim.model.layout`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -25,7 +25,33 @@ class State:
     growth_cum: np.ndarray  # (M,) people added by population growth since the start
 
     def copy(self) -> State:
-        return State(self.cells.copy(), self.ctry.copy(), self.growth_cum.copy())
+        return State(**{k: v.copy() for k, v in self.arrays().items()})
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The packed arrays by name (every array has the member axis first)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def take(self, index: np.ndarray) -> State:
+        """The members at ``index`` (a resampling: indices may repeat), as a new state."""
+        idx = np.asarray(index, dtype=np.int64)
+        return State(**{k: np.ascontiguousarray(v[idx]) for k, v in self.arrays().items()})
+
+    def save(self, path) -> None:
+        """Write the state to ``path`` (``.npz``; the caller makes the write atomic)."""
+        np.savez_compressed(path, **self.arrays())
+
+    @classmethod
+    def load(cls, path) -> State:
+        """Read a state written by :meth:`save`; raises ValueError if the layout differs."""
+        with np.load(path) as z:
+            names = [f.name for f in fields(cls)]
+            missing = [n for n in names if n not in z.files]
+            if missing:
+                raise ValueError(f"{path}: state file lacks {missing}")
+            st = cls(**{n: z[n] for n in names})
+        if st.cells.shape[1] != N_CELL_FIELDS or st.ctry.shape[1] != N_CTRY_FIELDS:
+            raise ValueError(f"{path}: state written by another model layout")
+        return st
 
     @property
     def members(self) -> int:

@@ -9,7 +9,9 @@ Moore neighbourhood is the engine's 8-neighbour adjacency; checked against ``Spa
 per-agent Python methods called with ``model.agents.do`` / ``shuffle_do``, scalar draws from
 ``model.random`` and a ``DataCollector`` of country totals every step.
 
-Each agent holds JNIM and ISSP fighters, residents and hosted displaced people. One monthly
+It implements the cell-pool rules the engine had before its insurgents became discrete units
+(fractions of fighters per cell); the work per cell-month is comparable, which is what the
+throughput ratio needs. Each agent holds JNIM and ISSP fighters, residents and hosted displaced people. One monthly
 step applies, in the engine's order (operations → combat → civilian harm → regeneration →
 control → displacement):
 
@@ -413,8 +415,10 @@ def initial_cells(space: Space, p: dict[str, float]) -> dict[str, np.ndarray]:
     gfrac = np.where((space.country >= 0) & (wk[kk] > 0), urban_w / np.maximum(wk[kk], 1e-9), 0.0)
     garrison = np.where(space.country >= 0, p["garrison_share"] * nominal[kk], 0.0) * gfrac
     return {
-        "jnim": p["jnim_fighters0"] * w_j / max(w_j.sum(), 1e-12),
-        "issp": p["issp_fighters0"] * w_i / max(w_i.sum(), 1e-12),
+        # the cell-pool rules this baseline implements start with 4,000 JNIM and 300 IS Sahel
+        # fighters spread by remoteness (the engine now starts from founding units instead)
+        "jnim": 4000.0 * w_j / max(w_j.sum(), 1e-12),
+        "issp": 300.0 * w_i / max(w_i.sum(), 1e-12),
         "gov": np.where(mli, 0.2 * remote, 0.0),
         "services": services,
         "garrison": garrison,

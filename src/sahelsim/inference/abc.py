@@ -1,11 +1,15 @@
 """Likelihood-free Bayesian calibration of the model: the ABC-SMC sampler.
 
-The algorithm is ABC population Monte Carlo (Beaumont, Cornuet, Marin & Robert 2009, with the
-adaptive thresholds of Del Moral et al. 2012): generation 0 samples the priors; each later
-generation sets its tolerance to the ``alpha`` quantile of the previous generation's accepted
-distances, proposes particles by perturbing the weighted previous population with a Gaussian
-kernel (twice the weighted covariance), keeps those within tolerance, and re-weights them by
-prior / sum(weight x kernel). The model evaluates a whole batch of particles in one ensemble
+The algorithm is the adaptive ABC-SMC of Del Moral, Doucet & Jasra (2012) with a Metropolis-
+Hastings move: generation 0 samples the priors; each later generation sets its tolerance to the
+``alpha`` quantile of the current distances (the particles within it keep weight 1, the others
+0: that count is the effective sample size), resamples the survivors back to N, and moves every
+particle ``moves`` times with a Gaussian random walk (twice the population covariance,
+reflected at the prior bounds), accepting a move when its distance is within the tolerance (a
+uniform prior and a symmetric proposal make that the MH rule). It stops when the move
+acceptance falls below ``min_acceptance`` (the tolerance has stopped buying anything) or the
+simulation budget is spent. Population Monte Carlo's importance weights, used before,
+degenerated with 25 parameters (an effective sample size of 4 after one generation). The model evaluates a whole batch of particles in one ensemble
 call (one member per particle, its own parameter row), which is why the sampler is ours rather
 than pyABC's (see ``docs/decisions.md``); it is tested against an analytic posterior.
 
@@ -26,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp
 
 from sahelsim.core.backend import Backend
 from sahelsim.inference.history import ChunkedSimulator, HistorySimulator, Simulator, history_setup
@@ -41,9 +44,10 @@ log = logging.getLogger(__name__)
 CALIBRATED = (
     "recruit_base", "attrition", "engage_rate", "kill_state_on_ins", "kill_ins_on_state",
     "jnim_issp_clash", "harm_state", "harm_jnim", "harm_issp", "massacre_rate",
-    "flee_per_death", "flee_control", "move_frac", "jnim_fighters0", "issp_fighters0",
-    "init_concentration", "recruit_grievance", "recruit_services", "idp_return", "abroad_share",
-    "militia_mobilisation",
+    "flee_per_death", "flee_control", "move_frac", "scale_jnim", "scale_issp", "scale_lake",
+    "split_size", "split_rate", "reach", "presence_min", "admin_presence", "militia_weight",
+    "recruit_grievance", "recruit_services", "idp_return", "abroad_share",
+    "militia_mobilisation", "issp_recruit_factor", "recruitable_share", "flight_range",
 )  # fmt: skip
 _SPEC = {s.name: s for s in SPECS}
 
@@ -58,6 +62,7 @@ class Calibrator:
         n_particles: int = 300,
         generations: int = 5,
         alpha: float = 0.5,
+        moves: int = 2,
         batch: int | None = None,
         max_simulations: int = 20_000,
         min_acceptance: float = 0.02,
@@ -69,11 +74,16 @@ class Calibrator:
         progress: Callable[[str, int, int], None] | None = None,
         backend: Backend | None = None,
         space: Space | None = None,
+        monthly_years: tuple[int, ...] = (),
+        territory: bool = False,
     ) -> None:
         self.params = tuple(params)
+        self.monthly_years = tuple(int(y) for y in monthly_years)
+        self.territory = bool(territory)
         self.n_particles = n_particles
         self.generations = generations
         self.alpha = alpha
+        self.moves = int(moves)
         self.batch = batch
         self.max_simulations = max_simulations
         self.min_acceptance = min_acceptance
@@ -97,7 +107,8 @@ class Calibrator:
         """The model's batch simulator for these settings (``years``, ``seed``, the grid of
         ``space`` or ``data_dir``/``synthetic``), in this process."""
         space, drivers = history_setup(self.years, self.data_dir, self.synthetic, self.space)
-        return HistorySimulator(space, drivers, self.params, self.years, self.seed)
+        return HistorySimulator(space, drivers, self.params, self.years, self.seed,
+                                self.monthly_years, self.territory)  # fmt: skip
 
     def _simulator(self) -> Simulator:
         """``simulator`` (or the model's), split into chunks of particles on ``backend``."""
@@ -122,10 +133,10 @@ class Calibrator:
         p = len(self.params)
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(999,)))
         N = self.n_particles
-        batch = self.batch or max(N, 1)
         next_member = 0
         n_sims = 0
-        diag: dict[str, Any] = {"epsilon": [], "acceptance": [], "simulations": [], "seconds": []}
+        diag: dict[str, Any] = {"epsilon": [], "acceptance": [], "ess": [], "unique": [],
+                                "simulations": [], "seconds": []}  # fmt: skip
 
         def run(theta: np.ndarray) -> np.ndarray:
             nonlocal next_member, n_sims
@@ -143,51 +154,41 @@ class Calibrator:
         eps = float("inf")
         diag["epsilon"].append(eps)
         diag["acceptance"].append(1.0)
+        diag["ess"].append(N)
+        diag["unique"].append(N)
         diag["simulations"].append(n_sims)
         diag["seconds"].append(time.perf_counter() - t0)
         for g in range(1, self.generations + 1):
             eps = float(np.quantile(dist, self.alpha))
-            cov = 2.0 * np.atleast_2d(np.cov(theta.T, aweights=w)) + 1e-12 * np.eye(p)
+            alive = np.nonzero(dist <= eps)[0]
+            ess = int(alive.size)  # the population re-weighted to the new tolerance
+            idx = rng.choice(alive, size=N)
+            theta, dist = theta[idx], dist[idx]
+            cov = 2.0 * np.atleast_2d(np.cov(theta.T)) + 1e-12 * np.eye(p)
             chol = np.linalg.cholesky(cov)
-            new_t, new_d, tried = [], [], 0
-            while sum(len(x) for x in new_t) < N and n_sims < self.max_simulations:
-                prop = np.zeros((0, p))
-                for _ in range(50):  # proposals inside the prior's support, a full batch
-                    idx = rng.choice(N, size=4 * batch, p=w)
-                    cand = theta[idx] + rng.standard_normal((4 * batch, p)) @ chol.T
-                    cand = cand[np.all((cand >= lo) & (cand <= hi), axis=1)]
-                    prop = np.concatenate([prop, cand])[:batch]
-                    if prop.shape[0] == batch:
-                        break
-                if prop.shape[0] == 0:
-                    break
-                st = run(prop)
-                d = _distance(st[:, keep], s_obs[keep], scale)
-                tried += prop.shape[0]
-                ok = d <= eps
-                new_t.append(prop[ok])
-                new_d.append(d[ok])
+            moved = 0
+            for _ in range(self.moves):
+                prop = _reflect(theta + rng.standard_normal((N, p)) @ chol.T, lo, hi)
+                d = _distance(run(prop)[:, keep], s_obs[keep], scale)
+                ok = d <= eps  # Metropolis-Hastings: uniform prior, symmetric proposal
+                theta = np.where(ok[:, None], prop, theta)
+                dist = np.where(ok, d, dist)
+                moved += int(ok.sum())
                 if self.progress:
-                    self.progress(f"generation {g}", min(sum(len(x) for x in new_t), N), N)
-            acc_t = np.concatenate(new_t) if new_t else np.zeros((0, p))
-            acc_d = np.concatenate(new_d) if new_d else np.zeros(0)
-            rate = acc_t.shape[0] / max(tried, 1)
-            if acc_t.shape[0] < max(10, N // 10):
-                log.warning("generation %d accepted only %d particles; stopping", g, acc_t.shape[0])
-                break
-            acc_t, acc_d = acc_t[:N], acc_d[:N]
-            w = _weights(acc_t, theta, w, cov)
-            theta, dist = acc_t, acc_d
-            N_eff = 1.0 / np.sum(w**2)
+                    self.progress(f"generation {g}", moved, N * self.moves)
+            rate = moved / (N * self.moves)
+            unique = int(np.unique(theta, axis=0).shape[0])
             diag["epsilon"].append(eps)
             diag["acceptance"].append(rate)
+            diag["ess"].append(ess)
+            diag["unique"].append(unique)
             diag["simulations"].append(n_sims)
             diag["seconds"].append(time.perf_counter() - t0)
-            log.info("generation %d: eps %.4f, acceptance %.3f, ESS %.0f, %d simulations",
-                     g, eps, rate, N_eff, n_sims)  # fmt: skip
+            log.info("generation %d: eps %.4f, ESS %d, move acceptance %.3f, %d unique, "
+                     "%d simulations", g, eps, ess, rate, unique, n_sims)  # fmt: skip
             if rate < self.min_acceptance or n_sims >= self.max_simulations:
                 break
-            N = theta.shape[0]
+        w = np.full(N, 1.0 / N)
         self.posterior_ = Posterior(self.params, theta, w / w.sum())
         self.diagnostics_ = diag | {
             "n_simulations": n_sims,
@@ -210,13 +211,7 @@ def _distance(stats: np.ndarray, obs: np.ndarray, scale: np.ndarray) -> np.ndarr
     return np.sqrt(np.mean(((stats - obs) / scale) ** 2, axis=1))
 
 
-def _weights(new: np.ndarray, old: np.ndarray, w_old: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """ABC-PMC importance weights under a uniform prior: 1 / sum_j w_j K(new | old_j)."""
-    inv = np.linalg.inv(cov)
-    diff = new[:, None, :] - old[None, :, :]
-    m = np.einsum("ijk,kl,ijl->ij", diff, inv, diff)
-    logk = -0.5 * m
-    lw = -logsumexp(logk + np.log(np.maximum(w_old, 1e-300))[None, :], axis=1)
-    lw -= lw.max()
-    w = np.exp(lw)
-    return w / w.sum()
+def _reflect(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Reflect proposals back into the box [lo, hi] (a symmetric random walk on the box)."""
+    u = np.mod((x - lo) / np.maximum(hi - lo, 1e-300), 2.0)
+    return lo + (hi - lo) * np.where(u > 1.0, 2.0 - u, u)

@@ -19,6 +19,9 @@ import pandas as pd
 
 from sahelsim import __version__
 from sahelsim.core.backend import Backend, Progress
+from sahelsim.data.readers.ged_cm import FILE as GED_CM_FILE
+from sahelsim.data.readers.ged_cm import FOLDER as GED_CM_FOLDER
+from sahelsim.data.readers.ged_cm import read_ged_cm
 from sahelsim.evidence import indicators
 from sahelsim.inference.abc import CALIBRATED, Calibrator  # noqa: F401  (re-exported)
 from sahelsim.inference.history import (  # noqa: F401  (re-exported)
@@ -28,7 +31,13 @@ from sahelsim.inference.history import (  # noqa: F401  (re-exported)
     history_setup,
     posterior_predictive,
 )
-from sahelsim.inference.observe import observed_country_year
+from sahelsim.inference.observe import (
+    TERRITORY_TARGET,
+    fit_nb_size,
+    observed_country_year,
+    observed_extras,
+    summary_vector,
+)
 from sahelsim.scenarios.posterior import (  # noqa: F401  (re-exported)
     POSTERIOR_FILE,
     POSTERIOR_VERSION,
@@ -125,6 +134,55 @@ def ppc_plot(table: pd.DataFrame, path: Path) -> Path | None:
     return path
 
 
+def _country_month(data_dir: Path | None) -> pd.DataFrame | None:
+    """The UCDP GED country-month table (ViEWS 2020) from ``data_dir``; None if absent."""
+    if data_dir is None:
+        return None
+    path = Path(data_dir) / GED_CM_FOLDER / GED_CM_FILE
+    if not path.exists():
+        log.warning("%s not found: calibrating without the country-month statistics", path)
+        return None
+    return read_ged_cm(path).data
+
+
+_TYPES = {
+    "deaths_state_based": "ged_best_sb",
+    "deaths_non_state": "ged_best_ns",
+    "deaths_one_sided": "ged_best_os",
+}
+
+
+def observation_model(ds: Any, cy: pd.DataFrame, cm: pd.DataFrame | None,
+                      years: tuple[int, int]) -> dict[str, Any]:  # fmt: skip
+    """The count observation model: negative-binomial sizes (variance = mean + mean^2 / k) that
+    maximise the marginal likelihood of the observed country-year deaths by type (and of the
+    country-months where they exist) under the posterior predictive ensemble ``ds``."""
+    obs_y, sim_y, obs_m, sim_m = [], [], [], []
+    y0, y1 = years
+    for c in ("MLI", "BFA", "NER"):
+        rows = cy[(cy["iso3"] == c) & cy["year"].between(y0, y1)]
+        for t, col in _TYPES.items():
+            annual = ds[t].sel(country=c).groupby("year").sum()
+            for yr, val in zip(rows["year"].astype(int), rows[t].astype(float), strict=True):
+                if np.isfinite(val) and yr in annual.year.values:
+                    obs_y.append(val)
+                    sim_y.append(annual.sel(year=yr).values)
+            if cm is None:
+                continue
+            sub = cm[cm["iso3"] == c].set_index("month_id")[col]
+            for mid in ds.month.values:
+                if int(mid) in sub.index:
+                    obs_m.append(float(sub.loc[int(mid)]))
+                    sim_m.append(ds[t].sel(country=c, month=mid).values)
+    out: dict[str, Any] = {"model": "negative binomial, mean = the member's simulated count",
+                           "size_year": fit_nb_size(np.array(obs_y), np.array(sim_y)),
+                           "n_year": len(obs_y)}  # fmt: skip
+    if obs_m:
+        out |= {"size_month": fit_nb_size(np.array(obs_m), np.array(sim_m)), "n_month": len(obs_m)}
+    log.info("observation model: %s", out)
+    return out
+
+
 def run_calibration(
     store: Any,
     *,
@@ -141,7 +199,21 @@ def run_calibration(
     ``make run`` use by default. ``backend`` runs the particle batches and the posterior
     predictive ensemble (None: in this process); ``settings`` are :class:`Calibrator`'s."""
     cy = indicators.country_year(store)
-    cal = Calibrator(data_dir=data_dir, progress=progress, backend=backend, **settings).fit(cy)
+    years = settings.get("years", (2012, 2023))
+    if "monthly_years" not in settings:  # the country-month data cover whole years to 2020
+        settings["monthly_years"] = tuple(y for y in range(years[0], years[1] + 1) if y <= 2020)
+    if "territory" not in settings:
+        settings["territory"] = years[1] >= max(TERRITORY_TARGET["years"])
+    cm = _country_month(data_dir) if settings["monthly_years"] else None
+    if cm is None:
+        settings["monthly_years"] = ()
+    yrs = list(range(years[0], years[1] + 1))
+    observed = np.concatenate([
+        summary_vector(observed_country_year(cy), yrs),
+        observed_extras(cm, list(settings["monthly_years"]), settings["territory"]),
+    ])  # fmt: skip
+    cal = Calibrator(data_dir=data_dir, progress=progress, backend=backend, **settings)
+    cal.fit(observed)
     ledger = store.ledger()
     used = ledger[
         ledger["source"].isin(["ucdp_cy", "unhcr_population", "idmc"]) & ~ledger["superseded"]
@@ -156,15 +228,18 @@ def run_calibration(
                      {"params": cal.params, "n_particles": cal.n_particles,
                       "generations": cal.generations, "alpha": cal.alpha,
                       "years": cal.years, "seed": cal.seed,
+                      "monthly_years": cal.monthly_years, "territory": cal.territory,
                       "grid": "synthetic" if cal.synthetic else "study grid"}.items()},
         "diagnostics": {k: v for k, v in cal.diagnostics_.items() if k != "final_distances"},
     }  # fmt: skip
+    pred, ds = posterior_predictive(post, years=cal.years, data_dir=data_dir,
+                                    synthetic=cal.synthetic, space=cal.space, backend=backend,
+                                    return_dataset=True)  # fmt: skip
+    post.meta["observation"] = observation_model(ds, cy, cm, cal.years)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"posterior": post.save(out / POSTERIOR_FILE)}
     post.summary().to_csv(out / "posterior_summary.csv", index=False)
     paths["summary"] = out / "posterior_summary.csv"
-    pred = posterior_predictive(post, years=cal.years, data_dir=data_dir, synthetic=cal.synthetic,
-                                space=cal.space, backend=backend)  # fmt: skip
     tab = ppc_table(pred, cy)
     tab.to_csv(out / "posterior_predictive.csv", index=False)
     paths["ppc"] = out / "posterior_predictive.csv"

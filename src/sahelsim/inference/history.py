@@ -19,7 +19,7 @@ import xarray as xr
 
 from sahelsim.core.backend import Backend, chunk_spans, member_label
 from sahelsim.core.canon import month_id
-from sahelsim.inference.observe import simulated_country_year, summary_vector
+from sahelsim.inference.observe import simulated_country_year, simulated_extras, summary_vector
 from sahelsim.model.drivers import Drivers
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.params import SPECS, Params
@@ -61,20 +61,27 @@ class HistorySimulator:
     (grid, drivers and settings), so a backend can ship it to workers."""
 
     def __init__(self, space: Space, drivers: Drivers, names: Sequence[str],
-                 years: tuple[int, int], seed: int) -> None:  # fmt: skip
+                 years: tuple[int, int], seed: int, monthly_years: Sequence[int] = (),
+                 territory: bool = False) -> None:  # fmt: skip
         self.space = space
         self.drivers = drivers
         self.base = Params.default()
         self.cols = [SPEC_INDEX[n] for n in names]
         self.years = list(range(int(years[0]), int(years[1]) + 1))
         self.seed = int(seed)
+        self.monthly_years = [int(y) for y in monthly_years]
+        self.territory = bool(territory)
 
     def __call__(self, theta: np.ndarray, members: np.ndarray) -> np.ndarray:
         pm = np.broadcast_to(self.base.vector(), (theta.shape[0], len(SPECS))).copy()
         pm[:, self.cols] = theta
         ds = simulate(self.space, self.base, self.drivers, members=members, seed=self.seed,
                       record=Record(cells=()), param_matrix=pm)  # fmt: skip
-        return summary_vector(simulated_country_year(ds), self.years)
+        base = summary_vector(simulated_country_year(ds), self.years)
+        if not (self.monthly_years or self.territory):
+            return base
+        extra = simulated_extras(ds, self.monthly_years, self.territory)
+        return np.concatenate([base, extra], axis=-1)
 
 
 def _apply_simulator(sim: Simulator, item: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -117,12 +124,14 @@ def posterior_predictive(
     synthetic: bool = False,
     space: Space | None = None,
     backend: Backend | None = None,
-) -> xr.Dataset:
+    return_dataset: bool = False,
+) -> xr.Dataset | tuple[xr.Dataset, xr.Dataset]:
     """Simulated observables (member, year, country) with members' parameters drawn from
-    ``post``; the ensemble runs on ``backend`` (None: in this process)."""
+    ``post``; the ensemble runs on ``backend`` (None: in this process). With
+    ``return_dataset``, also the monthly simulation dataset."""
     ids = np.arange(members)
     pm = posterior_param_matrix(ids, seed, posterior=post)
     space, drv = history_setup(years, data_dir, synthetic, space)
     ds = simulate_members(space, Params.default(), drv, members=ids, seed=seed,
                           record=Record(cells=()), param_matrix=pm, backend=backend)  # fmt: skip
-    return simulated_country_year(ds)
+    return (simulated_country_year(ds), ds) if return_dataset else simulated_country_year(ds)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from sahelsim.model.layout import Flow
+from sahelsim.model.layout import Cell, Flow
 
 
 @njit(cache=True, inline="always")
@@ -32,6 +32,17 @@ def cell_deaths(fl, c):
         + fl[Flow.CIV_STATE, c]
         + fl[Flow.CIV_JNIM, c]
         + fl[Flow.CIV_ISSP, c]
+        + fl[Flow.CIV_OTHER, c]
+    )
+
+
+@njit(cache=True, inline="always")
+def hostile_strength(cs, c, peace):
+    """Armed-group fighters in cell ``c`` at war with the state: the jihadists (JNIM, IS Sahel,
+    the Lake Chad groups) and the northern movements in proportion to ``1 - peace`` (the
+    ``northern_accord`` lever of the cell's country)."""
+    return (
+        cs[Cell.JNIM, c] + cs[Cell.ISSP, c] + cs[Cell.LAKE, c] + cs[Cell.OTHER, c] * (1.0 - peace)
     )
 
 

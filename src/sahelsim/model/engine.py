@@ -79,7 +79,7 @@ def _member_month(key, t, s, f, g, d, p, sw):
 
 
 @njit(parallel=True, cache=True)
-def _run(keys, t0, cells, ctry, gc, params, drv, flags, lev, geog, sw, out, rec, rec_sel,
+def _run(keys, t0, cells, ctry, gc, units, params, drv, flags, lev, geog, sw, out, rec, rec_sel,
          area_w):  # fmt: skip
     M = cells.shape[0]
     T = drv.shape[0]
@@ -87,7 +87,7 @@ def _run(keys, t0, cells, ctry, gc, params, drv, flags, lev, geog, sw, out, rec,
     K = ctry.shape[2]
     for m in prange(M):
         f = Flows(np.zeros((N_FLOW_FIELDS, C)), np.zeros((N_FLOWK_FIELDS, K)))
-        s = MemberState(cells[m], ctry[m], gc[m : m + 1])
+        s = MemberState(cells[m], ctry[m], gc[m : m + 1], units[m])
         p = params[m]
         for t in range(T):
             d = MonthDrivers(drv[t], flags[t], lev[t])
@@ -140,7 +140,7 @@ def step(
     out = np.zeros((M, 1, N_OUT, K))
     sw = params.switch_vector() if isinstance(params, Params) else np.ones(len(MECHANISMS), bool)
     _call_run(member_keys(seed, ids), drivers.start_month + t, s.cells, s.ctry, s.growth_cum,
-              _param_matrix(params, M), drv[t : t + 1], flags[t : t + 1], lev[t : t + 1],
+              s.units, _param_matrix(params, M), drv[t : t + 1], flags[t : t + 1], lev[t : t + 1],
               space.kernel_arrays(), sw, out, np.zeros((0, M, 1, space.n_cells), np.float32),
               np.zeros(0, dtype=np.int64), _area_weights(space))  # fmt: skip
     return s
@@ -170,7 +170,13 @@ def simulate(
     record = record or Record()
     ids = np.arange(members) if np.isscalar(members) else np.asarray(members, dtype=np.int64)
     M, C, K, T = ids.size, space.n_cells, space.n_countries, drivers.months
-    s = state0.copy() if state0 is not None else initial_state(space, params, M)
+    if state0 is not None and state0.members != M:
+        raise ValueError(f"state0 has {state0.members} members for {M} member ids")
+    s = (
+        state0.copy()
+        if state0 is not None
+        else initial_state(space, params, M, drivers.start_month)
+    )
     people0 = s.people()
     drv, flags, lev = drivers.packed()
     out = np.zeros((M, T, N_OUT, K))
@@ -179,7 +185,8 @@ def simulate(
     pm = _param_matrix(param_matrix if param_matrix is not None else params, M)
     if progress:
         progress("simulate", 0, 1)
-    _call_run(member_keys(seed, ids), drivers.start_month, s.cells, s.ctry, s.growth_cum, pm, drv,
+    _call_run(member_keys(seed, ids), drivers.start_month, s.cells, s.ctry, s.growth_cum, s.units,
+              pm, drv,
               flags, lev, space.kernel_arrays(), params.switch_vector(), out, rec, rec_sel,
               _area_weights(space))  # fmt: skip
     if progress:
@@ -216,7 +223,7 @@ def _dataset(space, drivers, ids, out, rec, record, people0, s, seed, params) ->
         start_month=int(drivers.start_month),
         months=int(T),
         switches=",".join(k for k, v in params.switches.items() if v),
-        hold_codes="0 contested, 1 state, 2 JNIM, 3 IS Sahel",
+        hold_codes="0 contested, 1 state, 2 JNIM, 3 IS Sahel, 4 other armed group, 5 ungoverned",
         model="sahelsim",
     )
     return ds

@@ -38,23 +38,35 @@ def _fields(*rows: tuple[str, str, str]) -> tuple[Field, ...]:
 # -- state -----------------------------------------------------------------------------------------
 #: Cell state of one member: ``cells[m]``, shape (len(CELL_FIELDS), cells).
 CELL_FIELDS = _fields(
-    ("jnim", "persons", "JNIM fighters"),
-    ("issp", "persons", "IS Sahel fighters"),
+    ("jnim", "persons", "JNIM fighters (sum of the JNIM units in the cell)"),
+    ("issp", "persons", "IS Sahel fighters (sum of its units)"),
+    ("other", "persons", "non-jihadist armed groups of northern Mali (CMA/FLA units)"),
+    ("lake", "persons", "Lake Chad jihadists (Boko Haram / ISWAP units, Diffa front)"),
     ("pop", "people", "residents"),
     ("idp", "people", "displaced people hosted"),
     ("grievance", "index >= 0", "decaying memory of state-side civilian harm"),
     ("gov", "0..1", "jihadist governance maturity"),
-    ("services", "0..1", "state service presence"),
+    ("services", "0..1", "state service presence (the administration)"),
     ("accord", "0/1", "local accord with JNIM"),
     ("share_state", "0..1", "contest share of the state side"),
     ("share_jnim", "0..1", "contest share of JNIM"),
     ("share_issp", "0..1", "contest share of IS Sahel"),
-    ("hold", "code", "0 contested, 1 state, 2 JNIM, 3 ISSP"),
+    ("share_other", "0..1", "contest share of the other armed groups (CMA/FLA, Lake Chad)"),
+    ("hold", "code", "0 contested, 1 state, 2 JNIM, 3 IS Sahel, 4 other armed group, 5 ungoverned"),
     ("dead_civ", "people", "cumulative civilian deaths"),
     ("deaths_last", "people", "all deaths last month"),
-    ("jnim_away", "persons", "JNIM fighters cleared from the cell, waiting in its neighbours"),
-    ("issp_away", "persons", "IS Sahel fighters cleared from the cell, waiting nearby"),
 )
+#: Insurgent units of one member: ``units[m]``, shape (len(UNIT_FIELDS), MAX_UNITS). A slot is
+#: free when its cell is -1 and its start is -1.
+UNIT_FIELDS = _fields(
+    ("group", "code", "armed group (index into GROUPS)"),
+    ("cell", "cell index", "where the unit is (-1: not active)"),
+    ("strength", "persons", "fighters"),
+    ("home", "cell index", "the unit's home area (where it was raised)"),
+    ("start", "month_id", "month the unit appears (-1: already active, or a free slot)"),
+)
+#: Unit slots per member (active units and the free slots that splits fill).
+MAX_UNITS = 96
 #: Country state of one member: ``ctry[m]``, shape (len(COUNTRY_FIELDS), countries).
 COUNTRY_FIELDS = _fields(
     ("pool", "persons", "deployable national forces"),
@@ -82,9 +94,14 @@ CELL_FLOWS = _fields(
     ("civ_state", "people", "one-sided deaths by the state side (UCDP type 3)"),
     ("civ_jnim", "people", "one-sided deaths by JNIM"),
     ("civ_issp", "people", "one-sided deaths by IS Sahel"),
+    ("civ_other", "people", "one-sided deaths by the other armed groups (Lake Chad jihadists)"),
     ("insurgent_losses", "persons", "insurgent combat deaths"),
     ("displaced_new", "people", "people leaving the cell"),
     ("recruits", "persons", "new insurgent recruits"),
+    ("pre_jnim", "persons", "JNIM in the cell after the units moved (before combat)"),
+    ("pre_issp", "persons", "IS Sahel in the cell after the units moved"),
+    ("pre_other", "persons", "other armed groups in the cell after the units moved"),
+    ("pre_lake", "persons", "Lake Chad jihadists in the cell after the units moved"),
 )
 COUNTRY_FLOWS = _fields(
     ("state_loss", "people", "state-side combat deaths"),
@@ -109,14 +126,75 @@ GEO = _fields(
     ("growth", "1/month", "population growth rate"),
     ("urban", "0/1", "urban core"),
     ("attract", "-", "sqrt(pop0 / mean pop0)"),
+    ("lat", "degrees", "cell centroid latitude"),
+    ("lon", "degrees", "cell centroid longitude"),
 )
 #: Random streams (per cell; country draws use index COUNTRY_BASE + k).
 STREAMS = (
     "combat_noise", "combat_round", "harm_state_noise", "harm_state_round", "harm_jihad_noise",
     "harm_jihad_round", "massacre", "massacre_size", "accord", "recruit", "coup", "transition",
-    "alliance",
+    "alliance", "unit_move", "unit_where", "unit_split",
 )  # fmt: skip
 COUNTRY_BASE = 1 << 30
+
+
+# -- armed groups ----------------------------------------------------------------------------------
+#: Sides of the armed groups; a side's code is also the row of its cell field (``Cell.JNIM`` = 0...).
+SIDES: tuple[str, ...] = ("jnim", "issp", "other", "lake")
+
+
+@dataclass(frozen=True)
+class Group:
+    """One armed group (a JNIM component, IS Sahel, the CMA/FLA, the Lake Chad jihadists): where
+    and when it appears, with how many fighters in how many units. ``anchors`` are (lat, lon)
+    of its documented home areas; its units start in the cells nearest them, in turn. Strength
+    at appearance is ``strength`` x the side's ``scale_<side>`` parameter."""
+
+    name: str
+    label: str
+    side: str
+    start: str  # YYYY-MM
+    strength: float  # persons
+    units: int
+    anchors: tuple[tuple[float, float], ...]
+    source: str
+    section: str = "The Jihadist Adaptation"
+
+
+GROUPS: tuple[Group, ...] = (
+    Group("ansar_dine", "Ansar Dine (JNIM from 2017)", "jnim", "2012-01", 1200.0, 3,
+          ((18.44, 1.41), (19.5, 1.0), (17.6, 1.9)),
+          "Iyad Ag Ghaly's Kidal-based movement, which took the north with AQIM and MUJAO in "
+          "2012 (UCDP dyad Mali - Ansar Dine; ICG)"),
+    Group("aqim_sahara", "AQIM Sahara branch (JNIM from 2017)", "jnim", "2012-01", 1000.0, 3,
+          ((16.77, -3.0), (18.5, -1.5), (20.0, -0.5)),
+          "AQIM's southern katibas around Timbuktu and the Algerian border (UCDP Mali - AQIM)"),
+    Group("mourabitoun", "MUJAO / al-Mourabitoun (JNIM from 2017)", "jnim", "2012-01", 800.0, 2,
+          ((16.27, -0.04), (15.9, 0.5)),
+          "MUJAO held Gao in 2012; merged into al-Mourabitoun in 2013 (UCDP Mali - MUJAO)"),
+    Group("macina", "Katiba Macina (JNIM)", "jnim", "2015-01", 300.0, 3,
+          ((14.9, -4.5), (14.49, -4.19), (14.3, -5.2)),
+          "Amadou Koufa's katiba in the Inner Niger Delta of Mopti and Segou, from early 2015 "
+          "(ICG Africa Report 238; FIELD.md spread)"),
+    Group("ansarul", "Ansarul Islam (JNIM-aligned)", "jnim", "2016-12", 200.0, 2,
+          ((14.1, -1.63), (14.0, -1.0)),
+          "Ibrahim Malam Dicko's group in Soum, northern Burkina Faso; first attack Nassoumbou, "
+          "Dec 2016 (ICG Africa Report 254)"),
+    Group("is_sahel", "Islamic State Sahel (ISGS)", "issp", "2015-05", 300.0, 3,
+          ((15.9, 2.4), (15.3, 1.6), (14.9, 0.9)),
+          "Adnan Abu Walid al-Sahrawi's pledge to IS, May 2015; Menaka and northern Tillaberi "
+          "(UCDP IS - Niger; ACSS)"),
+    Group("cma", "CMA / FLA (northern armed movements)", "other", "2012-01", 2500.0, 3,
+          ((18.44, 1.41), (18.0, -0.5), (17.0, -1.5)),
+          "MNLA rebellion of Jan 2012, the CMA after 2014, the FLA from 2024 (UCDP Mali - MNLA, "
+          "Mali - CMA); fights the state only when no northern accord holds",
+          "Three Futures"),
+    Group("lake_chad", "Boko Haram / ISWAP (Lake Chad front)", "lake", "2015-02", 1200.0, 3,
+          ((13.7, 13.3), (13.3, 12.6), (13.4, 12.0)),
+          "first attacks on Diffa and Bosso in Feb 2015; most of Niger's 2015 deaths (FIELD.md; "
+          "UCDP Niger - IS / Boko Haram)", "Fragmentation's Feedback Loops"),
+)  # fmt: skip
+GROUP_INDEX = {g.name: i for i, g in enumerate(GROUPS)}
 
 
 # -- parameters ------------------------------------------------------------------------------------
@@ -152,27 +230,34 @@ SPECS: tuple[ParamSpec, ...] = (
               "regime-survival allocation (MODEL.md 3.2)", "The Jihadist Adaptation"),
     ParamSpec("ops_per_10k", 2.0, "operations per 10,000 deployable", 0.5, 6.0, "operations",
               "assumption: battalion-size clearing operations", "The Jihadist Adaptation"),
-    ParamSpec("disperse_frac", 0.6, "share of insurgents", 0.2, 0.9, "operations",
-              "insurgents disperse when cleared", "The Jihadist Adaptation"),
-    ParamSpec("return_frac", 0.5, "share of cleared fighters returning per month", 0.05, 1.0,
-              "operations", "insurgents return once the force has left",
+    ParamSpec("disperse_frac", 0.6, "probability per month", 0.2, 0.95, "mobility",
+              "a unit in a cleared cell slips away to a neighbouring cell", "The Jihadist Adaptation"),
+    ParamSpec("move_frac", 0.15, "probability per month", 0.02, 0.6, "mobility",
+              "a unit moves to a neighbouring cell by attractiveness and home pull",
               "The Jihadist Adaptation"),
-    ParamSpec("move_frac", 0.15, "share per month", 0.02, 0.4, "operations",
-              "insurgent mobility towards attractive cells (return after withdrawal)",
+    ParamSpec("home_range", 1.5, "degrees (e-folding distance of the pull home)", 0.3, 5.0,
+              "mobility", "katibas are rooted in their communities (ICG; assumption)",
               "The Jihadist Adaptation"),
     # -- insurgents ------------------------------------------------------------------------
-    ParamSpec("jnim_fighters0", 4000, "persons (Jan 2012)", 1000, 10000, "regeneration",
-              "JNIM's precursors in 2012 (AQIM, Ansar Dine, MUJAO, al-Mourabitoun): a few "
-              "thousand; ACSS puts JNIM at 6,000-7,000 today (FIELD.md)"),
-    ParamSpec("issp_fighters0", 300, "persons (Jan 2012)", 0, 4000, "regeneration",
-              "IS Sahel grew out of a MUJAO splinter from 2015: a few hundred at the start; "
-              "ACSS 2,000-3,000 today (FIELD.md)"),
-    ParamSpec("init_concentration", 4.0, "exponent on remoteness from the capital", 1.0, 8.0,
-              "regeneration", "2012 fighters concentrated in northern Mali (assumption)"),
+    ParamSpec("scale_jnim", 1.0, "multiplier of the JNIM components' strength at appearance",
+              0.3, 3.0, "franchise", "a few thousand in 2012; ACSS 6,000-7,000 today (FIELD.md)"),
+    ParamSpec("scale_issp", 1.0, "multiplier of IS Sahel's strength at appearance", 0.3, 3.0,
+              "franchise", "a few hundred in 2015; ACSS 2,000-3,000 today (FIELD.md)"),
+    ParamSpec("scale_other", 1.0, "multiplier of the CMA/FLA strength", 0.3, 3.0, "franchise",
+              "MNLA/CMA: a few thousand fighters (ICG)"),
+    ParamSpec("scale_lake", 1.0, "multiplier of the Lake Chad groups' strength in Diffa", 0.3, 3.0,
+              "franchise", "Boko Haram / ISWAP cells active in Diffa from Feb 2015 (UCDP)"),
+    ParamSpec("split_size", 300.0, "persons", 100.0, 1500.0, "franchise",
+              "a katiba above this size buds a new one in a neighbouring area (assumption)",
+              "The Jihadist Adaptation"),
+    ParamSpec("split_rate", 0.1, "probability per month above split_size", 0.0, 0.5,
+              "franchise", "franchise expansion by budding (assumption)", "The Jihadist Adaptation"),
+    ParamSpec("unit_min", 10.0, "persons", 2.0, 50.0, "franchise",
+              "a unit below this size disbands", "The Counterterrorism Illusion"),
     ParamSpec("attrition", 0.025, "1/month", 0.005, 0.06, "regeneration",
               "article: about 2.5 % a month is sustainable", "The Counterterrorism Illusion"),
-    ParamSpec("recruit_base", 0.022, "1/month", 0.0, 0.06, "regeneration",
-              "set near attrition so strength is roughly stable at baseline",
+    ParamSpec("recruit_base", 0.035, "1/month", 0.0, 0.08, "regeneration",
+              "above attrition: the groups grew from a few thousand (2012) to about 9,000 (ACSS)",
               "The Counterterrorism Illusion"),
     ParamSpec("recruit_grievance", 1.0, "per grievance unit", 0.0, 4.0, "regeneration",
               "Deitchman / Kress-Szechtman collateral-harm feedback", "The Jihadist Adaptation"),
@@ -188,7 +273,7 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("issp_recruit_factor", 0.8, "relative to JNIM", 0.3, 1.5, "regeneration",
               "ISSP recruits less, coerces more (assumption)"),
     # -- combat ----------------------------------------------------------------------------
-    ParamSpec("engage_rate", 0.3, "1/month (engagement intensity on the harmonic mean of the sides)",
+    ParamSpec("engage_rate", 0.1, "1/month (engagement intensity on the harmonic mean of the sides)",
               0.01, 2.0, "combat", "stochastic Lanchester exchange (MODEL.md 3.3)"),
     ParamSpec("kill_state_on_ins", 0.3, "insurgent deaths per unit of engagement",
               0.01, 1.0, "combat", "assumption; calibrated on UCDP state-based deaths"),
@@ -238,12 +323,24 @@ SPECS: tuple[ParamSpec, ...] = (
               "control", "state administration counts as presence (assumption)"),
     ParamSpec("gov_strength", 1.0, "multiplier per unit of jihadist governance", 0.0, 3.0,
               "control", "governance makes control stick", "The Jihadist Adaptation"),
+    ParamSpec("presence_min", 10.0, "fighter-equivalents", 1.0, 100.0, "control",
+              "a side holds a cell only where it is present (assumption); below this nobody is",
+              "Three Futures"),
+    ParamSpec("reach", 0.3, "share of a neighbouring unit's strength projected into the cell",
+              0.0, 1.0, "control", "patrols, checkpoints and blockades around a base "
+              "(ACLED: JNIM blockades, Djibo 2022)", "The Jihadist Adaptation"),
+    ParamSpec("militia_weight", 0.3, "fighter-equivalents per militia member", 0.05, 1.0,
+              "control", "VDP and Dozos are lightly armed (HRW; assumption)",
+              "Fragmentation's Feedback Loops"),
     # -- displacement ------------------------------------------------------------------------
     ParamSpec("flee_per_death", 0.002, "share of residents per death per 10k residents", 0.0,
               0.02, "displacement", "UNHCR/IDMC IDP stocks (calibration target)",
               "Fragmentation's Feedback Loops"),
     ParamSpec("flee_control", 0.004, "share per month under insurgent control", 0.0, 0.03,
               "displacement", "flight from jihadist-held areas", "Fragmentation's Feedback Loops"),
+    ParamSpec("flight_range", 2.0, "degrees (e-folding distance to the host town)", 0.3, 10.0,
+              "displacement", "IOM DTM: most IDPs stay in their own region (Mopti, Gao, "
+              "Centre-Nord hosts)", "Fragmentation's Feedback Loops"),
     ParamSpec("abroad_share", 0.15, "share of movers crossing a border at full openness", 0.0,
               0.6, "displacement", "UNHCR refugees by origin", "Fragmentation's Feedback Loops"),
     ParamSpec("idp_return", 0.005, "1/month", 0.0, 0.05, "displacement",
@@ -414,18 +511,43 @@ LEVERS: tuple[LeverSpec, ...] = (
             "free movement stops applying."),
            "ECOWAS exit effective January 2025 (article); the 0.4 level is illustrative",
            bounds=(0.0, 1.0), initial=1.0, history=(("2025-01", None, 0.4),), noncore=1.0),
+    _lever("float", "northern_accord", "northern peace accord",
+           "share of full compliance with a peace accord in northern Mali", 0.0, "Three Futures",
+           ("Whether the northern armed movements (MNLA, then CMA, then FLA) are at peace with "
+            "the state: they fight state forces in proportion to 1 - this value."),
+           ("Ouagadougou preliminary accord June 2013, Algiers accord June 2015 (held until the "
+            "CMA left it in 2023; fighting from Aug 2023, Kidal taken Nov 2023); May 2014 Kidal "
+            "fighting in between"),
+           bounds=(0.0, 1.0), initial=0.0,
+           history=(("2013-06", "MLI", 0.8), ("2015-06", "MLI", 1.0), ("2023-08", "MLI", 0.0))),
     _lever("float", "inclusion", "political inclusion", "share (inclusion index)", 0.0,
            "Three Futures",
            "Political inclusion of marginalised communities; lowers grievance-driven recruitment.",
            bounds=(0.0, 1.0)),
     _lever("float", "intervention_force", "outside intervention force",
            "persons deployed in the country", 0.0, "What Comes After",
-           "An outside regional or international intervention force.", bounds=(0.0, 100000.0)),
+           ("An outside regional or international intervention force (history: France's Serval "
+            "and Barkhane, counted where they ran operations)."),
+           ("Serval Jan 2013 (about 4,000 in Mali); Barkhane from Aug 2014 (about 3,000 in "
+            "Mali, 1,000 in Niger, a few hundred in Burkina Faso); out of Mali Aug 2022, of "
+            "Burkina Faso Feb 2023, of Niger Dec 2023 (French MoD; press)"),
+           bounds=(0.0, 100000.0), initial=0.0,
+           history=(("2013-01", "MLI", 4000.0), ("2014-08", "MLI", 3000.0),
+                    ("2014-08", "NER", 1000.0), ("2014-08", "BFA", 300.0),
+                    ("2022-08", "MLI", 0.0), ("2023-02", "BFA", 0.0), ("2023-12", "NER", 0.0))),
     _lever("impulse", "legitimacy_shock", "legitimacy shock", "legitimacy points, added once", 0.0,
            "What Comes After",
            ("One-off pulse to junta legitimacy (a scandal, a lost battle, an uprising) that "
             "raises coup hazard; zero except in the month of a change."),
            bounds=(-1.0, 1.0)),
+    _lever("impulse", "decapitation", "decapitation of JNIM's leading component",
+           "share of the component's fighters lost, once", 0.0, "The Jihadist Adaptation",
+           ("Killing the leadership of the strongest JNIM component in the country (e.g. Katiba "
+            "Macina): that share of its units' fighters is lost in the month of the strike; "
+            "the other components are untouched, which is the franchise's resilience."),
+           ("French strikes killed AQIM's Droukdel (June 2020) and ISGS's al-Sahrawi (Aug 2021) "
+            "without ending either franchise (ACSS); the size of the blow is the user's"),
+           bounds=(0.0, 1.0)),
     _lever("enum", "coup_rule", "what a coup does", "choice", "stay_in_aes", "What Comes After",
            ("What a coup does: the new junta stays in the AES and keeps its policies (the "
             "article's reading), or opens a political transition."),
@@ -448,10 +570,10 @@ LEVER_BY_NAME = {s.name: s for s in LEVERS}
 #: ``country`` the sum of the (country-level) terms.
 OutputRule = Literal["cells", "area_mean", "hold_share", "country"]
 DEATH_FLOWS = ("flow.deaths_sb", "flow.deaths_ns", "flow.civ_state", "flow.civ_jnim",
-               "flow.civ_issp")  # fmt: skip
-ONE_SIDED = ("flow.civ_state", "flow.civ_jnim", "flow.civ_issp")
+               "flow.civ_issp", "flow.civ_other")  # fmt: skip
+ONE_SIDED = ("flow.civ_state", "flow.civ_jnim", "flow.civ_issp", "flow.civ_other")
 #: Codes of ``cell.hold``.
-HOLD_CODES = {0: "contested", 1: "state", 2: "jnim", 3: "issp"}
+HOLD_CODES = {0: "contested", 1: "state", 2: "jnim", 3: "issp", 4: "other", 5: "ungoverned"}
 
 
 @dataclass(frozen=True)
@@ -478,12 +600,18 @@ COUNTRY_OUTPUTS: tuple[Output, ...] = (
     _o("civilians_killed_by_jnim", "one-sided deaths by JNIM (people)", "cells", "flow.civ_jnim"),
     _o("civilians_killed_by_issp", "one-sided deaths by IS Sahel (people)", "cells",
        "flow.civ_issp"),
+    _o("civilians_killed_by_other_groups", "one-sided deaths by other armed groups (people)",
+       "cells", "flow.civ_other"),
     _o("deaths_total", "all deaths (people)", "cells", *DEATH_FLOWS),
     _o("state_losses", "state-side combat deaths (people)", "country", "flowk.state_loss"),
     _o("territory_state", "area share held by the state (0..1)", "hold_share", code=1),
     _o("territory_jnim", "area share held by JNIM (0..1)", "hold_share", code=2),
     _o("territory_issp", "area share held by IS Sahel (0..1)", "hold_share", code=3),
     _o("territory_contested", "area share contested (0..1)", "hold_share", code=0),
+    _o("territory_other", "area share held by other armed groups (CMA/FLA, Lake Chad) (0..1)",
+       "hold_share", code=4),
+    _o("territory_ungoverned", "area share where no side is present (0..1)", "hold_share",
+       code=5),
     _o("idps", "displaced people hosted in the country (people)", "cells", "cell.idp"),
     _o("refugees", "people from the country abroad, model-generated (people)", "country",
        "ctry.refugees"),
@@ -491,6 +619,9 @@ COUNTRY_OUTPUTS: tuple[Output, ...] = (
        "flow.displaced_new"),
     _o("fighters_jnim", "JNIM fighters in the country (persons)", "cells", "cell.jnim"),
     _o("fighters_issp", "IS Sahel fighters in the country (persons)", "cells", "cell.issp"),
+    _o("fighters_other", "CMA/FLA fighters in the country (persons)", "cells", "cell.other"),
+    _o("fighters_lake", "Lake Chad jihadist fighters in the country (persons)", "cells",
+       "cell.lake"),
     _o("state_forces", "national deployable pool (persons)", "country", "ctry.pool"),
     _o("militia", "state-aligned militia (persons)", "country", "ctry.militia"),
     _o("russia", "Russian personnel (persons)", "country", "ctry.russia"),
@@ -509,10 +640,12 @@ COUNTRY_OUTPUTS: tuple[Output, ...] = (
 #: Cell outputs chosen by ``engine.Record`` (member, month, cell), stored as ``cell_<name>``.
 CELL_OUTPUTS: tuple[Output, ...] = (
     Output("deaths", "all deaths this month (people)", "cells", DEATH_FLOWS),
-    Output("hold", "control code (0 contested, 1 state, 2 JNIM, 3 ISSP)", "cells", ("cell.hold",),
+    Output("hold", "control code (0 contested, 1 state, 2 JNIM, 3 IS Sahel, 4 other armed group, "
+           "5 ungoverned)", "cells", ("cell.hold",),
            dtype="int8"),
     Output("jnim", "JNIM fighters (persons)", "cells", ("cell.jnim",)),
     Output("issp", "IS Sahel fighters (persons)", "cells", ("cell.issp",)),
+    Output("other", "other armed group fighters (persons)", "cells", ("cell.other", "cell.lake")),
     Output("idp", "displaced people hosted (people)", "cells", ("cell.idp",)),
     Output("civilian_deaths", "one-sided deaths this month (people)", "cells", ONE_SIDED),
 )  # fmt: skip

@@ -30,6 +30,7 @@ def _names(rows: tuple[T.Field, ...]) -> tuple[str, ...]:
 CELL_NAMES = _names(T.CELL_FIELDS)
 CTRY_NAMES = _names(T.COUNTRY_FIELDS)
 FLOW_NAMES = _names(T.CELL_FLOWS)
+UNIT_NAMES = _names(T.UNIT_FIELDS)
 FLOWK_NAMES = _names(T.COUNTRY_FLOWS)
 PARAM_NAMES = tuple(s.name for s in T.SPECS)
 #: Numeric levers, the rows of the engine's lever array (bool/enum levers are flags).
@@ -38,6 +39,7 @@ LEVER_NAMES = tuple(s.name for s in T.LEVERS if s.numeric)
 Cell = _enum("Cell", CELL_NAMES)
 Ctry = _enum("Ctry", CTRY_NAMES)
 Flow = _enum("Flow", FLOW_NAMES)
+Unit = _enum("Unit", UNIT_NAMES)
 FlowK = _enum("FlowK", FLOWK_NAMES)
 Drv = _enum("Drv", _names(T.DRIVERS))
 Flag = _enum("Flag", _names(T.FLAGS))
@@ -49,6 +51,16 @@ Lever = _enum("Lever", LEVER_NAMES)
 N_CELL_FIELDS = len(Cell)
 N_CTRY_FIELDS = len(Ctry)
 N_FLOW_FIELDS = len(Flow)
+N_UNIT_FIELDS = len(Unit)
+MAX_UNITS = T.MAX_UNITS
+#: Armed-group sides; a side's code is the row of its cell field (``Cell.JNIM`` is side 0...).
+SIDES = T.SIDES
+N_SIDES = len(SIDES)
+assert CELL_NAMES[:N_SIDES] == SIDES, "the side fields must lead the cell table, in SIDES order"
+JNIM_SIDE, ISSP_SIDE, OTHER_SIDE, LAKE_SIDE = range(N_SIDES)
+#: Per group (GROUPS order): its side code.
+GROUP_SIDE = tuple(SIDES.index(g.side) for g in T.GROUPS)
+N_GROUPS = len(T.GROUPS)
 N_FLOWK_FIELDS = len(FlowK)
 N_DRIVERS = len(Drv)
 N_FLAGS = len(Flag)
@@ -65,8 +77,9 @@ BFA = COUNTRY_INDEX["BFA"]
 NER = COUNTRY_INDEX["NER"]
 
 #: One member's state: cell fields (N_CELL_FIELDS, C), country fields (N_CTRY_FIELDS, K) and its
-#: growth counter (1,) (people added by population growth).
-MemberState = namedtuple("MemberState", ["cells", "ctry", "growth"])
+#: growth counter (1,) (people added by population growth), and its insurgent units
+#: (N_UNIT_FIELDS, MAX_UNITS).
+MemberState = namedtuple("MemberState", ["cells", "ctry", "growth", "units"])
 #: This month's flows: per cell (N_FLOW_FIELDS, C) and per country (N_FLOWK_FIELDS, K).
 Flows = namedtuple("Flows", ["cells", "ctry"])
 #: Static geography: rows ``Geo`` (N_GEO, C), each cell's country (-1 none), each country's
@@ -80,3 +93,7 @@ Geography = namedtuple(
 #: This month's drivers: rows ``Drv`` (N_DRIVERS, K), flags ``Flag`` (N_FLAGS,) int64, levers
 #: ``Lever`` (N_LEVERS, K).
 MonthDrivers = namedtuple("MonthDrivers", ["drv", "flags", "lev"])
+
+# Side-indexed rows: the kernels address them as ``base + side``.
+assert [P[f"SCALE_{x.upper()}"] for x in SIDES] == [P.SCALE_JNIM + i for i in range(N_SIDES)]
+assert [Flow[f"PRE_{x.upper()}"] for x in SIDES] == [Flow.PRE_JNIM + i for i in range(N_SIDES)]

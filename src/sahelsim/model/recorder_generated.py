@@ -24,38 +24,45 @@ def record_country(out, cs, ks, fl, fk, country, area_w):
         a = area_w[c]
         out[0, k] += fl[Flow.DEATHS_SB, c]  # deaths_state_based
         out[1, k] += fl[Flow.DEATHS_NS, c]  # deaths_non_state
-        out[2, k] += fl[Flow.CIV_STATE, c] + fl[Flow.CIV_JNIM, c] + fl[Flow.CIV_ISSP, c]  # deaths_one_sided
+        out[2, k] += fl[Flow.CIV_STATE, c] + fl[Flow.CIV_JNIM, c] + fl[Flow.CIV_ISSP, c] + fl[Flow.CIV_OTHER, c]  # deaths_one_sided
         out[3, k] += fl[Flow.CIV_STATE, c]  # civilians_killed_by_state_side
         out[4, k] += fl[Flow.CIV_JNIM, c]  # civilians_killed_by_jnim
         out[5, k] += fl[Flow.CIV_ISSP, c]  # civilians_killed_by_issp
-        out[6, k] += fl[Flow.DEATHS_SB, c] + fl[Flow.DEATHS_NS, c] + fl[Flow.CIV_STATE, c] + fl[Flow.CIV_JNIM, c] + fl[Flow.CIV_ISSP, c]  # deaths_total
-        out[12, k] += cs[Cell.IDP, c]  # idps
-        out[14, k] += fl[Flow.DISPLACED_NEW, c]  # displaced_new
-        out[15, k] += cs[Cell.JNIM, c]  # fighters_jnim
-        out[16, k] += cs[Cell.ISSP, c]  # fighters_issp
-        out[25, k] += cs[Cell.ACCORD, c]  # accords
-        out[26, k] += (cs[Cell.GOV, c]) * a  # governance_jnim
-        out[27, k] += (cs[Cell.SERVICES, c]) * a  # services
+        out[6, k] += fl[Flow.CIV_OTHER, c]  # civilians_killed_by_other_groups
+        out[7, k] += fl[Flow.DEATHS_SB, c] + fl[Flow.DEATHS_NS, c] + fl[Flow.CIV_STATE, c] + fl[Flow.CIV_JNIM, c] + fl[Flow.CIV_ISSP, c] + fl[Flow.CIV_OTHER, c]  # deaths_total
+        out[15, k] += cs[Cell.IDP, c]  # idps
+        out[17, k] += fl[Flow.DISPLACED_NEW, c]  # displaced_new
+        out[18, k] += cs[Cell.JNIM, c]  # fighters_jnim
+        out[19, k] += cs[Cell.ISSP, c]  # fighters_issp
+        out[20, k] += cs[Cell.OTHER, c]  # fighters_other
+        out[21, k] += cs[Cell.LAKE, c]  # fighters_lake
+        out[30, k] += cs[Cell.ACCORD, c]  # accords
+        out[31, k] += (cs[Cell.GOV, c]) * a  # governance_jnim
+        out[32, k] += (cs[Cell.SERVICES, c]) * a  # services
         h = cs[Cell.HOLD, c]
         if h == 1.0:
-            out[8, k] += a  # territory_state
+            out[9, k] += a  # territory_state
         elif h == 2.0:
-            out[9, k] += a  # territory_jnim
+            out[10, k] += a  # territory_jnim
         elif h == 3.0:
-            out[10, k] += a  # territory_issp
+            out[11, k] += a  # territory_issp
         elif h == 0.0:
-            out[11, k] += a  # territory_contested
+            out[12, k] += a  # territory_contested
+        elif h == 4.0:
+            out[13, k] += a  # territory_other
+        elif h == 5.0:
+            out[14, k] += a  # territory_ungoverned
     for k in range(ks.shape[1]):
-        out[7, k] = fk[FlowK.STATE_LOSS, k]  # state_losses
-        out[13, k] = ks[Ctry.REFUGEES, k]  # refugees
-        out[17, k] = ks[Ctry.POOL, k]  # state_forces
-        out[18, k] = ks[Ctry.MILITIA, k]  # militia
-        out[19, k] = ks[Ctry.RUSSIA, k]  # russia
-        out[20, k] = ks[Ctry.JOINT, k]  # joint_force
-        out[21, k] = ks[Ctry.LEGITIMACY, k]  # legitimacy
-        out[22, k] = ks[Ctry.DEPENDENCY, k]  # dependency
-        out[23, k] = ks[Ctry.EXTERNAL, k]  # external_constraint
-        out[24, k] = ks[Ctry.COUPS, k]  # coups
+        out[8, k] = fk[FlowK.STATE_LOSS, k]  # state_losses
+        out[16, k] = ks[Ctry.REFUGEES, k]  # refugees
+        out[22, k] = ks[Ctry.POOL, k]  # state_forces
+        out[23, k] = ks[Ctry.MILITIA, k]  # militia
+        out[24, k] = ks[Ctry.RUSSIA, k]  # russia
+        out[25, k] = ks[Ctry.JOINT, k]  # joint_force
+        out[26, k] = ks[Ctry.LEGITIMACY, k]  # legitimacy
+        out[27, k] = ks[Ctry.DEPENDENCY, k]  # dependency
+        out[28, k] = ks[Ctry.EXTERNAL, k]  # external_constraint
+        out[29, k] = ks[Ctry.COUPS, k]  # coups
 
 
 @njit(cache=True)
@@ -65,17 +72,19 @@ def record_cells(rec, sel, m, t, cs, fl):
         v = sel[r]
         for c in range(cs.shape[1]):
             if v == 0:  # deaths
-                x = fl[Flow.DEATHS_SB, c] + fl[Flow.DEATHS_NS, c] + fl[Flow.CIV_STATE, c] + fl[Flow.CIV_JNIM, c] + fl[Flow.CIV_ISSP, c]
+                x = fl[Flow.DEATHS_SB, c] + fl[Flow.DEATHS_NS, c] + fl[Flow.CIV_STATE, c] + fl[Flow.CIV_JNIM, c] + fl[Flow.CIV_ISSP, c] + fl[Flow.CIV_OTHER, c]
             elif v == 1:  # hold
                 x = cs[Cell.HOLD, c]
             elif v == 2:  # jnim
                 x = cs[Cell.JNIM, c]
             elif v == 3:  # issp
                 x = cs[Cell.ISSP, c]
-            elif v == 4:  # idp
+            elif v == 4:  # other
+                x = cs[Cell.OTHER, c] + cs[Cell.LAKE, c]
+            elif v == 5:  # idp
                 x = cs[Cell.IDP, c]
-            elif v == 5:  # civilian_deaths
-                x = fl[Flow.CIV_STATE, c] + fl[Flow.CIV_JNIM, c] + fl[Flow.CIV_ISSP, c]
+            elif v == 6:  # civilian_deaths
+                x = fl[Flow.CIV_STATE, c] + fl[Flow.CIV_JNIM, c] + fl[Flow.CIV_ISSP, c] + fl[Flow.CIV_OTHER, c]
             else:
                 x = 0.0
             rec[r, m, t, c] = x

@@ -22,8 +22,10 @@ from sahelsim.model.mechanisms import (
     combat,
     control,
     displacement,
+    franchise,
     governance,
     grievance,
+    mobility,
     operations,
     patron,
     regeneration,
@@ -54,8 +56,8 @@ class Mechanism:
 REGISTRY: tuple[Mechanism, ...] = tuple(
     Mechanism.of(i, mod)
     for i, mod in enumerate(
-        (schedule, alliance, patron, operations, accords, combat, civilian_harm, grievance,
-         regeneration, governance, control, displacement, regime)
+        (schedule, alliance, patron, operations, mobility, accords, combat, civilian_harm,
+         grievance, regeneration, franchise, governance, control, displacement, regime)
     )
 )  # fmt: skip
 BY_NAME: dict[str, Mechanism] = {m.name: m for m in REGISTRY}

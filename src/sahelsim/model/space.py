@@ -70,6 +70,8 @@ class Space:
         geo[Geo.GROWTH] = self.growth
         geo[Geo.URBAN] = self.urban
         geo[Geo.ATTRACT] = np.sqrt(self.pop0 / max(float(self.pop0.mean()), 1.0))
+        geo[Geo.LAT] = self.lat
+        geo[Geo.LON] = self.lon
         adj = sp.csr_matrix(self.adj)
         adj.sort_indices()
         cptr, cidx = _lists(self.country, K, np.ones(C, dtype=bool))

@@ -12,8 +12,21 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from sahelsim.core.canon import month_id
+from sahelsim.model.fields_table import GROUPS
 from sahelsim.model.fields_table import HOLD_CODES as HOLD_CODES
-from sahelsim.model.layout import CELL_NAMES, CTRY_NAMES, N_CELL_FIELDS, N_CTRY_FIELDS, Cell, Ctry
+from sahelsim.model.layout import (
+    CELL_NAMES,
+    CORE,
+    CTRY_NAMES,
+    MAX_UNITS,
+    N_CELL_FIELDS,
+    N_CTRY_FIELDS,
+    N_UNIT_FIELDS,
+    Cell,
+    Ctry,
+    Unit,
+)
 from sahelsim.model.params import Params
 from sahelsim.model.space import Space
 
@@ -23,6 +36,7 @@ class State:
     cells: np.ndarray  # (M, N_CELL_FIELDS, C) float64
     ctry: np.ndarray  # (M, N_CTRY_FIELDS, K) float64
     growth_cum: np.ndarray  # (M,) people added by population growth since the start
+    units: np.ndarray  # (M, N_UNIT_FIELDS, MAX_UNITS) float64: the insurgent units
 
     def copy(self) -> State:
         return State(**{k: v.copy() for k, v in self.arrays().items()})
@@ -49,7 +63,8 @@ class State:
             if missing:
                 raise ValueError(f"{path}: state file lacks {missing}")
             st = cls(**{n: z[n] for n in names})
-        if st.cells.shape[1] != N_CELL_FIELDS or st.ctry.shape[1] != N_CTRY_FIELDS:
+        if (st.cells.shape[1] != N_CELL_FIELDS or st.ctry.shape[1] != N_CTRY_FIELDS
+                or st.units.shape[1:] != (N_UNIT_FIELDS, MAX_UNITS)):  # fmt: skip
             raise ValueError(f"{path}: state written by another model layout")
         return st
 
@@ -78,32 +93,56 @@ for _i, _n in enumerate(CTRY_NAMES):
     setattr(State, _n, _ctry_view(_i))
 
 
-def initial_state(space: Space, params: Params, members: int) -> State:
-    """Initial state from data (population) and sourced priors (force and fighter sizes).
+def unit_slots(space: Space, start_month: int) -> np.ndarray:
+    """The unit table every member starts with (N_UNIT_FIELDS, MAX_UNITS): for each group of
+    :data:`~sahelsim.model.fields_table.GROUPS`, ``units`` slots homed in the core cells nearest
+    its anchors (in turn), pending until ``max(group start, start_month)``, with the group's
+    founding strength split evenly (the compiled kernel multiplies it by the member's
+    ``scale_<side>`` when the unit appears). The remaining slots are free."""
+    units = np.zeros((N_UNIT_FIELDS, MAX_UNITS))
+    units[Unit.CELL] = -1.0
+    units[Unit.START] = -1.0
+    core = np.isin(space.country, [space.countries.index(c) for c in CORE])
+    cand = np.nonzero(core)[0]
+    u = 0
+    for g_i, g in enumerate(GROUPS):
+        y, m = (int(x) for x in g.start.split("-"))
+        start = max(int(month_id(y, m)), int(start_month))
+        for j in range(g.units):
+            if u >= MAX_UNITS:
+                raise ValueError(f"more founding units than MAX_UNITS={MAX_UNITS}")
+            lat, lon = g.anchors[j % len(g.anchors)]
+            home = cand[np.argmin(np.hypot(space.lat[cand] - lat, space.lon[cand] - lon))]
+            units[:, u] = 0.0
+            units[Unit.GROUP, u] = g_i
+            units[Unit.CELL, u] = -1.0
+            units[Unit.STRENGTH, u] = g.strength / g.units
+            units[Unit.HOME, u] = home
+            units[Unit.START, u] = start
+            u += 1
+    return units
 
-    Insurgents start where the conflict started: JNIM's precursors in the remote cells of Mali,
-    ISSP's on the Mali-Niger border (weights: remoteness from the capital to the power
-    ``init_concentration`` times sqrt(population density)), scaled so the totals equal the priors ``jnim_fighters0`` and
-    ``issp_fighters0``. Militias start at a tenth of their prior (they grew with the war).
-    Every member starts from the same state; randomness enters with the dynamics.
+
+def initial_state(
+    space: Space, params: Params, members: int, start_month: int = int(month_id(2012, 1))
+) -> State:
+    """Initial state from data (population) and sourced priors (force sizes, the armed groups).
+
+    The armed groups start as pending units (:func:`unit_slots`): they appear at their
+    documented home areas and months (the 2012 northern Malian movements at once; Katiba Macina,
+    IS Sahel, the Lake Chad front and Ansarul Islam later). State services start from population
+    density: ``clip(0.2 + 0.3 * log10(people per km2), 0.02, 0.95)``, 0.95 in urban cores, so
+    the sparsely peopled desert has next to no administration. Militias start at a tenth of
+    their prior (they grew with the war). Every member starts from the same state; randomness
+    enters with the dynamics.
     """
     C, K, M = space.n_cells, space.n_countries, members
     p = params
     dens = space.pop0 / np.maximum(space.area_km2, 1.0)
-    remote = space.remoteness()
-    mli = space.country == space.countries.index("MLI")
-    ner = space.country == space.countries.index("NER")
-    conc = p.init_concentration
-    w_j = np.where(mli, remote**conc * np.sqrt(dens + 1), 0.0)
-    w_i = np.where(ner | mli, remote**conc * np.sqrt(dens + 1), 0.0) * np.where(ner, 1.0, 0.3)
-    rank = dens.argsort().argsort() / max(C - 1, 1)
-    services0 = np.where(space.core, 0.25 + 0.5 * rank, 0.5 + 0.3 * rank)
-    services0 = np.where(space.urban, 0.9, services0)
+    services0 = np.clip(0.2 + 0.3 * np.log10(np.maximum(dens, 1e-3)), 0.02, 0.95)
+    services0 = np.where(space.urban, 0.95, services0)
     cells = np.zeros((M, N_CELL_FIELDS, C))
-    cells[:, Cell.JNIM] = p.jnim_fighters0 * w_j / max(w_j.sum(), 1e-12)
-    cells[:, Cell.ISSP] = p.issp_fighters0 * w_i / max(w_i.sum(), 1e-12)
     cells[:, Cell.POP] = space.pop0
-    cells[:, Cell.GOV] = np.where(mli, 0.2 * remote, 0.0)
     cells[:, Cell.SERVICES] = services0
     cells[:, Cell.SHARE_STATE] = 1.0
     cells[:, Cell.HOLD] = 1.0
@@ -116,4 +155,6 @@ def initial_state(space: Space, params: Params, members: int) -> State:
         ctry[:, Ctry.MILITIA, k] = mil * 0.1
     ctry[:, Ctry.LEGITIMACY] = 0.5
     ctry[:, Ctry.EXTERNAL] = 0.8
-    return State(cells, ctry, np.zeros(M))
+    units = np.ascontiguousarray(np.broadcast_to(unit_slots(space, start_month),
+                                                 (M, N_UNIT_FIELDS, MAX_UNITS)))  # fmt: skip
+    return State(cells, ctry, np.zeros(M), units.copy())

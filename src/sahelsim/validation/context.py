@@ -64,6 +64,9 @@ class Context:
     ged_cm: pd.DataFrame | None = None
     dtm: pd.DataFrame | None = None
     lever: LeverRunner | None = None
+    #: negative-binomial sizes of the count observation model by level ("year", "month"),
+    #: from the posterior (None: compare the simulated counts themselves)
+    obs_sizes: dict[str, float] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
 
     def need(self, name: str):

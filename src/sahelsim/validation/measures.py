@@ -23,6 +23,7 @@ from sahelsim.core.canon import month_id, month_id_to_year_month
 from sahelsim.data.readers.dtm import admin_key
 from sahelsim.forecast.baselines import NegBinRecent
 from sahelsim.forecast.scoring import coverage, interval_score
+from sahelsim.inference.observe import observe_counts
 from sahelsim.scenarios.run import outcome_table
 from sahelsim.validation.context import Context, NotEvaluated, country_name, variable_name
 from sahelsim.validation.patterns import Pattern, Unit
@@ -118,6 +119,13 @@ class Panel:
     cells: dict[tuple[str, int], tuple[float, np.ndarray]]
 
 
+def _observed(values: np.ndarray, ctx: Context, level: str, period: int) -> np.ndarray:
+    """Members' simulated counts as UCDP would record them: the posterior's negative-binomial
+    observation model (5 draws per member) when it has a size for ``level``."""
+    size = ctx.obs_sizes.get(level)
+    return observe_counts(values.astype(float), size, seed=int(period), draws=5)
+
+
 def _year_panel(p: Pattern, unit: Unit, ctx: Context) -> Panel:
     obs = ctx.need("observed_cy")
     ds = ctx.need("ds")
@@ -132,7 +140,8 @@ def _year_panel(p: Pattern, unit: Unit, ctx: Context) -> Panel:
                 if np.isfinite(val):
                     rows.append((key, yr, val))
                     if yr in sim.year.values:
-                        cells[(key, yr)] = (val, sim.sel(year=yr).values.astype(float))
+                        cells[(key, yr)] = (val, _observed(sim.sel(year=yr).values, ctx,
+                                                           "year", yr))  # fmt: skip
     if not cells:
         raise NotEvaluated("no observed country-years in the window")
     return Panel(pd.DataFrame(rows, columns=["unit", "period", "value"]), cells)
@@ -155,7 +164,8 @@ def _month_panel(p: Pattern, unit: Unit, ctx: Context) -> Panel:
             ):
                 rows.append((key, mid, val))
                 if first <= mid <= last and mid in months:
-                    cells[(key, mid)] = (val, sim.sel(month=mid).values.astype(float))
+                    cells[(key, mid)] = (val, _observed(sim.sel(month=mid).values, ctx,
+                                                        "month", mid))  # fmt: skip
     if not cells:
         raise NotEvaluated("no observed country-months in the window")
     return Panel(pd.DataFrame(rows, columns=["unit", "period", "value"]), cells)
@@ -264,12 +274,13 @@ def first_year_above(p: Pattern, unit: Unit, ctx: Context) -> Measured:
             observed = "UCDP: no rows"
         else:
             observed = f"UCDP: {int(y[0])}" if np.isfinite(y[0]) else "UCDP: not reached"
+    ring = ""
     if unit.unit not in core:
-        extra = ""
-        if unit.unit in ctx.countries and ctx.cell_country is not None:
+        if unit.unit not in [str(c) for c in ds.country.values]:
+            raise NotEvaluated(f"{country_name(unit.unit)} has no cells in the grid; {observed}")
+        if ctx.cell_country is not None:
             n = int(_mask_country(ctx, unit.unit).sum())
-            extra = f" ({country_name(unit.unit)} enters only as {n} border-ring cells)"
-        raise NotEvaluated(f"the model covers MLI, BFA, NER only{extra}; {observed}".rstrip("; "))
+            ring = f"; {country_name(unit.unit)} enters as {n} border cells with no forces"
     yr = annual(ds, "deaths_total", *p.years).sel(country=unit.unit)
     first = _first_year(yr.values, yr.year.values, thr)
     never = int(np.isnan(first).sum())
@@ -277,7 +288,7 @@ def first_year_above(p: Pattern, unit: Unit, ctx: Context) -> Measured:
     if never * 2 > first.size:
         m.value = NAN
     m.note = (f"first year with >= {thr:g} deaths; {never} of {first.size} members never reach "
-              f"it by {p.years[1]}")  # fmt: skip
+              f"it by {p.years[1]}{ring}")  # fmt: skip
     if not np.isfinite(m.value):
         m.passed = False
     return m
@@ -467,12 +478,18 @@ def lever_response(p: Pattern, unit: Unit, ctx: Context) -> Measured:
     a, b = ctx.lever(ref, unit.unit, *p.years)
     d = paired_difference(a, b, outcome, countries, int(month_id(p.years[0], 1)))
     level = float(p.params.get("level", 0.9))
-    lo, hi = np.quantile(d, [(1 - level) / 2, (1 + level) / 2])
-    med = float(np.median(d))
+    q = [(1 - level) / 2, (1 + level) / 2]
+    m_lo, m_hi = np.quantile(d, q)
+    # the effect: the mean paired difference, with a bootstrap interval over members
+    rng = np.random.default_rng(np.random.SeedSequence(20261201, spawn_key=(d.size,)))
+    boot = d[rng.integers(0, d.size, size=(2000, d.size))].mean(axis=1)
+    lo, hi = np.quantile(boot, q)
+    mean = float(d.mean())
     responds = bool(lo > 0 or hi < 0)
     what = f"{variable_name(outcome)} ({', '.join(country_name(c) for c in countries)})"
-    note = (f"{unit.unit} minus {ref}, {d.size} paired members: {what}"
-            + ("" if responds else f"; inert: the 90 % interval {_fmt(lo)}..{_fmt(hi)} "
-               "includes 0"))  # fmt: skip
-    return Measured(med, float(lo), float(hi), observed="", note=note, passed=responds,
-                    target=f"{level * 100:g} % interval of the difference excludes 0")  # fmt: skip
+    note = (f"{unit.unit} minus {ref}, {d.size} paired members: {what}; mean effect {_fmt(mean)}, "
+            f"members' 90 % range {_fmt(m_lo)}..{_fmt(m_hi)}"
+            + ("" if responds else f"; inert: the 90 % interval of the mean effect "
+               f"{_fmt(lo)}..{_fmt(hi)} includes 0"))  # fmt: skip
+    return Measured(mean, float(lo), float(hi), observed="", note=note, passed=responds,
+                    target=f"{level * 100:g} % interval of the mean effect excludes 0")  # fmt: skip

@@ -37,6 +37,7 @@ from sahelsim.evidence.ingest import ingest_all
 from sahelsim.grid.build import NATURALEARTH_FOLDER
 from sahelsim.model.engine import Record
 from sahelsim.model.space import Space
+from sahelsim.scenarios.posterior import load_posterior
 from sahelsim.scenarios.run import HISTORY_START, make_space, run_scenario
 from sahelsim.validation.context import Context, NotEvaluated
 from sahelsim.validation.measures import MEASURES
@@ -244,6 +245,10 @@ def run_validation(
                       record=Record(cells=("deaths", "idp")), backend=backend,
                       progress=progress)  # fmt: skip
     ctx = Context(ds=ds)
+    post = load_posterior()
+    obs_model = (post.meta.get("observation") or {}) if post is not None else {}
+    ctx.obs_sizes = {lvl: float(obs_model[f"size_{lvl}"]) for lvl in ("year", "month")
+                     if f"size_{lvl}" in obs_model}  # fmt: skip
     _geography(ctx, space, data_dir, synthetic)
     if synthetic:
         reason = "synthetic grid: observed data are not compared"

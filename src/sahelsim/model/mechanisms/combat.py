@@ -1,12 +1,14 @@
 """3. Combat (MODEL.md 3.3; article: "The Counterterrorism Illusion").
 
 Stochastic Lanchester-style exchange where state-side forces S (army, militia, Russians, joint
-and intervention forces) meet insurgents I (JNIM + ISSP) in a cell:
+and intervention forces) meet the armed groups at war with the state in a cell, I = JNIM +
+IS Sahel + the Lake Chad groups + the northern movements x (1 - ``northern_accord``):
 
     e = engage_rate * S * I / (S + I) * (1 + 2 * op) * (1 - accord_battle_cut * accord)
     insurgent deaths = floor(kill_state_on_ins * e * X + u),  state-side = floor(kill_ins_on_state * e * X + 1 - u)
 
-with X a mean-one lognormal (sigma ``overdispersion``), capped by the fighters present. JNIM and
+with X a mean-one lognormal (sigma ``overdispersion``), capped by the fighters present; insurgent losses fall on each group in proportion to its
+share of I. JNIM and
 ISSP fight each other where both are present: deaths ~ ``jnim_issp_clash`` * min(J, I_s) * X.
 State-based deaths are UCDP type 1 and JNIM-ISSP deaths type 2. Fighting between militias
 (Dan Na Ambassagou, Dozos, VDP-type groups) and jihadists is coded by UCDP as non-state conflict
@@ -24,22 +26,27 @@ import math
 from numba import njit
 
 from sahelsim.model.cellsums import state_side_presence
-from sahelsim.model.layout import BFA, Cell, Ctry, Flow, FlowK, P, Stream
+from sahelsim.model.layout import BFA, Cell, Ctry, Flow, FlowK, Lever, P, Stream
 from sahelsim.model.rng import lognormal_factor, uniform
 
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
     cs, ks, fl, fk = state.cells, state.ctry, flows.cells, flows.ctry
-    country = geog.country
+    country, lev = geog.country, drivers.lev
     sigma = p[P.OVERDISPERSION]
     for c in range(cs.shape[1]):
-        S = state_side_presence(fl, c)
         J = cs[Cell.JNIM, c]
         Is = cs[Cell.ISSP, c]
-        I = J + Is  # noqa: E741
+        L = cs[Cell.LAKE, c]
         k = country[c]
-        if I <= 0 or (S <= 0 and (J <= 0 or Is <= 0)):
+        peace = lev[Lever.NORTHERN_ACCORD, k] if k >= 0 else 0.0
+        O = cs[Cell.OTHER, c] * (1.0 - peace)  # noqa: E741  (northern movements at war)
+        I = J + Is + L + O  # noqa: E741
+        if I <= 0:
+            continue
+        S = state_side_presence(fl, c)
+        if S <= 0 and (J <= 0 or Is <= 0):
             continue
         noise = lognormal_factor(uniform(key, t, Stream.COMBAT_NOISE, c), sigma)
         ur = uniform(key, t, Stream.COMBAT_ROUND, c)
@@ -50,9 +57,10 @@ def member(key, t, state, flows, geog, drivers, p):
             e *= (1 + 2 * fl[Flow.OP, c]) * (1 - p[P.ACCORD_BATTLE_CUT] * cs[Cell.ACCORD, c])
             ins = min(math.floor(p[P.KILL_STATE_ON_INS] * e * noise + ur), I)
             st = min(math.floor(p[P.KILL_INS_ON_STATE] * e * noise + 1.0 - ur), S)
-            jshare = J / I
-            J -= ins * jshare
-            Is -= ins * (1 - jshare)
+            J -= ins * J / I
+            Is -= ins * cs[Cell.ISSP, c] / I
+            L -= ins * L / I
+            cs[Cell.OTHER, c] -= ins * O / I
         both = min(J, Is)
         ns = 0.0
         if both > 0:
@@ -61,6 +69,8 @@ def member(key, t, state, flows, geog, drivers, p):
             Is -= ns / 2
         cs[Cell.JNIM, c] = max(J, 0.0)
         cs[Cell.ISSP, c] = max(Is, 0.0)
+        cs[Cell.LAKE, c] = max(L, 0.0)
+        cs[Cell.OTHER, c] = max(cs[Cell.OTHER, c], 0.0)
         if st > 0 and k >= 0:
             ks[Ctry.POOL, k] -= st * fl[Flow.STATE_CELL, c] / S
             ks[Ctry.MILITIA, k] -= st * fl[Flow.MILITIA_CELL, c] / S
@@ -76,5 +86,5 @@ def member(key, t, state, flows, geog, drivers, p):
 
 SECTION = "The Counterterrorism Illusion"  # article section(s)
 #: Fields the kernel writes (qualified names of the field table).
-WRITES = ("cell.jnim", "cell.issp", "ctry.pool", "ctry.militia", "flow.deaths_sb",
+WRITES = ("cell.jnim", "cell.issp", "cell.lake", "cell.other", "ctry.pool", "ctry.militia", "flow.deaths_sb",
           "flow.deaths_ns", "flow.insurgent_losses", "flowk.state_loss")  # fmt: skip

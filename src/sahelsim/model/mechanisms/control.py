@@ -1,61 +1,82 @@
-"""8. Territorial control (MODEL.md 3.8; article: "Three Futures": governments reduced to
-urban cores while others hold the periphery; the Malian state at perhaps a fifth of its
-territory, "The Counterterrorism Illusion").
+"""12. Territorial control by presence (MODEL.md 3.8; article: "Three Futures": governments
+reduced to urban cores while others hold the periphery; "The Counterterrorism Illusion": the
+Malian state at perhaps a fifth of its territory; FIELD.md: the Burkinabe state at about 40 %).
 
-A Tullock contest over effective strengths gives each side's share of influence in a cell:
+Each side's effective strength in a cell counts what is there and what its units project from
+the neighbouring cells (``reach``, share; patrols, checkpoints, blockades):
 
-    F_state = forces + militia + Russians + joint/intervention + admin_presence * services
-    F_jnim  = J * (1 + gov_strength * gov),   F_issp = I_s
-    share_i = F_i^m / sum_j F_j^m,   m = contest_exponent
+    F_state = army + Russians + joint/intervention + militia_weight * militia
+              + admin_presence * services
+    F_jnim  = (J + reach * sum of J in the neighbours) * (1 + gov_strength * gov)
+    F_issp  = I_s + reach * sum of I_s in the neighbours
+    F_other = O + L + reach * (sum of O + L in the neighbours)   (CMA/FLA, Lake Chad groups)
 
-A side holds the cell when its share exceeds ``hold_threshold`` (default 0.6); otherwise the
-cell is contested. Codes: 0 contested, 1 state, 2 JNIM, 3 ISSP. A cell where nobody has any
-strength counts as the state's (shares 1, 0, 0).
+A side is present where its F >= ``presence_min`` (fighter-equivalents). A cell where no side
+is present is ungoverned (code 5; shares 0): nobody's, not the state's. Among the present
+sides a Tullock contest gives the shares, ``share_i = F_i^m / sum_j F_j^m`` (m =
+``contest_exponent``); a side holds the cell when its share exceeds ``hold_threshold``,
+otherwise the cell is contested. Codes: 0 contested, 1 state, 2 JNIM, 3 IS Sahel, 4 other
+armed group, 5 ungoverned.
 """
 
 from __future__ import annotations
 
 from numba import njit
 
-from sahelsim.model.cellsums import state_side_presence
-from sahelsim.model.layout import Cell, P
+from sahelsim.model.layout import Cell, Flow, P
 
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
     cs, fl = state.cells, flows.cells
+    nptr, nidx = geog.nbr_ptr, geog.nbr_idx
     m = p[P.CONTEST_EXPONENT]
     thr = p[P.HOLD_THRESHOLD]
+    reach = p[P.REACH]
+    pmin = p[P.PRESENCE_MIN]
     for c in range(cs.shape[1]):
-        fs = state_side_presence(fl, c)
-        fs += p[P.ADMIN_PRESENCE] * cs[Cell.SERVICES, c]
-        fj = cs[Cell.JNIM, c] * (1.0 + p[P.GOV_STRENGTH] * cs[Cell.GOV, c])
-        fi = cs[Cell.ISSP, c]
-        if (fj + fi) * 1000.0 < fs:  # insurgents negligible: shares (1, 0, 0) to < 1e-4
-            cs[Cell.SHARE_STATE, c] = 1.0
+        fs = (fl[Flow.STATE_CELL, c] + fl[Flow.RUSSIA_CELL, c] + fl[Flow.EXTRA_CELL, c]
+              + p[P.MILITIA_WEIGHT] * fl[Flow.MILITIA_CELL, c]
+              + p[P.ADMIN_PRESENCE] * cs[Cell.SERVICES, c])  # fmt: skip
+        nj = 0.0
+        ni = 0.0
+        no = 0.0
+        for j in range(nptr[c], nptr[c + 1]):
+            n = nidx[j]
+            nj += cs[Cell.JNIM, n]
+            ni += cs[Cell.ISSP, n]
+            no += cs[Cell.OTHER, n] + cs[Cell.LAKE, n]
+        fj = (cs[Cell.JNIM, c] + reach * nj) * (1.0 + p[P.GOV_STRENGTH] * cs[Cell.GOV, c])
+        fi = cs[Cell.ISSP, c] + reach * ni
+        fo = cs[Cell.OTHER, c] + cs[Cell.LAKE, c] + reach * no
+        ws = fs**m if fs >= pmin else 0.0
+        wj = fj**m if fj >= pmin else 0.0
+        wi = fi**m if fi >= pmin else 0.0
+        wo = fo**m if fo >= pmin else 0.0
+        tot = ws + wj + wi + wo
+        if tot <= 0:
+            cs[Cell.SHARE_STATE, c] = 0.0
             cs[Cell.SHARE_JNIM, c] = 0.0
             cs[Cell.SHARE_ISSP, c] = 0.0
-            cs[Cell.HOLD, c] = 1.0
+            cs[Cell.SHARE_OTHER, c] = 0.0
+            cs[Cell.HOLD, c] = 5.0
             continue
-        ws = fs**m if fs > 0 else 0.0
-        wj = fj**m if fj > 0 else 0.0
-        wi = fi**m if fi > 0 else 0.0
-        tot = ws + wj + wi
-        if tot <= 0:
-            ss, sj, si = 1.0, 0.0, 0.0
-        else:
-            ss, sj, si = ws / tot, wj / tot, wi / tot
+        ss, sj, si, so = ws / tot, wj / tot, wi / tot, wo / tot
         cs[Cell.SHARE_STATE, c] = ss
         cs[Cell.SHARE_JNIM, c] = sj
         cs[Cell.SHARE_ISSP, c] = si
+        cs[Cell.SHARE_OTHER, c] = so
         best, code = ss, 1.0
         if sj > best:
             best, code = sj, 2.0
         if si > best:
             best, code = si, 3.0
+        if so > best:
+            best, code = so, 4.0
         cs[Cell.HOLD, c] = code if best > thr else 0.0
 
 
 SECTION = "Three Futures; The Counterterrorism Illusion"  # article section(s)
 #: Fields the kernel writes (qualified names of the field table).
-WRITES = ("cell.share_state", "cell.share_jnim", "cell.share_issp", "cell.hold")  # fmt: skip
+WRITES = ("cell.share_state", "cell.share_jnim", "cell.share_issp", "cell.share_other",
+          "cell.hold")  # fmt: skip

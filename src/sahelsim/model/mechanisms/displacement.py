@@ -2,11 +2,12 @@
 displaced; borders that hardened when ECOWAS free movement ended).
 
     leave = floor(residents * min(0.3, flee_per_death * deaths / (residents / 10,000)
-                                       + flee_control * (share_jnim + share_issp)))
+                                       + flee_control * (share_jnim + share_issp + share_other)))
 
 A share ``abroad_share * border_openness`` of leavers crosses a border (refugees of the
-country); the rest go to the state-held urban cores of the same country in proportion to their
-population (to the capital when none is held). Displaced people hosted in a cell return or
+country); the rest go to the state-held urban cores of the same country with weight
+``pop0 * exp(-distance / flight_range)`` (degrees: most stay in their region, as IOM DTM
+records them), to the capital when none is held. Displaced people hosted in a cell return or
 settle at ``idp_return`` per month. Residents grow at the cell's WorldPop growth rate; the
 growth is counted so that residents + displaced + refugees + dead = initial + growth exactly.
 Cells without a country (the ring over Algeria, Mauritania, Chad) do not displace.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 from sahelsim.model.cellsums import cell_deaths
@@ -29,8 +29,7 @@ def member(key, t, state, flows, geog, drivers, p):
     lev = drivers.lev
     geo, country, capital = geog.geo, geog.country, geog.capital
     cptr, cidx, uptr, uidx = geog.country_ptr, geog.country_idx, geog.urban_ptr, geog.urban_idx
-    K = ks.shape[1]
-    internal = np.zeros(K)
+    rng_flight = max(p[P.FLIGHT_RANGE], 1e-6)
     for c in range(cs.shape[1]):
         k = country[c]
         if k < 0:
@@ -40,7 +39,9 @@ def member(key, t, state, flows, geog, drivers, p):
             continue
         deaths = cell_deaths(fl, c)
         rate = p[P.FLEE_PER_DEATH] * deaths / (max(pop, 1.0) / 1e4)
-        rate += p[P.FLEE_CONTROL] * (cs[Cell.SHARE_JNIM, c] + cs[Cell.SHARE_ISSP, c])
+        rate += p[P.FLEE_CONTROL] * (
+            cs[Cell.SHARE_JNIM, c] + cs[Cell.SHARE_ISSP, c] + cs[Cell.SHARE_OTHER, c]
+        )
         leave = math.floor(pop * min(rate, 0.3))
         if leave <= 0:
             continue
@@ -49,24 +50,27 @@ def member(key, t, state, flows, geog, drivers, p):
         cs[Cell.POP, c] -= leave
         fl[Flow.DISPLACED_NEW, c] += leave
         ks[Ctry.REFUGEES, k] += abroad
-        internal[k] += leave - abroad
-    for k in range(K):
-        if internal[k] <= 0:
+        internal = leave - abroad
+        if internal <= 0:
             continue
+        # to the state-held urban cores of the country, the nearer and larger the likelier
+        lat, lon = geo[Geo.LAT, c], geo[Geo.LON, c]
         wk = 0.0
         for j in range(uptr[k], uptr[k + 1]):
-            c = uidx[j]
-            if cs[Cell.HOLD, c] == 1.0:
-                wk += geo[Geo.POP0, c]
+            u = uidx[j]
+            if cs[Cell.HOLD, u] == 1.0:
+                d = math.hypot(geo[Geo.LAT, u] - lat, geo[Geo.LON, u] - lon)
+                wk += geo[Geo.POP0, u] * math.exp(-d / rng_flight)
         if wk > 0:
             for j in range(uptr[k], uptr[k + 1]):
-                c = uidx[j]
-                if cs[Cell.HOLD, c] == 1.0:
-                    cs[Cell.IDP, c] += internal[k] * geo[Geo.POP0, c] / wk
+                u = uidx[j]
+                if cs[Cell.HOLD, u] == 1.0:
+                    d = math.hypot(geo[Geo.LAT, u] - lat, geo[Geo.LON, u] - lon)
+                    cs[Cell.IDP, u] += internal * geo[Geo.POP0, u] * math.exp(-d / rng_flight) / wk
         elif capital[k] >= 0:
-            cs[Cell.IDP, capital[k]] += internal[k]
+            cs[Cell.IDP, capital[k]] += internal
         else:  # nowhere to go: they stay, counted back among the residents of a cell
-            cs[Cell.POP, cidx[cptr[k]]] += internal[k]
+            cs[Cell.POP, cidx[cptr[k]]] += internal
     ret_rate = p[P.IDP_RETURN]
     g_sum = 0.0
     for c in range(cs.shape[1]):

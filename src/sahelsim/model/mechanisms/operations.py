@@ -7,102 +7,33 @@ accord are left alone). Deployable = national pool x ``state_force_scale`` + joi
 intervention force + Russians not posted to cities. The national pool recovers 2 % a month
 towards its nominal size (``force_mli``/``force_bfa``/``force_ner``, persons).
 
-In an operation cell ``disperse_frac`` (default 0.6) of the insurgents flee, equally, to the
-neighbouring cells; the force leaves at the end of the month, and from then on ``return_frac``
-(default 0.5 per month) of those cleared fighters come back from the neighbours (as many as are
-still there). Every month ``move_frac`` (default 0.15) of the fighters in each cell move among
-the cell and its neighbours in proportion to attractiveness (fractions below 0.01 fighter are
-cleared)
-
-    A = sqrt(pop0 / mean pop0) * (1 + gov) / (1 + forces present / 100)
+The insurgents' answer to an operation (slipping away, coming back) is :mod:`.mobility`.
+The operations target the cells with most fighters at war with the state (jihadists, and the
+northern movements when no northern accord holds).
 
 Militias (VDP, Dozos, Dan Na Ambassagou...) grow with the violence: each month
 ``militia_mobilisation`` recruits per death in the country last month join, up to the ceiling
 ``militia_mli``/``militia_bfa``/``militia_ner`` (persons); they deploy in proportion to
-population in the cells of their country where insurgents are (> 1 fighter).
+population in the cells of their country where hostile fighters are (> 1).
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
-from sahelsim.model.cellsums import share_with_neighbours, state_side_presence
+from sahelsim.model.cellsums import hostile_strength
 from sahelsim.model.layout import BFA, MLI, NER, Cell, Ctry, Flow, Geo, Lever, P
-
-
-@njit(cache=True)
-def _disperse_and_return(arr, away, op, nptr, nidx, frac, ret_frac):
-    C = arr.shape[0]
-    out = np.empty(C)
-    for c in range(C):
-        out[c] = arr[c] * op[c] * frac
-        arr[c] -= out[c]
-        away[c] += out[c]
-    for c in range(C):
-        share_with_neighbours(out[c], c, nptr, nidx, arr)
-    # return of the cleared where no operation runs
-    ret = np.empty(C)
-    want = np.zeros(C)
-    for c in range(C):
-        ret[c] = away[c] * (1.0 - op[c]) * ret_frac
-        share_with_neighbours(ret[c], c, nptr, nidx, want)
-    avail = np.zeros(C)
-    for j in range(C):
-        if want[j] > 0:
-            avail[j] = min(want[j], arr[j]) / want[j]
-    for j in range(C):
-        arr[j] -= want[j] * avail[j]
-    for c in range(C):
-        deg = nptr[c + 1] - nptr[c]
-        if ret[c] > 0 and deg > 0:
-            s = 0.0
-            for j in range(nptr[c], nptr[c + 1]):
-                s += avail[nidx[j]]
-            arr[c] += ret[c] * s / deg
-        away[c] -= ret[c]
-        if away[c] < 0.01:
-            away[c] = 0.0
-
-
-@njit(cache=True)
-def _move(jn, isp, attract, denom, nptr, nidx, frac):
-    """Move ``frac`` of both fighter pools among each cell and its neighbours by
-    attractiveness (scatter from occupied cells only); counts below 0.01 fighter are cleared."""
-    C = jn.shape[0]
-    inj = np.zeros(C)
-    ini = np.zeros(C)
-    for c in range(C):
-        if denom[c] <= 0 or (jn[c] <= 0 and isp[c] <= 0):
-            continue
-        sj = jn[c] * frac / denom[c]
-        si = isp[c] * frac / denom[c]
-        inj[c] += sj
-        ini[c] += si
-        for j in range(nptr[c], nptr[c + 1]):
-            n = nidx[j]
-            inj[n] += sj
-            ini[n] += si
-        jn[c] -= jn[c] * frac
-        isp[c] -= isp[c] * frac
-    for c in range(C):
-        a = attract[c]
-        x = jn[c] + a * inj[c]
-        y = isp[c] + a * ini[c]
-        jn[c] = x if x >= 0.01 else 0.0
-        isp[c] = y if y >= 0.01 else 0.0
 
 
 @njit(cache=True)
 def member(key, t, state, flows, geog, drivers, p):
     cs, ks, fl = state.cells, state.ctry, flows.cells
     lev = drivers.lev
-    geo, nptr, nidx = geog.geo, geog.nbr_ptr, geog.nbr_idx
+    geo = geog.geo
     cptr, cidx, uptr, uidx = geog.country_ptr, geog.country_idx, geog.urban_ptr, geog.urban_idx
     K = ks.shape[1]
-    C = cs.shape[1]
     cap_share = p[P.RUSSIA_CAPITAL_SHARE]
     n_ops_total = 0
     for k in range(K):
@@ -143,6 +74,7 @@ def member(key, t, state, flows, geog, drivers, p):
                 fl[Flow.EXTRA_CELL, c] += g * extra_share
         # clearing operations: the n most active cells (repeated arg-max, n is small)
         n_k = cptr[k + 1] - cptr[k]
+        peace = lev[Lever.NORTHERN_ACCORD, k]
         n_ops = min(math.floor(p[P.OPS_PER_10K] * ops_force / 1e4 + 0.5), n_k)
         n_real = 0
         for _ in range(n_ops):
@@ -151,7 +83,7 @@ def member(key, t, state, flows, geog, drivers, p):
                 c = cidx[j]
                 if fl[Flow.OP, c] > 0:
                     continue
-                s = (cs[Cell.JNIM, c] + cs[Cell.ISSP, c]) * (1.0 - cs[Cell.ACCORD, c])
+                s = hostile_strength(cs, c, peace) * (1.0 - cs[Cell.ACCORD, c])
                 if s > best:
                     best, best_c = s, c
             if best_c < 0:
@@ -171,37 +103,16 @@ def member(key, t, state, flows, geog, drivers, p):
         mk = 0.0
         for j in range(cptr[k], cptr[k + 1]):
             c = cidx[j]
-            if cs[Cell.JNIM, c] + cs[Cell.ISSP, c] > 1:
+            if hostile_strength(cs, c, peace) > 1:
                 mk += geo[Geo.POP0, c]
         if mk > 0:
             for j in range(cptr[k], cptr[k + 1]):
                 c = cidx[j]
-                if cs[Cell.JNIM, c] + cs[Cell.ISSP, c] > 1:
+                if hostile_strength(cs, c, peace) > 1:
                     fl[Flow.MILITIA_CELL, c] = ks[Ctry.MILITIA, k] * geo[Geo.POP0, c] / mk
-    # dispersal out of cleared cells and return once the force has left
-    op = fl[Flow.OP]
-    _disperse_and_return(
-        cs[Cell.JNIM], cs[Cell.JNIM_AWAY], op, nptr, nidx, p[P.DISPERSE_FRAC], p[P.RETURN_FRAC]
-    )
-    _disperse_and_return(
-        cs[Cell.ISSP], cs[Cell.ISSP_AWAY], op, nptr, nidx, p[P.DISPERSE_FRAC], p[P.RETURN_FRAC]
-    )
-    # movement towards attractive cells
-    attract = np.empty(C)
-    for c in range(C):
-        present = state_side_presence(fl, c)
-        attract[c] = geo[Geo.ATTRACT, c] * (1.0 + cs[Cell.GOV, c]) / (1.0 + present / 100.0)
-    denom = np.empty(C)
-    for c in range(C):
-        s = attract[c]
-        for j in range(nptr[c], nptr[c + 1]):
-            s += attract[nidx[j]]
-        denom[c] = s
-    _move(cs[Cell.JNIM], cs[Cell.ISSP], attract, denom, nptr, nidx, p[P.MOVE_FRAC])
 
 
 SECTION = "The Jihadist Adaptation"  # article section(s)
 #: Fields the kernel writes (qualified names of the field table).
-WRITES = ("cell.jnim", "cell.issp", "cell.jnim_away", "cell.issp_away", "ctry.pool",
-          "ctry.militia", "flow.state_cell", "flow.militia_cell", "flow.russia_cell",
+WRITES = ("ctry.pool", "ctry.militia", "flow.state_cell", "flow.militia_cell", "flow.russia_cell",
           "flow.extra_cell", "flow.op")  # fmt: skip

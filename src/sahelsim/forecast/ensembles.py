@@ -149,7 +149,7 @@ def fit_pool_weights(a: np.ndarray, B: np.ndarray) -> np.ndarray:
                    constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0,
                                  "jac": lambda w: np.ones_like(w)}],
                    options={"ftol": 1e-12, "maxiter": 500})  # fmt: skip
-    w = np.clip(res.x, 0.0, None)
+    w = np.where(res.x > 1e-9, res.x, 0.0)
     if not res.success or w.sum() <= 0 or f(w / w.sum()) > f(equal) + 1e-12:
         log.debug("linear pool: SLSQP did not improve on equal weights (%s)", res.message)
         return equal if f(equal) <= f(w / max(w.sum(), 1e-300)) else w / w.sum()

@@ -34,18 +34,20 @@ from sahelsim.forecast.evaluate import evaluate
 from sahelsim.forecast.forecasters import (
     TARGETS,
     Forecaster,
-    ModelForecaster,
     baseline_forecasters,
     check_observed_cm,
     history_until,
     month_text,
 )
+from sahelsim.forecast.origin import default_model_forecaster
 from sahelsim.forecast.views_io import forecast_set_items
 
 log = logging.getLogger(__name__)
 
 #: Default origins: every quarter from 2015-01 to 2020-10 (24 origins, last data 2021-06).
-DEFAULT_ORIGINS: tuple[int, ...] = tuple(range(int(month_id(2015, 1)), int(month_id(2020, 12)) + 1, 3))
+DEFAULT_ORIGINS: tuple[int, ...] = tuple(
+    range(int(month_id(2015, 1)), int(month_id(2020, 12)) + 1, 3)
+)
 DEFAULT_HORIZONS: tuple[int, ...] = tuple(range(1, 15))
 DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2)
 ROW_COLUMNS = ["seed", "origin", "horizon", "month_id", "iso3", "target", "forecaster", "draws",
@@ -54,8 +56,9 @@ ROW_COLUMNS = ["seed", "origin", "horizon", "month_id", "iso3", "target", "forec
 
 def default_forecasters(*, data_dir: Path | None = None, synthetic: bool = False,
                         model: Forecaster | None = None) -> dict[str, Forecaster]:  # fmt: skip
-    """``{"model": model or the free-running ModelForecaster, **baseline_forecasters()}``."""
-    m = model if model is not None else ModelForecaster(data_dir=data_dir, synthetic=synthetic)
+    """``{"model": model or :func:`~sahelsim.forecast.origin.default_model_forecaster`,
+    **baseline_forecasters()}``."""
+    m = model if model is not None else default_model_forecaster(data_dir, synthetic)
     return {"model": m, **baseline_forecasters()}
 
 

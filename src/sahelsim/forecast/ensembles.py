@@ -61,7 +61,9 @@ ROW_KEYS: tuple[str, ...] = ("iso3", "target")
 
 
 # -- median (quantile) combination ---------------------------------------------------------------
-def median_combine(samples: Sequence[np.ndarray], n_draws: int, rng: np.random.Generator) -> np.ndarray:
+def median_combine(
+    samples: Sequence[np.ndarray], n_draws: int, rng: np.random.Generator
+) -> np.ndarray:
     """Median-of-quantiles combination of member samples, row-wise.
 
     ``samples``: ``K`` arrays of shape ``(R, m_k)`` (``R`` unit-periods, members may differ in
@@ -176,7 +178,9 @@ def pool_sample(samples: Sequence[np.ndarray], weights: np.ndarray, n_draws: int
 
 
 # -- on long forecaster frames -------------------------------------------------------------------
-def _stack(frames: Mapping[str, pd.DataFrame], period: str) -> tuple[pd.DataFrame, list[np.ndarray]]:
+def _stack(
+    frames: Mapping[str, pd.DataFrame], period: str
+) -> tuple[pd.DataFrame, list[np.ndarray]]:
     """Rows (period, iso3, target) common to every member and each member's ``(R, m)`` draws."""
     keys: pd.DataFrame | None = None
     mats = []

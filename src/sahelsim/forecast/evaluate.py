@@ -114,7 +114,9 @@ def verdict(spread: pd.DataFrame, *, model: str = MODEL,
     return out
 
 
-def legacy_verdict(goals: pd.DataFrame, spread: pd.DataFrame, *, model: str = MODEL) -> pd.DataFrame:
+def legacy_verdict(
+    goals: pd.DataFrame, spread: pd.DataFrame, *, model: str = MODEL
+) -> pd.DataFrame:
     """One row in the columns the report reads (``model_crps``, ``best_baseline``,
     ``best_baseline_crps``, ``ratio``, ``aim_ratio``, ``model_coverage90``...), plus the best
     ensemble's ratio; ``aim_ratio`` is 1 (the model at most the best baseline)."""
@@ -140,7 +142,9 @@ def legacy_verdict(goals: pd.DataFrame, spread: pd.DataFrame, *, model: str = MO
     return pd.DataFrame([out])
 
 
-def evaluate(frame: pd.DataFrame, *, seed_col: str = "seed", model: str = MODEL) -> dict[str, pd.DataFrame]:
+def evaluate(
+    frame: pd.DataFrame, *, seed_col: str = "seed", model: str = MODEL
+) -> dict[str, pd.DataFrame]:
     """All score tables of a backtest frame (module doc). ``overall``, ``scores`` and
     ``by_target`` average over seeds (every seed scores the same rows); ``overall_by_seed``
     keeps them apart; ``goals`` is the verdict table, ``verdict`` its one-row summary."""

@@ -255,8 +255,7 @@ def validate_views(
         named = ", ".join(f"{k}={v}" for k, v in zip(key, np.atleast_1d(where), strict=True))
         raise _fail(
             source,
-            f"draw indices of {named} are not 0..n-1 "
-            f"({row['size']} draws, max index {row['max']})",
+            f"draw indices of {named} are not 0..n-1 ({row['size']} draws, max index {row['max']})",
             DRAW_COLUMN,
         )
     sizes = stats["size"].unique()
@@ -366,7 +365,9 @@ def idp_frame(long: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values([*keys, DRAW_COLUMN], ignore_index=True)
 
 
-def forecast_set_items(long: pd.DataFrame, folder: str | Path, level: str) -> list[tuple[Path, Writer]]:
+def forecast_set_items(
+    long: pd.DataFrame, folder: str | Path, level: str
+) -> list[tuple[Path, Writer]]:
     """``(path, writer)`` pairs of a forecast set for
     :func:`~sahelsim.core.atomic.write_all_atomic`: one ViEWS file per violence type present
     and, when the frame has ``idps`` rows, :data:`IDP_FILE`."""

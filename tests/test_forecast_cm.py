@@ -139,7 +139,9 @@ def test_model_forecaster_chain_equals_a_fresh_run_and_gives_december_idps(tmp_p
     a = ModelForecaster(synthetic=True, parameters="prior")
     a(obs, int(month_id(2013, 3)), 2, 6, 5)  # advances the cached history to 2013-03
     chained = a(obs, int(month_id(2014, 8)), 7, 6, 5)
-    fresh = ModelForecaster(synthetic=True, parameters="prior")(obs, int(month_id(2014, 8)), 7, 6, 5)
+    fresh = ModelForecaster(synthetic=True, parameters="prior")(
+        obs, int(month_id(2014, 8)), 7, 6, 5
+    )
     pd.testing.assert_frame_equal(chained, fresh)
     idps = chained[chained.target == "idps"]
     assert set(idps.month_id) == {int(month_id(2014, 12))} and (idps.outcome >= 0).all()
@@ -216,8 +218,13 @@ def test_tiny_backtest_end_to_end(tiny_backtest, tmp_path):
     f = tmp_path / "forecasts" / "linear_pool" / "seed0" / "forecast_ged_sb_country_month.parquet"
     assert f in paths
     v = read_views_parquet(f, keep=("origin", "iso3"))
-    assert set(v.origin) == set(origins) and v.groupby(["origin", "month_id", "country_id"]).size().eq(12).all()
-    assert (tmp_path / "forecasts" / "model" / "seed1" / "forecast_idps_country_year.parquet").exists()
+    assert (
+        set(v.origin) == set(origins)
+        and v.groupby(["origin", "month_id", "country_id"]).size().eq(12).all()
+    )
+    assert (
+        tmp_path / "forecasts" / "model" / "seed1" / "forecast_idps_country_year.parquet"
+    ).exists()
     assert (tmp_path / "goals.csv").exists() and (tmp_path / "weights.csv").exists()
 
 

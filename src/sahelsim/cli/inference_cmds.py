@@ -144,7 +144,7 @@ def _bad(option: str, message: str) -> typer.BadParameter:
 
 def _month(text: str, option: str) -> int:
     try:
-        return int(month_id(*(int(x) for x in parse_month(text).split("-"))))
+        return _month_id_of(text)
     except ValueError as exc:
         raise _bad(option, str(exc)) from None
 
@@ -274,40 +274,68 @@ def _seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
-def _cm_origins(text: str | None) -> list[int]:
-    """``YYYY-MM`` items and ``YYYY-MM..YYYY-MM`` ranges (every 3 months from the first)."""
-    if text is None:
-        return list(DEFAULT_ORIGINS)
+class MonthOrigins(Years):
+    """Origins given as months (``YYYY-MM`` items and ``YYYY-MM..YYYY-MM`` ranges): month ids."""
+
+
+_MONTH_ITEM = re.compile(r"[0-9]{4}-[0-9]{2}")
+
+
+def _month_id_of(text: str) -> int:
+    return int(month_id(*(int(x) for x in parse_month(text).split("-"))))
+
+
+def parse_origins(text: str | Years) -> Years:
+    """Years (``2014-2023``, ``2014,2016``) or months (``2015-01..2020-10`` stepping by a
+    quarter, ``2020-08,2020-11``); ValueError names the problem."""
+    if isinstance(text, Years):
+        return text
+    t = str(text).replace(" ", "")
+    items = t.split(",")
+    if ".." not in t and not any(_MONTH_ITEM.fullmatch(i) for i in items):
+        return parse_years(t)
     out: set[int] = set()
-    for item in str(text).replace(" ", "").split(","):
+    for item in items:
         first, sep, last = item.partition("..")
-        a = _month(first, "--origins")
+        a = _month_id_of(first)
         if not sep:
             out.add(a)
             continue
-        b = _month(last, "--origins")
+        b = _month_id_of(last)
         if b < a:
-            raise _bad("--origins", f"range {item!r} runs backwards")
+            raise ValueError(f"range {item!r} runs backwards")
         out.update(range(a, b + 1, 3))
-    return sorted(out)
+    return MonthOrigins(sorted(out))
+
+
+def _cm_origins(origins: Years, given: bool) -> list[int]:
+    """cm origins: the default 24 quarters unless given; years Y0-Y1 mean every quarter of
+    them (January, April, July, October)."""
+    if not given:
+        return list(DEFAULT_ORIGINS)
+    if isinstance(origins, MonthOrigins):
+        return list(origins)
+    return [int(month_id(y, m)) for y in origins for m in (1, 4, 7, 10)]
 
 
 def backtest(
+    ctx: typer.Context,
     data_dir: DataDir = None,
     store: Store = None,
     out: Out = DEFAULT_OUT,
     level: LevelOpt = Level.cy,
     origins: Annotated[
-        str | None,
+        Years,
         typer.Option(
             "--origins",
-            show_default=False,
+            parser=parse_origins,
             metavar="ORIGINS",
-            help="cy: origin years, contiguous (2014-2023, the default); cm: months"
-            " YYYY-MM and ranges YYYY-MM..YYYY-MM stepping by a quarter (default"
-            " 2015-01..2020-10, 24 origins, within the data 1989-01..2021-06).",
+            help="cy: origin years, contiguous (2014-2023). cm: months YYYY-MM and"
+            " ranges YYYY-MM..YYYY-MM stepping by a quarter, or years (every quarter"
+            " of them); default for cm 2015-01..2020-10 (24 origins; the data run"
+            " 1989-01..2021-06).",
         ),
-    ] = None,
+    ] = "2014-2023",
     horizon: Annotated[
         int | None,
         typer.Option(
@@ -347,13 +375,14 @@ def backtest(
         raise _bad("--horizon", f"{h} is out of range for --level {lv} (allowed: 1..{hmax})")
     n = draws if draws is not None else (1000 if lv == "cm" else 500)
     if lv == "cy":
-        try:
-            o0, o1 = _span(parse_years(origins or "2014-2023"), "--origins")
-        except ValueError as exc:
-            raise _bad("--origins", str(exc)) from None
+        if isinstance(origins, MonthOrigins):
+            raise _bad("--origins", "--level cy takes origin years (e.g. 2014-2023), not months")
+        o0, o1 = _span(origins, "--origins")
         check_members(n, _months_to(o1 + h), option="--draws")
     else:
-        cm_origins = _cm_origins(origins)
+        source = ctx.get_parameter_source("origins")
+        given = source is not None and source.name != "DEFAULT"
+        cm_origins = _cm_origins(origins, given)
         check_members(n, cm_origins[-1] - int(month_id(2012, 1)) + h, option="--draws")
     with open_backend(backend.value, address) as be:
         st, dd, _ = ingested_store(data_dir, store, out)

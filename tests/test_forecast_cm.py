@@ -280,3 +280,19 @@ def test_forecast_and_backtest_cli_cm(cm_data, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "best ensemble CRPS" in out and "dropped" in out
     assert (tmp_path / "backtest_cm" / "verdict.csv").exists()
+
+
+def test_backtest_origins_option_takes_years_or_quarterly_months():
+    from sahelsim.cli.inference_cmds import MonthOrigins, _cm_origins, parse_origins
+    from sahelsim.cli.options import Years
+
+    y = parse_origins("2014-2016")
+    assert type(y) is Years and list(y) == [2014, 2015, 2016]
+    m = parse_origins("2015-01..2015-12,2020-08")
+    assert isinstance(m, MonthOrigins)
+    assert list(m) == [month_id(2015, k) for k in (1, 4, 7, 10)] + [month_id(2020, 8)]
+    assert _cm_origins(Years([2015]), True) == [month_id(2015, k) for k in (1, 4, 7, 10)]
+    assert _cm_origins(y, False) == list(DEFAULT_ORIGINS)
+    for bad in ("2015-13", "2016-01..2015-01", "abc"):
+        with pytest.raises(ValueError):
+            parse_origins(bad)

@@ -80,9 +80,12 @@ def _check_long(frame: pd.DataFrame, name: str, origin: int, months: list[int], 
 def _rows(frame: pd.DataFrame, name: str, seed: int, origin: int, months: list[int],
           obs: pd.Series) -> list[dict[str, Any]]:  # fmt: skip
     sub = frame[frame["target"].isin(TARGETS) & frame["month_id"].isin(months)]
+    draw = sub["draw"].to_numpy()
+    outcome = sub["outcome"].to_numpy(dtype=np.float64)
     rows = []
-    for (mid, iso, t), g in sub.groupby(["month_id", "iso3", "target"], sort=True):
-        d = g.sort_values("draw")["outcome"].to_numpy(dtype=np.float64)
+    groups = sub.groupby(["month_id", "iso3", "target"], sort=True).indices
+    for (mid, iso, t), pos in sorted(groups.items()):
+        d = outcome[pos[np.argsort(draw[pos], kind="stable")]]
         rows.append({"seed": seed, "origin": origin, "horizon": int(mid) - origin,
                      "month_id": int(mid), "iso3": iso, "target": t, "forecaster": name,
                      "draws": d, "obs": float(obs.get((iso, int(mid), t), np.nan))})  # fmt: skip

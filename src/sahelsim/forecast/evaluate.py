@@ -27,7 +27,7 @@ import pandas as pd
 
 from sahelsim.forecast.ensembles import MEDIAN_NAME, POOL_NAME
 from sahelsim.forecast.forecasters import sub_seed
-from sahelsim.forecast.scoring import pit_histogram, randomised_pit, score_table
+from sahelsim.forecast.scoring import pit_histogram, randomised_pit, score_rows
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,20 @@ MODEL = "model"
 ENSEMBLE_AIM = 0.85
 COVERAGE_AIM = (0.80, 0.95)
 SCORE_COLUMNS: tuple[str, ...] = ("crps", "ignorance", "is95", "coverage50", "coverage90")
+
+
+def group_means(scores: pd.DataFrame, frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Means of per-row ``scores`` (:func:`~sahelsim.forecast.scoring.score_rows`) by the
+    ``by`` columns of ``frame``, NaN (unobserved) rows skipped, ``n`` the rows scored: the
+    same as :func:`~sahelsim.forecast.scoring.score_table` without scoring again."""
+    sc = scores.copy()
+    sc["n"] = sc["crps"].notna().astype(np.int64)
+    for c in by:
+        sc[c] = frame[c].to_numpy()
+    g = sc.groupby(list(by), sort=True, dropna=False, observed=True)
+    means = g[[c for c in scores.columns]].mean()
+    means.insert(0, "n", g["n"].sum())
+    return means.reset_index()
 
 
 def pit_table(frame: pd.DataFrame, *, seed_col: str = "seed", bins: int = PIT_BINS) -> pd.DataFrame:
@@ -151,18 +165,21 @@ def evaluate(
     if frame.empty:
         raise ValueError("evaluate: the backtest has no forecasts to score")
     fc = frame if seed_col in frame.columns else frame.assign(**{seed_col: 0})
-    kw = {"levels": LEVELS}
-    by_seed = score_table(fc, by=(seed_col, "forecaster"), **kw)
+    rows = score_rows(fc, levels=LEVELS)  # each row scored once, then averaged by groups
+
+    def table(by: tuple[str, ...]) -> pd.DataFrame:
+        return group_means(rows, fc, by)
+
+    by_seed = table((seed_col, "forecaster"))
     spread = seed_spread(by_seed, seed_col=seed_col)
     goals = verdict(spread, model=model)
     return {
-        "scores": score_table(fc, by=("forecaster", "iso3", "target"), **kw),
-        "scores_by_horizon": score_table(fc, by=(seed_col, "forecaster", "iso3", "target",
-                                                 "horizon"), **kw),
-        "overall": score_table(fc, by=("forecaster",), **kw),
+        "scores": table(("forecaster", "iso3", "target")),
+        "scores_by_horizon": table((seed_col, "forecaster", "iso3", "target", "horizon")),
+        "overall": table(("forecaster",)),
         "overall_by_seed": by_seed,
-        "by_target": score_table(fc, by=("forecaster", "target"), **kw),
-        "by_horizon": score_table(fc, by=("forecaster", "horizon"), **kw),
+        "by_target": table(("forecaster", "target")),
+        "by_horizon": table(("forecaster", "horizon")),
         "seed_spread": spread,
         "pit": pit_table(fc, seed_col=seed_col),
         "goals": goals,

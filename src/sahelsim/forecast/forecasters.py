@@ -161,22 +161,27 @@ class BaselineForecaster:
         if h.empty:
             raise ValueError(f"{self.cls.__name__}: no history up to origin {month_text(origin)}")
         months = list(range(int(origin) + 1, int(origin) + int(horizon) + 1))
-        parts = []
+        blocks: list[tuple[int, str, str, np.ndarray]] = []
         for t in TARGETS:
             frame = pd.DataFrame({"unit": h["iso3"], "period": h["month_id"], "value": h[t]})
             model = self.cls(freq="month", **self.settings).fit(frame)
             pred = model.predict(months, n_draws=int(draws),
                                  seed=sub_seed(seed, TARGET_KEY[t], origin), units=list(CORE))  # fmt: skip
-            for (unit, mid), arr in pred.items():
-                parts.append(_block(int(mid), str(unit), t, arr))
-        return pd.concat(parts, ignore_index=True)
+            blocks += [(int(mid), str(unit), t, arr) for (unit, mid), arr in pred.items()]
+        return long_frame(blocks)
 
 
-def _block(mid: int, iso3: str, target: str, values: np.ndarray) -> pd.DataFrame:
-    v = np.asarray(values, dtype=np.float64)
-    return pd.DataFrame({"month_id": np.full(v.size, mid, np.int64), "iso3": iso3,
-                         "target": target, "draw": np.arange(v.size, dtype=np.int64),
-                         "outcome": v})  # fmt: skip
+def long_frame(blocks: list[tuple[int, str, str, np.ndarray]]) -> pd.DataFrame:
+    """The long forecaster frame of ``(month_id, iso3, target, draws)`` blocks."""
+    values = [np.asarray(b[3], dtype=np.float64).ravel() for b in blocks]
+    sizes = np.array([v.size for v in values], dtype=np.int64)
+    return pd.DataFrame({
+        "month_id": np.repeat(np.array([b[0] for b in blocks], dtype=np.int64), sizes),
+        "iso3": np.repeat(np.array([b[1] for b in blocks], dtype=object), sizes),
+        "target": np.repeat(np.array([b[2] for b in blocks], dtype=object), sizes),
+        "draw": np.concatenate([np.arange(n, dtype=np.int64) for n in sizes]),
+        "outcome": np.concatenate(values),
+    })  # fmt: skip
 
 
 def baseline_forecasters(window: int = 36) -> dict[str, Forecaster]:
@@ -302,13 +307,12 @@ class ModelForecaster:
 def dataset_forecast(ds: Any, *, idps: bool = True) -> pd.DataFrame:
     """A model dataset (member, month, country) as the long forecaster frame (draw = member
     position); ``idps`` adds the December stocks of displaced people."""
-    parts = []
+    blocks: list[tuple[int, str, str, np.ndarray]] = []
     variables: Mapping[str, str] = {**TARGETS, **({"idps": "idps"} if idps else {})}
     months = ds["month"].values
     for t, var in variables.items():
         keep = months if t != "idps" else months[month_id_to_year_month(months)[1] == 12]
         for c in CORE:
             arr = ds[var].sel(country=c, month=keep).values  # (member, month)
-            for j, mid in enumerate(keep):
-                parts.append(_block(int(mid), c, t, arr[:, j]))
-    return pd.concat(parts, ignore_index=True)
+            blocks += [(int(mid), c, t, arr[:, j]) for j, mid in enumerate(keep)]
+    return long_frame(blocks)

@@ -39,7 +39,8 @@ def small_backtest(tmp_path_factory, shared_data):
 
 def test_backtest_scores_every_forecaster(small_backtest):
     fc = small_backtest["forecasts"]
-    assert set(fc.forecaster) == {"model", "zero", "last_value", "conflictology", "negbin"}
+    assert set(fc.forecaster) == {"model", "zero", "last_value", "conflictology", "bootstrap",
+                                  "negbin", "median_ensemble", "linear_pool"}  # fmt: skip
     # origins 2021 and 2022, horizons 1-2 within the data (to 2024): 2 + 2 years
     assert set(zip(fc.origin, fc.year, strict=True)) == {
         (2021, 2022),
@@ -55,16 +56,29 @@ def test_backtest_scores_every_forecaster(small_backtest):
     for r in z.itertuples():
         assert r.crps == pytest.approx(obs[(r.iso3, r.target)])
     v = small_backtest["verdict"].iloc[0]
-    assert v.best_baseline in {"zero", "last_value", "conflictology", "negbin"}
-    assert np.isfinite(v.ratio)
+    assert v.best_baseline in {"zero", "last_value", "conflictology", "bootstrap", "negbin"}
+    assert np.isfinite(v.ratio) and np.isfinite(v.ensemble_ratio)
+    assert {"is95", "coverage50", "coverage90"} <= set(small_backtest["overall"].columns)
+    assert len(small_backtest["goals"]) == 3
+    # the pool's weights at the first origin are equal (no earlier origin to learn from)
+    w = small_backtest["weights"]
+    assert (
+        np.allclose(w[w.origin == 2021].weight, 1 / 6) and w[w.origin == 2021].n_train.eq(0).all()
+    )
+    assert w[w.origin == 2022].n_train.gt(0).all()  # 2021's forecast of 2022 is known in 2022
 
 
 def test_backtest_and_forecast_cli(tmp_path, shared_data):
+    from sahelsim.forecast.views_io import read_views_parquet
+
     code = main(["backtest", "--data-dir", str(shared_data), "--out", str(tmp_path), "--origins",
                  "2022-2022", "--particles", "12", "--generations", "1", "--draws", "40",
                  "--synthetic"])  # fmt: skip
     assert code == 0
-    for name in ("scores", "overall", "verdict", "forecasts"):
+    for name in ("scores", "overall", "verdict", "goals", "pit", "forecasts"):
         assert (tmp_path / "backtest" / f"{name}.csv").exists()
+    f = tmp_path / "backtest" / "forecasts" / "median_ensemble" / "seed0"
+    assert set(read_views_parquet(f / "forecast_ged_ns_country_year.parquet",
+                                  keep=("origin",)).origin) == {2022}  # fmt: skip
     assert main(["forecast", "--out", str(tmp_path), "--draws", "30", "--synthetic"]) == 0
     assert (tmp_path / "forecast" / "forecast_ged_sb_country_year.parquet").exists()

@@ -1,10 +1,20 @@
-"""Inference commands: ``calibrate``, ``forecast`` and ``backtest``."""
+"""Inference commands: ``calibrate``, ``forecast`` and ``backtest``.
+
+``forecast --origin YYYY-MM --horizon N --level cm|cy`` forecasts from an observed origin
+(:func:`sahelsim.forecast.origin.forecast_from_origin`, whose ``model_forecaster`` default is
+:func:`sahelsim.forecast.origin.default_model_forecaster`); without ``--origin`` it keeps the
+country-year projection of ``--years`` from the shipped posterior. ``backtest --level cm``
+runs :func:`sahelsim.forecast.backtest_cm.run_backtest_cm`, ``--level cy`` the country-year
+backtest."""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
-from typing import Annotated
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -24,12 +34,24 @@ from sahelsim.cli.options import (
     Years,
     check_members,
     int_option,
+    parse_month,
+    parse_years,
     years_option,
 )  # fmt: skip
 from sahelsim.cli.seams import DEFAULT_OUT, data_or_none, ingested_store, open_backend
+from sahelsim.core.canon import month_id
 from sahelsim.core.config import resolve_data_dir
+from sahelsim.evidence import indicators
 from sahelsim.forecast.backtest import forecast as run_forecast
 from sahelsim.forecast.backtest import run_backtest
+from sahelsim.forecast.backtest_cm import (
+    DEFAULT_ORIGINS,
+    TABLES,
+    run_backtest_cm,
+    write_backtest,
+)
+from sahelsim.forecast.forecasters import month_text, observed_cm
+from sahelsim.forecast.origin import check_origin, forecast_from_origin
 from sahelsim.forecast.views_io import read_views_parquet
 from sahelsim.inference.calibrate import run_calibration
 from sahelsim.scenarios.posterior import load_posterior
@@ -38,7 +60,19 @@ log = logging.getLogger("sahelsim.cli")
 
 Particles = Annotated[int, int_option("--particles", "ABC-SMC particles")]
 Generations = Annotated[int, int_option("--generations", "ABC-SMC generations")]
-Draws = Annotated[int, int_option("--draws", "Forecast draws (ensemble members) per country-year")]
+Draws = Annotated[int, int_option("--draws", "Forecast draws (ensemble members) per unit-period")]
+
+
+class Level(StrEnum):
+    cm = "cm"
+    cy = "cy"
+
+
+LevelOpt = Annotated[
+    Level, typer.Option("--level", help="Country-month (cm) or country-year (cy) forecasts.")
+]
+#: Largest horizon: 120 months (cm) or 10 years (cy).
+MAX_HORIZON = {"cm": 120, "cy": 10}
 
 
 def _span(years: Years, option: str) -> tuple[int, int]:
@@ -104,16 +138,110 @@ def calibrate(
     return 0
 
 
+def _bad(option: str, message: str) -> typer.BadParameter:
+    return typer.BadParameter(message, param_hint=f"'{option}'")
+
+
+def _month(text: str, option: str) -> int:
+    try:
+        return _month_id_of(text)
+    except ValueError as exc:
+        raise _bad(option, str(exc)) from None
+
+
 def forecast(
-    years: Annotated[Years, years_option("Years to forecast.")] = "2025,2026",
+    years: Annotated[Years, years_option("Years to forecast (without --origin).")] = "2025,2026",
+    origin: Annotated[
+        str | None,
+        typer.Option(
+            "--origin",
+            metavar="YYYY-MM",
+            show_default=False,
+            help="Forecast origin: the last observed month the forecast may use"
+            " (at most the data's last month; a December for --level cy).",
+        ),
+    ] = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(
+            "--horizon",
+            show_default=False,
+            help="With --origin: months (cm, 1..120)"
+            " or years (cy, 1..10) ahead; default 14 months or 2 years.",
+        ),
+    ] = None,
+    level: LevelOpt = Level.cm,
     draws: Draws = 1000,
     seed: Seed = 0,
     scenario: Scenario = "acceleration",
     data_dir: DataDir = None,
+    store: Store = None,
     out: Out = DEFAULT_OUT,
     synthetic: Synthetic = False,
 ) -> int:
-    """Country-year forecasts from the shipped posterior, in the VIEWS layout (Parquet)."""
+    """Forecasts in the VIEWS layout (Parquet): from an observed origin (--origin, country-month
+    or country-year), else country-years of --years from the shipped posterior."""
+    if origin is None:
+        if horizon is not None:
+            raise _bad("--horizon", "needs --origin")
+        return _forecast_years(years, draws, seed, scenario, data_dir, out, synthetic)
+    lv = level.value
+    o = _month(origin, "--origin")
+    h = horizon if horizon is not None else (14 if lv == "cm" else 2)
+    if not 1 <= h <= MAX_HORIZON[lv]:
+        raise _bad(
+            "--horizon", f"{h} is out of range for --level {lv} (allowed: 1..{MAX_HORIZON[lv]})"
+        )
+    if o < int(month_id(2012, 1)):
+        raise _bad("--origin", f"{origin} is before the model's start (allowed: 2012-01 or later)")
+    check_members(
+        draws, o - int(month_id(2012, 1)) + h * (12 if lv == "cy" else 1), option="--draws"
+    )
+    st, dd, _ = ingested_store(data_dir, store, out)
+    with st:
+        obs, data_end = _observed_for(st, lv)
+    try:
+        check_origin(o, h, lv, data_end)
+    except ValueError as exc:
+        raise _bad("--origin", str(exc)) from None
+    paths = forecast_from_origin(obs, origin=o, horizon=h, level=lv, out=out / "forecast",
+                                 draws=draws, seed=seed, data_end=data_end,
+                                 data_dir=data_or_none(dd), synthetic=synthetic)  # fmt: skip
+    period = "month_id" if lv == "cm" else "year"
+    rows = []
+    for tgt in ("sb", "ns", "os"):
+        df = read_views_parquet(paths[tgt], keep=("iso3",))
+        for (p, iso), g in df.groupby([period, "iso3"]):
+            q = np.quantile(g["outcome"], [0.05, 0.5, 0.95])
+            label = month_text(int(p)) if lv == "cm" else str(p)
+            rows.append((tgt, label, iso, f"{q[1]:,.0f}", f"{q[0]:,.0f} - {q[2]:,.0f}"))
+    table(f"Forecast from {month_text(o)} ({draws} draws, {lv})",
+          ("target", "period", "country", "median", "90% interval"), rows)  # fmt: skip
+    for k, pth in paths.items():
+        say(f"{k}: {pth}")
+    return 0
+
+
+def _observed_for(st: Any, level: str) -> tuple[Any, int]:
+    """(country-month history or None, last month of the data of ``level``)."""
+    try:
+        obs = observed_cm(st)
+    except LookupError:
+        obs = None
+    if level == "cm":
+        if obs is None:
+            raise _bad("--level", "cm needs the UCDP GED country-month data (ucdp_ged_cm) in "
+                       "the data directory")  # fmt: skip
+        return obs, int(obs["month_id"].max())
+    try:
+        cy = indicators.country_year(st)
+    except LookupError as exc:
+        raise _bad("--level", f"cy needs the UCDP country-year data: {exc}") from None
+    return obs, int(month_id(int(cy["year"].max()), 12))
+
+
+def _forecast_years(years: Years, draws: int, seed: int, scenario: str, data_dir: Path | None,
+                    out: Path, synthetic: bool) -> int:  # fmt: skip
     check_members(draws, _months_to(max(years)), option="--draws")
     if load_posterior() is None:
         log.warning("no calibrated posterior ships with this install: forecasting with priors")
@@ -133,60 +261,178 @@ def forecast(
     return 0
 
 
-BASELINES = ["model", "zero", "last_value", "conflictology", "negbin"]
+_SEEDS = re.compile(r"[0-9]+(,[0-9]+)*")
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    t = str(text).replace(" ", "")
+    if not _SEEDS.fullmatch(t):
+        raise _bad("--seeds", f"{text!r} is not a comma-separated list of seeds like 0,1,2")
+    seeds = tuple(dict.fromkeys(int(x) for x in t.split(",")))
+    if len(seeds) > 10 or max(seeds) >= 2**63:
+        raise _bad("--seeds", "1..10 distinct seeds in 0..2^63-1")
+    return seeds
+
+
+class MonthOrigins(Years):
+    """Origins given as months (``YYYY-MM`` items and ``YYYY-MM..YYYY-MM`` ranges): month ids."""
+
+
+_MONTH_ITEM = re.compile(r"[0-9]{4}-[0-9]{2}")
+
+
+def _month_id_of(text: str) -> int:
+    return int(month_id(*(int(x) for x in parse_month(text).split("-"))))
+
+
+def parse_origins(text: str | Years) -> Years:
+    """Years (``2014-2023``, ``2014,2016``) or months (``2015-01..2020-10`` stepping by a
+    quarter, ``2020-08,2020-11``); ValueError names the problem."""
+    if isinstance(text, Years):
+        return text
+    t = str(text).replace(" ", "")
+    items = t.split(",")
+    if ".." not in t and not any(_MONTH_ITEM.fullmatch(i) for i in items):
+        return parse_years(t)
+    out: set[int] = set()
+    for item in items:
+        first, sep, last = item.partition("..")
+        a = _month_id_of(first)
+        if not sep:
+            out.add(a)
+            continue
+        b = _month_id_of(last)
+        if b < a:
+            raise ValueError(f"range {item!r} runs backwards")
+        out.update(range(a, b + 1, 3))
+    return MonthOrigins(sorted(out))
+
+
+def _cm_origins(origins: Years, given: bool) -> list[int]:
+    """cm origins: the default 24 quarters unless given; years Y0-Y1 mean every quarter of
+    them (January, April, July, October)."""
+    if not given:
+        return list(DEFAULT_ORIGINS)
+    if isinstance(origins, MonthOrigins):
+        return list(origins)
+    return [int(month_id(y, m)) for y in origins for m in (1, 4, 7, 10)]
 
 
 def backtest(
+    ctx: typer.Context,
     data_dir: DataDir = None,
     store: Store = None,
     out: Out = DEFAULT_OUT,
+    level: LevelOpt = Level.cy,
     origins: Annotated[
         Years,
-        years_option(
-            "Forecast origin years, contiguous: each is calibrated on the years"
-            " before it and forecasts the next two.",
-            name="--origins",
+        typer.Option(
+            "--origins",
+            parser=parse_origins,
+            metavar="ORIGINS",
+            help="cy: origin years, contiguous (2014-2023). cm: months YYYY-MM and"
+            " ranges YYYY-MM..YYYY-MM stepping by a quarter, or years (every quarter"
+            " of them); default for cm 2015-01..2020-10 (24 origins; the data run"
+            " 1989-01..2021-06).",
         ),
     ] = "2014-2023",
+    horizon: Annotated[
+        int | None,
+        typer.Option(
+            "--horizon",
+            show_default=False,
+            help="Largest horizon: months for cm (1..36, default 14), years for cy"
+            " (1..5, default 2).",
+        ),
+    ] = None,
     particles: Particles = 150,
     generations: Generations = 3,
-    draws: Draws = 500,
+    draws: Annotated[
+        int | None, int_option("--draws", "Draws per unit-period (default: 1000 cm, 500 cy)")
+    ] = None,
     seed: Seed = 0,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            "--seeds",
+            metavar="0,1,2",
+            show_default=False,
+            help="Seeds to run (seed noise), 1..10 of them; default 0,1,2 for cm and"
+            " --seed for cy.",
+        ),
+    ] = None,
     synthetic: Synthetic = False,
     backend: Backend = BackendName.local,
     address: Address = None,
 ) -> int:
-    """Rolling-origin backtest of the model against the baselines (CRPS, coverage)."""
-    o0, o1 = _span(origins, "--origins")
-    check_members(draws, _months_to(o1 + 2), option="--draws")
+    """Rolling-origin backtest of the model, the baselines and two ensembles (CRPS,
+    ignorance, interval score, coverage, PIT; verdict against the goals)."""
+    lv = level.value
+    seed_list = _seeds(seeds) if seeds is not None else ((0, 1, 2) if lv == "cm" else (seed,))
+    hmax = {"cm": 36, "cy": 5}[lv]
+    h = horizon if horizon is not None else (14 if lv == "cm" else 2)
+    if not 1 <= h <= hmax:
+        raise _bad("--horizon", f"{h} is out of range for --level {lv} (allowed: 1..{hmax})")
+    n = draws if draws is not None else (1000 if lv == "cm" else 500)
+    if lv == "cy":
+        if isinstance(origins, MonthOrigins):
+            raise _bad("--origins", "--level cy takes origin years (e.g. 2014-2023), not months")
+        o0, o1 = _span(origins, "--origins")
+        check_members(n, _months_to(o1 + h), option="--draws")
+    else:
+        source = ctx.get_parameter_source("origins")
+        given = source is not None and source.name != "DEFAULT"
+        cm_origins = _cm_origins(origins, given)
+        check_members(n, cm_origins[-1] - int(month_id(2012, 1)) + h, option="--draws")
     with open_backend(backend.value, address) as be:
         st, dd, _ = ingested_store(data_dir, store, out)
         with st, progress() as p:
-            res = run_backtest(
-                st, origins=(o0, o1), n_particles=particles, generations=generations,
-                draws=draws, seed=seed, data_dir=data_or_none(dd), synthetic=synthetic,
-                progress=Bar(p, "backtest"), backend=be,
-            )  # fmt: skip
-    folder = out / "backtest"
+            if lv == "cy":
+                res = run_backtest(
+                    st, origins=(o0, o1), horizons=tuple(range(1, h + 1)),
+                    n_particles=particles, generations=generations, draws=n, seed=seed,
+                    seeds=seed_list, data_dir=data_or_none(dd), synthetic=synthetic,
+                    progress=Bar(p, "backtest"), backend=be,
+                )  # fmt: skip
+            else:
+                obs, last = _observed_for(st, "cm")
+                first = int(obs["month_id"].min())
+                if cm_origins[0] < first or cm_origins[-1] >= last:
+                    raise _bad("--origins", f"cm origins must lie in {month_text(first)}.."
+                               f"{month_text(last - 1)} (the data end in {month_text(last)})")  # fmt: skip
+                res = run_backtest_cm(obs, cm_origins, range(1, h + 1), draws=n, seeds=seed_list,
+                                      backend=be, data_dir=data_or_none(dd), synthetic=synthetic,
+                                      progress=Bar(p, "backtest"))  # fmt: skip
+    folder = out / ("backtest" if lv == "cy" else "backtest_cm")
+    _write_and_print(res, folder, lv)
+    return 0
+
+
+def _write_and_print(res: dict[str, Any], folder: Path, level: str) -> None:
     fc = res["forecasts"].copy()
     fc["draws_median"] = fc["draws"].map(np.median)
     fc["draws_q05"] = fc["draws"].map(lambda a: np.quantile(a, 0.05))
     fc["draws_q95"] = fc["draws"].map(lambda a: np.quantile(a, 0.95))
-    tables = {name: res[name] for name in ("scores", "overall", "by_target", "verdict")}
-    write_tables({**tables, "forecasts": fc.drop(columns="draws")}, folder, parquet=False)
+    write_backtest(res, folder, level=level)
+    write_tables({"forecasts": fc.drop(columns="draws")}, folder, parquet=False)
+    names = list(res["overall"].sort_values("crps")["forecaster"])
     rows = []
     for (iso, tgt), g in res["scores"].groupby(["iso3", "target"]):
         vals = {r.forecaster: r.crps for r in g.itertuples()}
         best = min(vals.values())
         rows.append((iso, tgt, *(Text(f"{vals[n]:,.1f}", style="bold" if vals[n] == best else "")
-                                  for n in BASELINES)))  # fmt: skip
-    table("Backtest CRPS by country and violence type (lower is better)",
-          ("country", "type", *BASELINES), rows)  # fmt: skip
-    say(res["overall"].round(3).to_string(index=False), limit=None)
-    v = res["verdict"].iloc[0]
-    say(f"model CRPS {v.model_crps:,.1f} vs best baseline ({v.best_baseline}) "
-        f"{v.best_baseline_crps:,.1f}: ratio {v.ratio:.2f} (aim <= 0.85: "
-        f"{'met' if v.meets_crps_aim else 'NOT met'}); 90 % coverage {v.model_coverage90:.0%} "
-        f"(aim 80-95 %: {'met' if v.meets_coverage_aim else 'NOT met'})")  # fmt: skip
-    say(f"wrote {folder}")
-    return 0
+                                  for n in names)))  # fmt: skip
+    unit = "country-month" if level == "cm" else "country-year"
+    table(f"Backtest CRPS by country and violence type, {unit} (lower is better)",
+          ("country", "type", *names), rows)  # fmt: skip
+    cols = ["forecaster", "n", "crps", "ignorance", "is95", "coverage50", "coverage90"]
+    say(res["overall"][cols].round(3).to_string(index=False), limit=None)
+    sp = res["seed_spread"]
+    say("seed noise (CRPS over seeds): " + "; ".join(
+        f"{r.forecaster} {r.crps_min:,.2f}-{r.crps_max:,.2f}" for r in sp.itertuples()), limit=None)  # fmt: skip
+    for r in res["goals"].itertuples():
+        say(f"{r.goal}: {r.forecaster} {r.value:,.3g} (seeds {r.seed_min:,.3g}-{r.seed_max:,.3g});"
+            f" aim {r.aim}: {'met' if r.met else 'NOT met'}")  # fmt: skip
+    if len(res.get("dropped", [])):
+        say(f"{len(res['dropped'])} origin-horizon pairs after the data's last month were dropped")
+    say(f"wrote {folder} ({', '.join(t for t in TABLES if t in res)}, forecasts/)")

@@ -28,8 +28,16 @@ from sahelsim.core.atomic import write_all_atomic
 from sahelsim.core.backend import Backend, ChunkFailure, Progress, map_items
 from sahelsim.core.canon import month_id
 from sahelsim.evidence import indicators
-from sahelsim.forecast.baselines import Conflictology, LastValuePoisson, NegBinRecent, ZeroBaseline
-from sahelsim.forecast.scoring import score_table
+from sahelsim.forecast.baselines import (
+    Conflictology,
+    GlobalBootstrap,
+    LastValuePoisson,
+    NegBinRecent,
+    ZeroBaseline,
+)
+from sahelsim.forecast.ensembles import add_ensembles
+from sahelsim.forecast.evaluate import evaluate
+from sahelsim.forecast.forecasters import sub_seed
 from sahelsim.forecast.views_io import to_views, views_parquet_item
 from sahelsim.inference.calibrate import Calibrator, posterior_predictive
 from sahelsim.inference.observe import simulated_country_year
@@ -88,7 +96,8 @@ def baseline_draws(
 ) -> dict[str, dict[tuple[str, str, int], np.ndarray]]:
     out: dict[str, dict[tuple[str, str, int], np.ndarray]] = {}
     for name, cls in (("zero", ZeroBaseline), ("last_value", LastValuePoisson),
-                      ("conflictology", Conflictology), ("negbin", NegBinRecent)):  # fmt: skip
+                      ("conflictology", Conflictology), ("bootstrap", GlobalBootstrap),
+                      ("negbin", NegBinRecent)):  # fmt: skip
         res: dict[tuple[str, str, int], np.ndarray] = {}
         for t in TARGETS:
             h = obs[(obs.target == t) & (obs.year <= origin)].rename(
@@ -105,30 +114,34 @@ def baseline_draws(
 def backtest_origin(
     cy: pd.DataFrame, obs: pd.DataFrame, settings: dict[str, Any], T: int
 ) -> list[dict[str, Any]]:
-    """One origin year: calibrate on 2012..T, forecast the horizons with the model and every
-    baseline; returns the forecast rows. ``settings`` holds the keyword arguments of
-    :func:`run_backtest` plus ``last_obs`` (the latest observed year) and ``space`` (the grid
-    of the 2012 start, or None to build it here)."""
+    """One origin year, for every seed of ``settings["seeds"]``: calibrate on 2012..T, forecast
+    the horizons with the model and every baseline; returns the forecast rows. ``settings``
+    holds the keyword arguments of :func:`run_backtest` plus ``last_obs`` (the latest observed
+    year) and ``space`` (the grid of the 2012 start, or None to build it here)."""
     s = settings
     obs_idx = obs.set_index(["target", "iso3", "year"])["value"]
     years = [T + h for h in s["horizons"] if T + h <= s["last_obs"]]
     if not years:
         return []
-    seed = s["seed"]
-    cal = Calibrator(n_particles=s["n_particles"], generations=s["generations"], years=(2012, T),
-                     seed=seed + T, data_dir=s["data_dir"], synthetic=s["synthetic"],
-                     space=s.get("space")).fit(cy)  # fmt: skip
-    md = model_draws(cal.posterior_, last_year=max(years), members=s["draws"], seed=seed + T,
-                     data_dir=s["data_dir"], synthetic=s["synthetic"], space=s.get("space"))  # fmt: skip
-    forecasts = {"model": md} | baseline_draws(obs, T, years, s["draws"], seed + T)
     rows = []
-    for name, fc in forecasts.items():
-        for t in TARGETS:
-            for c in CORE:
-                for y in years:
-                    rows.append({"origin": T, "horizon": y - T, "year": y, "iso3": c,
-                                 "target": t, "forecaster": name, "draws": fc[(t, c, y)],
-                                 "obs": float(obs_idx.get((t, c, y), np.nan))})  # fmt: skip
+    for seed in s["seeds"]:
+        # one stream per (seed, origin): seed + T as before for the first seed's origins would
+        # make seed 1 at T equal seed 0 at T + 1, so the other seeds derive theirs
+        item_seed = seed + T if seed == s["seeds"][0] else sub_seed(seed, T) % 2**31
+        cal = Calibrator(n_particles=s["n_particles"], generations=s["generations"],
+                         years=(2012, T), seed=item_seed, data_dir=s["data_dir"],
+                         synthetic=s["synthetic"], space=s.get("space")).fit(cy)  # fmt: skip
+        md = model_draws(cal.posterior_, last_year=max(years), members=s["draws"], seed=item_seed,
+                         data_dir=s["data_dir"], synthetic=s["synthetic"], space=s.get("space"))  # fmt: skip
+        forecasts = {"model": md} | baseline_draws(obs, T, years, s["draws"], item_seed)
+        for name, fc in forecasts.items():
+            for t in TARGETS:
+                for c in CORE:
+                    for y in years:
+                        rows.append({"seed": seed, "origin": T, "horizon": y - T, "year": y,
+                                     "iso3": c, "target": t, "forecaster": name,
+                                     "draws": fc[(t, c, y)],
+                                     "obs": float(obs_idx.get((t, c, y), np.nan))})  # fmt: skip
     return rows
 
 
@@ -145,8 +158,15 @@ def run_backtest(
     synthetic: bool = False,
     progress: Progress | None = None,
     backend: Backend | None = None,
+    seeds: tuple[int, ...] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Rolling-origin backtest; returns the forecast rows and the score tables.
+    """Rolling-origin backtest; returns the forecast rows, the median-ensemble and linear-pool
+    rows (:func:`sahelsim.forecast.ensembles.add_ensembles`, pool weights from earlier origins
+    only, in ``weights``) and the score tables of :func:`sahelsim.forecast.evaluate.evaluate`.
+
+    ``seeds`` (default: ``(seed,)``) are run for every origin (seed noise); origin ``T`` of
+    the first seed ``s`` calibrates and draws with seed ``s + T`` (as before), of the others
+    with ``sub_seed(s, T)`` (independent streams).
 
     ``source``: a store, or the country-year indicator frame (``indicators.country_year``).
     ``backend`` runs one item per origin year (None: in this process); the results do not
@@ -159,7 +179,8 @@ def run_backtest(
     obs = observed_targets(cy)
     settings = {"horizons": tuple(horizons), "last_obs": int(obs.year.max()),
                 "n_particles": n_particles, "generations": generations, "draws": draws,
-                "seed": seed, "data_dir": data_dir, "synthetic": synthetic,
+                "seeds": tuple(seeds) if seeds is not None else (seed,),
+                "data_dir": data_dir, "synthetic": synthetic,
                 "space": make_space(data_dir, HISTORY_START, synthetic=synthetic)}  # fmt: skip
     span = list(range(origins[0], origins[1] + 1))
     fn = functools.partial(backtest_origin, cy, obs, settings)
@@ -170,26 +191,18 @@ def run_backtest(
         exc.partial = pd.DataFrame([r for rows in exc.completed.values() for r in rows])
         raise
     frame = pd.DataFrame([r for rows in parts for r in rows])
+    members = list(dict.fromkeys(frame["forecaster"]))
+    ens, weights = add_ensembles(frame, period="year", members=members, draws=draws)
+    frame = pd.concat([frame, ens], ignore_index=True)
     log.info("backtest (%s): %d forecasts in %.0f s", backend.name if backend else "local",
              len(frame), time.perf_counter() - t0)  # fmt: skip
-    return {"forecasts": frame, **score_backtest(frame)}
+    return {"forecasts": frame, "weights": weights, **score_backtest(frame)}
 
 
 def score_backtest(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    by_cell = score_table(frame, by=("forecaster", "iso3", "target"))
-    overall = score_table(frame, by=("forecaster",))
-    by_target = score_table(frame, by=("forecaster", "target"))
-    base = overall[overall.forecaster != "model"]
-    best = base.loc[base.crps.idxmin()]
-    model = overall[overall.forecaster == "model"].iloc[0]
-    verdict = pd.DataFrame([{
-        "model_crps": model.crps, "best_baseline": best.forecaster, "best_baseline_crps": best.crps,
-        "ratio": model.crps / best.crps if best.crps > 0 else np.inf,
-        "aim_ratio": 0.85, "meets_crps_aim": bool(model.crps <= 0.85 * best.crps),
-        "model_coverage90": model.coverage90,
-        "meets_coverage_aim": bool(0.80 <= model.coverage90 <= 0.95),
-    }])  # fmt: skip
-    return {"scores": by_cell, "overall": overall, "by_target": by_target, "verdict": verdict}
+    """The score tables of :func:`sahelsim.forecast.evaluate.evaluate` (CRPS, ignorance,
+    interval scores, coverage, PIT, seed spread, the goals and the one-row verdict)."""
+    return evaluate(frame)
 
 
 def forecast(

@@ -10,6 +10,8 @@ draws. The baselines:
   (VIEWS: 36 months; 3 for yearly data).
 * :class:`NegBinRecent`: a negative binomial fitted by the method of moments to the unit's last
   ``window`` values (Poisson when the variance does not exceed the mean).
+* :class:`GlobalBootstrap`: draws resampled uniformly from every unit-period of the whole
+  history, all units pooled (VIEWS's "global bootstrap" benchmark).
 
 Input
     ``history`` has columns ``unit`` (any hashable id: ISO3 string, Gleditsch-Ward number,
@@ -153,12 +155,13 @@ class _Baseline:
         if self.freq not in ("auto", "month", "year"):
             raise ValueError(f"freq must be 'auto', 'month' or 'year', got {self.freq!r}")
         self.freq_ = infer_freq(h["period"].to_numpy()) if self.freq == "auto" else self.freq
-        window = DEFAULT_WINDOW[self.freq_] if self.window is None else int(self.window)
+        self.last_period_ = int(h["period"].max())
+        self.first_period_ = int(h["period"].min())
+        window = self._default_window() if self.window is None else int(self.window)
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
         self.window_ = window
         self.window_ = self._span()  # 1 for the baselines that look at the last value only
-        self.last_period_ = int(h["period"].max())
         self.units_ = sorted(pd.unique(h["unit"]).tolist(), key=lambda u: (str(type(u)), u))
         self.recent_ = self._recent(h, self.window_)
         self._fit_units()
@@ -171,6 +174,10 @@ class _Baseline:
             self.last_period_,
         )
         return self
+
+    def _default_window(self) -> int:
+        """The window when ``window=None``: :data:`DEFAULT_WINDOW` of the frequency."""
+        return DEFAULT_WINDOW[self.freq_]
 
     def _span(self) -> int:
         """How many recent periods the model looks at (``window_`` is set to this)."""
@@ -301,6 +308,25 @@ class NegBinRecent(_Baseline):
         if v <= m:
             return rng.poisson(m, size=n_draws).astype(np.float64)
         return rng.negative_binomial(m * m / (v - m), m / v, size=n_draws).astype(np.float64)
+
+
+class GlobalBootstrap(_Baseline):
+    """Draws resampled uniformly, with replacement, from all units' values pooled.
+
+    ``window=None`` (default) pools the whole history (every unit-period from the first to the
+    last period, missing unit-periods read as ``fill_missing``); an integer pools the last
+    ``window`` periods. Every unit gets the same predictive distribution (``pool_``).
+    """
+
+    def _default_window(self) -> int:
+        return self.last_period_ - self.first_period_ + 1
+
+    def _fit_units(self) -> None:
+        parts = [v for v in self.recent_.values() if v.size]
+        self.pool_ = np.concatenate(parts) if parts else np.zeros(1)
+
+    def _sample(self, unit: Hashable, rng: np.random.Generator, n_draws: int) -> np.ndarray:
+        return rng.choice(self.pool_, size=n_draws, replace=True)
 
 
 def forecasts_to_frame(forecasts: Forecasts) -> pd.DataFrame:

@@ -329,3 +329,38 @@ def score_table(
     means = grouped[[c for c in scores.columns if c not in (*by, "n")]].mean()
     means.insert(0, "n", grouped["n"].sum())
     return means.reset_index()
+
+
+def randomised_pit(obs: np.ndarray, draws: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Randomised probability integral transform of count observations (Czado, Gneiting &
+    Held 2009), from the empirical CDF ``F`` of the draws::
+
+        u = F(y^-) + V * (F(y) - F(y^-)),   V ~ Uniform(0, 1)
+
+    ``F(y^-)`` is the share of draws strictly below ``y`` and ``F(y)`` the share at or below
+    it, so a calibrated count forecast gives uniform ``u`` (a continuous one the ordinary PIT).
+    ``rng`` supplies ``V`` (one per observation, drawn for every element, NaN or not, so the
+    stream does not depend on missing values); a ``NaN`` observation gives ``NaN``.
+    """
+    y, x = _prepare(obs, draws, "randomised_pit")
+    below = (x < y[..., None]).mean(axis=-1)
+    at_or_below = (x <= y[..., None]).mean(axis=-1)
+    v = rng.random(size=y.shape)
+    u = below + v * (at_or_below - below)
+    return np.where(np.isnan(y), np.nan, u)
+
+
+def pit_histogram(u: np.ndarray, bins: int = 10) -> np.ndarray:
+    """Shares of PIT values in ``bins`` equal bins of [0, 1] (the last bin includes 1); NaN
+    values are skipped. A flat histogram (every share ``1/bins``) is calibration; a U shape
+    is over-confidence, a hump under-confidence, a slope bias."""
+    if int(bins) < 1:
+        raise ValueError(f"pit_histogram: bins must be >= 1, got {bins}")
+    v = np.asarray(u, dtype=np.float64).ravel()
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return np.full(int(bins), np.nan)
+    if np.any((v < 0) | (v > 1)):
+        raise ValueError("pit_histogram: PIT values must lie in [0, 1]")
+    idx = np.minimum((v * bins).astype(np.int64), int(bins) - 1)
+    return np.bincount(idx, minlength=int(bins)) / v.size

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sahelsim.core.atomic import Writer, write_atomic
-from sahelsim.core.canon import GW_TO_ISO3, ISO3_TO_GW
+from sahelsim.core.canon import GW_TO_ISO3, ISO3_TO_GW, month_id_to_year_month
 from sahelsim.core.errors import InputFormatError
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ UNIT_COLUMNS: tuple[str, ...] = ("country_id", "priogrid_gid")
 PERIOD_COLUMNS: tuple[str, ...] = ("month_id", "year")
 DRAW_COLUMN = "draw"
 DEFAULT_OUTCOME = "outcome"
+#: Optional columns :func:`validate_views` keeps when asked: the forecast origin, ISO3.
+EXTRA_COLUMNS: tuple[str, ...] = ("origin", "iso3")
 
 
 class ViewsFormatError(InputFormatError, ValueError):
@@ -158,6 +160,19 @@ def _integer_column(frame: pd.DataFrame, col: str, source: str, what: str) -> pd
     return s.astype(np.int64)
 
 
+def _iso3_column(frame: pd.DataFrame, out: pd.DataFrame, ucol: str, source: str) -> np.ndarray:
+    """``iso3`` as strings, checked against ``country_id`` (Gleditsch-Ward)."""
+    iso = frame["iso3"].astype("string").fillna("").to_numpy(dtype=object)
+    if ucol == "country_id":
+        expected = np.array([GW_TO_ISO3.get(int(c), "") for c in out[ucol]], dtype=object)
+        bad = np.flatnonzero(iso != expected)
+        if bad.size:
+            i = int(bad[0])
+            raise _fail(source, f"iso3 {iso[i]!r} does not match country_id "
+                        f"{int(out[ucol].iloc[i])} at row {i}", "iso3")  # fmt: skip
+    return iso
+
+
 def _exactly_one(cols: list[str], names: tuple[str, ...], what: str, source: str) -> str:
     """The one column of ``cols`` among ``names`` (a :class:`ViewsFormatError` otherwise)."""
     found = [c for c in names if c in cols]
@@ -170,7 +185,11 @@ def _exactly_one(cols: list[str], names: tuple[str, ...], what: str, source: str
 
 
 def validate_views(
-    frame: pd.DataFrame, *, source: str = "<frame>", outcome_name: str = DEFAULT_OUTCOME
+    frame: pd.DataFrame,
+    *,
+    source: str = "<frame>",
+    outcome_name: str = DEFAULT_OUTCOME,
+    keep: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Check a frame against the VIEWS layout and return it normalised (column order, dtypes).
 
@@ -178,7 +197,9 @@ def validate_views(
     (``month_id``/``year``), a unit column (``country_id``/``priogrid_gid``), ``draw`` or the
     outcome column is missing or doubled; ids or draws are not integers; the draws of a
     unit-period are not exactly ``0..n-1``; outcomes are not numeric, not finite or negative.
-    Other columns are dropped.
+    Columns named in ``keep`` (of :data:`EXTRA_COLUMNS`: ``origin``, the forecast origin
+    month id or year, and ``iso3``, which must agree with ``country_id``) are kept and
+    checked when present, the draw checks then run per origin; other columns are dropped.
     """
     cols = list(frame.columns)
     pcol = _exactly_one(cols, PERIOD_COLUMNS, "period", source)
@@ -186,13 +207,21 @@ def validate_views(
     for col in (DRAW_COLUMN, outcome_name):
         if col not in cols:
             raise _fail(source, f"missing column '{col}' (columns: {cols})", col)
+    unknown = [c for c in keep if c not in EXTRA_COLUMNS]
+    if unknown:
+        raise ValueError(f"keep: unknown column(s) {unknown}; allowed {EXTRA_COLUMNS}")
+    kept = [c for c in EXTRA_COLUMNS if c in keep and c in cols]
     out = pd.DataFrame(
         {
+            **({"origin": _integer_column(frame, "origin", source, "origin")}
+               if "origin" in kept else {}),
             pcol: _integer_column(frame, pcol, source, "period"),
             ucol: _integer_column(frame, ucol, source, "unit id"),
-            DRAW_COLUMN: _integer_column(frame, DRAW_COLUMN, source, "draw index"),
         }
-    )
+    )  # fmt: skip
+    if "iso3" in kept:
+        out["iso3"] = _iso3_column(frame, out, ucol, source)
+    out[DRAW_COLUMN] = _integer_column(frame, DRAW_COLUMN, source, "draw index")
     y = frame[outcome_name]
     if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
         raise _fail(
@@ -216,16 +245,17 @@ def validate_views(
     out[outcome_name] = yv
     if (out[DRAW_COLUMN] < 0).any():
         raise _fail(source, "negative draw index", DRAW_COLUMN)
-    if out.duplicated([pcol, ucol, DRAW_COLUMN]).any():
-        raise _fail(source, f"duplicate ({pcol}, {ucol}, draw) rows", DRAW_COLUMN)
-    stats = out.groupby([pcol, ucol], sort=False)[DRAW_COLUMN].agg(["size", "max"])
+    key = (["origin"] if "origin" in kept else []) + [pcol, ucol]
+    if out.duplicated([*key, DRAW_COLUMN]).any():
+        raise _fail(source, f"duplicate ({', '.join(key)}, draw) rows", DRAW_COLUMN)
+    stats = out.groupby(key, sort=False)[DRAW_COLUMN].agg(["size", "max"])
     gaps = stats[stats["max"] != stats["size"] - 1]
     if not gaps.empty:
-        (p, u), row = next(iter(gaps.iterrows()))
+        where, row = next(iter(gaps.iterrows()))
+        named = ", ".join(f"{k}={v}" for k, v in zip(key, np.atleast_1d(where), strict=True))
         raise _fail(
             source,
-            f"draw indices of {pcol}={p}, {ucol}={u} are not 0..n-1 "
-            f"({row['size']} draws, max index {row['max']})",
+            f"draw indices of {named} are not 0..n-1 ({row['size']} draws, max index {row['max']})",
             DRAW_COLUMN,
         )
     sizes = stats["size"].unique()
@@ -235,20 +265,28 @@ def validate_views(
 
 
 def write_views_parquet(
-    frame: pd.DataFrame, path: str | Path, *, outcome_name: str = DEFAULT_OUTCOME
+    frame: pd.DataFrame,
+    path: str | Path,
+    *,
+    outcome_name: str = DEFAULT_OUTCOME,
+    keep: tuple[str, ...] = (),
 ) -> Path:
     """Validate ``frame`` (:func:`validate_views`) and write it as parquet atomically (a failed
     write leaves the previous file); returns the path."""
-    return write_atomic(*views_parquet_item(frame, path, outcome_name=outcome_name))
+    return write_atomic(*views_parquet_item(frame, path, outcome_name=outcome_name, keep=keep))
 
 
 def views_parquet_item(
-    frame: pd.DataFrame, path: str | Path, *, outcome_name: str = DEFAULT_OUTCOME
+    frame: pd.DataFrame,
+    path: str | Path,
+    *,
+    outcome_name: str = DEFAULT_OUTCOME,
+    keep: tuple[str, ...] = (),
 ) -> tuple[Path, Writer]:
     """``(path, writer)`` of a validated forecast frame, for
     :func:`~sahelsim.core.atomic.write_all_atomic` (several files written as one set)."""
     path = Path(path)
-    clean = validate_views(frame, source=str(path), outcome_name=outcome_name)
+    clean = validate_views(frame, source=str(path), outcome_name=outcome_name, keep=keep)
 
     def write(tmp: Path) -> None:
         clean.to_parquet(tmp, index=False)
@@ -257,7 +295,9 @@ def views_parquet_item(
     return path, write
 
 
-def read_views_parquet(path: str | Path, *, outcome_name: str = DEFAULT_OUTCOME) -> pd.DataFrame:
+def read_views_parquet(
+    path: str | Path, *, outcome_name: str = DEFAULT_OUTCOME, keep: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """Read a VIEWS forecast parquet file and validate it (:func:`validate_views`)."""
     path = Path(path)
     if not path.is_file():
@@ -268,4 +308,81 @@ def read_views_parquet(path: str | Path, *, outcome_name: str = DEFAULT_OUTCOME)
         raise _fail(
             str(path), f"not a readable parquet file ({type(exc).__name__}: {exc})"
         ) from exc
-    return validate_views(frame, source=str(path), outcome_name=outcome_name)
+    return validate_views(frame, source=str(path), outcome_name=outcome_name, keep=keep)
+
+
+# -- forecast sets: one file per violence type (+ displaced stocks) ------------------------------
+LEVEL_PERIOD: dict[str, PeriodCol] = {"cm": "month_id", "cy": "year"}
+LEVEL_SUFFIX: dict[str, str] = {"cm": "country_month", "cy": "country_year"}
+GED_TARGETS: tuple[str, ...] = ("sb", "ns", "os")
+IDP_FILE = "forecast_idps_country_year.parquet"
+
+
+def forecast_file(target: str, level: str) -> str:
+    """``forecast_ged_{sb,ns,os}_country_month.parquet`` (or ``_country_year``)."""
+    if level not in LEVEL_SUFFIX:
+        raise ValueError(f"level must be one of {sorted(LEVEL_SUFFIX)}, got {level!r}")
+    return f"forecast_ged_{target}_{LEVEL_SUFFIX[level]}.parquet"
+
+
+def views_from_long(long: pd.DataFrame, target: str, level: str) -> pd.DataFrame:
+    """One target of a long forecast frame (``month_id``/``year``, ``iso3``, ``target``,
+    ``draw``, ``outcome`` [, ``origin``]) in the ViEWS layout: ``[origin,] period,
+    country_id, iso3, draw, outcome``, validated."""
+    pcol = LEVEL_PERIOD[level]
+    missing = [c for c in (pcol, "iso3", "target", DRAW_COLUMN, DEFAULT_OUTCOME)
+               if c not in long.columns]  # fmt: skip
+    if missing:
+        raise ValueError(f"forecast frame lacks column(s) {missing} (columns {list(long.columns)})")
+    sub = long[long["target"] == target]
+    frame = pd.DataFrame({pcol: sub[pcol].to_numpy(), "iso3": sub["iso3"].to_numpy(),
+                          "country_id": [_country_id(u) for u in sub["iso3"]],
+                          DRAW_COLUMN: sub[DRAW_COLUMN].to_numpy(),
+                          DEFAULT_OUTCOME: sub[DEFAULT_OUTCOME].to_numpy()})  # fmt: skip
+    order = [pcol, "country_id", DRAW_COLUMN]
+    if "origin" in long.columns:
+        frame.insert(0, "origin", sub["origin"].to_numpy())
+        order = ["origin", *order]
+    frame = frame.sort_values(order, kind="stable", ignore_index=True)
+    return validate_views(frame, source=f"<{target} forecast>", keep=EXTRA_COLUMNS)
+
+
+def idp_frame(long: pd.DataFrame) -> pd.DataFrame:
+    """The ``idps`` rows of a long country-month forecast as ``[origin,] iso3, year, draw,
+    idps`` (end-of-December stocks of internally displaced people)."""
+    sub = long[long["target"] == "idps"]
+    year, month = month_id_to_year_month(sub["month_id"].to_numpy(dtype=np.int64))
+    if np.any(month != 12):
+        raise ValueError("idps forecasts are December stocks: found non-December months")
+    out = pd.DataFrame({"iso3": sub["iso3"].to_numpy(), "year": year.astype(np.int64),
+                        DRAW_COLUMN: sub[DRAW_COLUMN].to_numpy(dtype=np.int64),
+                        "idps": sub[DEFAULT_OUTCOME].to_numpy(dtype=np.float64)})  # fmt: skip
+    if "origin" in long.columns:
+        out.insert(0, "origin", sub["origin"].to_numpy(dtype=np.int64))
+    if not np.all(np.isfinite(out["idps"])) or (out["idps"] < 0).any():
+        raise ValueError("idps forecasts must be finite and non-negative")
+    keys = [c for c in ("origin", "iso3", "year") if c in out.columns]
+    return out.sort_values([*keys, DRAW_COLUMN], ignore_index=True)
+
+
+def forecast_set_items(
+    long: pd.DataFrame, folder: str | Path, level: str
+) -> list[tuple[Path, Writer]]:
+    """``(path, writer)`` pairs of a forecast set for
+    :func:`~sahelsim.core.atomic.write_all_atomic`: one ViEWS file per violence type present
+    and, when the frame has ``idps`` rows, :data:`IDP_FILE`."""
+    folder = Path(folder)
+    items: list[tuple[Path, Writer]] = []
+    for t in GED_TARGETS:
+        if (long["target"] == t).any():
+            frame = views_from_long(long, t, level)
+            items.append(views_parquet_item(frame, folder / forecast_file(t, level),
+                                            keep=EXTRA_COLUMNS))  # fmt: skip
+    if (long["target"] == "idps").any():
+        idps = idp_frame(long)
+
+        def write(tmp: Path, frame: pd.DataFrame = idps) -> None:
+            frame.to_parquet(tmp, index=False)
+
+        items.append((folder / IDP_FILE, write))
+    return items

@@ -29,8 +29,16 @@ import pandas as pd
 import xarray as xr
 from scipy.special import expit, logit, logsumexp
 
+from sahelsim.evidence.timeline import load_timeline
 from sahelsim.inference.abc import CALIBRATED
-from sahelsim.inference.likelihood import COUNT_OBSERVABLES, SIM_VARIABLE, ObsModel, row_loglik
+from sahelsim.inference.likelihood import (
+    COUNT_OBSERVABLES,
+    SIM_VARIABLE,
+    ObsModel,
+    predictive_cdf,
+    predictive_quantiles,
+    row_loglik,
+)
 from sahelsim.model.drivers import Drivers
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.fields_table import SPECS
@@ -211,15 +219,18 @@ class Context:
     space: Space
     scenario: str = "acceleration"
     start: int = HISTORY_START
+    timeline: pd.DataFrame | None = None  # default: the packaged timeline, loaded once
     _drivers: dict[tuple[int, int], Drivers] = field(default_factory=dict, repr=False)
 
     def drivers(self, first: int, months: int) -> Drivers:
         key = (int(first), int(months))
         if key not in self._drivers:
+            if self.timeline is None:
+                self.timeline = load_timeline()
             sc = load_scenario(self.scenario)
             self._drivers[key] = build_drivers(
-                self.space, first, months, levers=sc.lever_series(first, months),
-                flags=sc.flags, projection_start=None)  # fmt: skip
+                self.space, first, months, timeline=self.timeline,
+                levers=sc.lever_series(first, months), flags=sc.flags, projection_start=None)  # fmt: skip
         return self._drivers[key]
 
     def initial_state(self, pm: np.ndarray, scale: ParamScale) -> State:
@@ -325,7 +336,7 @@ def filter_pass(
         logw = logw + ll - inc
         w = np.exp(logw)
         e = ess(w)
-        checks.append(_checks(rows, sim, w_prior, w))
+        checks.append(_checks(rows, sim, w_prior, w, obs_model))
         total += inc
         resampled, unique = False, n
         if always_resample or e < ess_threshold * n:
@@ -383,21 +394,29 @@ def _simulated(rows: pd.DataFrame, ds: xr.Dataset, buf_months: list[int], buf: n
     return out
 
 
-def _checks(
-    rows: pd.DataFrame, sim: np.ndarray, w_prior: np.ndarray, w: np.ndarray
-) -> pd.DataFrame:
-    """Predictive (before reweighting) and filtered (after) quantiles of each observed row."""
+def _checks(rows: pd.DataFrame, sim: np.ndarray, w_prior: np.ndarray, w: np.ndarray,
+            model: ObsModel) -> pd.DataFrame:  # fmt: skip
+    """Each observed row against the ensemble: the one-step-ahead predictive (before
+    reweighting, observation noise included: quantiles and PIT) and the filtered ensemble of the
+    simulated quantity (after reweighting)."""
     out = rows[["iso3", "year", "month_id", "observable", "resolution", "value", "lo", "hi"]].copy()
-    qs = (0.05, 0.5, 0.95)
-    pred = np.array([weighted_quantiles(sim[:, i], w_prior, qs) for i in range(len(rows))])
-    filt = np.array([weighted_quantiles(sim[:, i], w, qs) for i in range(len(rows))])
+    pred = predictive_quantiles(rows, sim, w_prior, model, (0.05, 0.5, 0.95))
     for j, q in enumerate(("q05", "q50", "q95")):
         out[f"pred_{q}"] = pred[:, j]
-        out[f"filt_{q}"] = filt[:, j]
-    target_lo = np.where(out["resolution"] == "range", out["lo"], out["value"])
-    target_hi = np.where(out["resolution"] == "range", out["hi"], out["value"])
-    out["pred_in_90"] = (out["pred_q05"] <= target_hi) & (out["pred_q95"] >= target_lo)
-    out["filt_in_90"] = (out["filt_q05"] <= target_hi) & (out["filt_q95"] >= target_lo)
+    filt = np.array([weighted_quantiles(sim[:, i], w, (0.05, 0.5, 0.95)) for i in range(len(rows))])
+    for j, q in enumerate(("q05", "q50", "q95")):
+        out[f"sim_{q}"] = filt[:, j]
+    val = out["value"].to_numpy(dtype=float)
+    below = predictive_cdf(rows, sim, w_prior, model, np.where(np.isfinite(val), val - 1, 0.0))
+    at = predictive_cdf(rows, sim, w_prior, model, np.where(np.isfinite(val), val, 0.0))
+    count = out["resolution"].isin(["month", "year"]).to_numpy()
+    out["pit"] = np.where(count, (below + at) / 2.0, at)  # mid-PIT for counts
+    out.loc[out["resolution"] == "range", "pit"] = np.nan
+    rng_row = out["resolution"] == "range"
+    t_lo = np.where(rng_row, out["lo"], val)
+    t_hi = np.where(rng_row, out["hi"], val)
+    out["pred_in_90"] = (out["pred_q05"] <= t_hi) & (out["pred_q95"] >= t_lo)
+    out["sim_in_90"] = (out["sim_q05"] <= t_hi) & (out["sim_q95"] >= t_lo)
     return out
 
 

@@ -28,7 +28,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
+import xarray as xr
+from scipy.special import betainc, gammaln, ndtr
 
 from sahelsim.core.canon import month_id
 from sahelsim.evidence import indicators
@@ -62,11 +63,15 @@ class ObsModel:
     idp_sigma: float = 0.3  # sd of log(IDP stock)
     idp_floor: float = 1000.0  # people added to both sides before the log
     territory_scale: float = 0.05  # sd of the Gaussian tails outside the range (share)
+    outlier: float = 0.02  # share of counts drawn from the broad outlier law (0: pure NB)
+    outlier_max: float = 1e5  # largest count of the outlier law
 
     def __post_init__(self) -> None:
         for name, v in asdict(self).items():
-            if not (np.isfinite(v) and v > 0):
+            if name != "outlier" and not (np.isfinite(v) and v > 0):
                 raise ValueError(f"observation model: {name} must be a positive number, got {v}")
+        if not (0.0 <= self.outlier < 1.0):
+            raise ValueError(f"observation model: outlier must lie in [0, 1), got {self.outlier}")
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -81,6 +86,25 @@ def nb_logpmf(y: np.ndarray, mu: np.ndarray, k: float | np.ndarray) -> np.ndarra
     k = np.asarray(k, dtype=float)
     return (gammaln(y + k) - gammaln(k) - gammaln(y + 1.0) + k * (np.log(k) - np.log(k + mu))
             + y * (np.log(mu) - np.log(k + mu)))  # fmt: skip
+
+
+def log_uniform_logpmf(y: np.ndarray, ymax: float) -> np.ndarray:
+    """A broad law on counts 0..ymax: P(y) = log((y + 2) / (y + 1)) / log(ymax + 2) (each
+    order of magnitude about equally likely; sums to 1 exactly)."""
+    y = np.asarray(y, dtype=float)
+    return np.log(np.log1p(1.0 / (y + 1.0))) - np.log(np.log(ymax + 2.0))
+
+
+def count_loglik(
+    y: np.ndarray, mu: np.ndarray, k: float, outlier: float, ymax: float
+) -> np.ndarray:
+    """log[(1 - outlier) NB(y; mu, k) + outlier LogUniform(y)]: the negative binomial with a
+    small share of outlying counts the model cannot time (an isolated massacre), so one such
+    month does not throw away every particle that missed it."""
+    nb = nb_logpmf(y, mu, k)
+    if outlier <= 0:
+        return nb
+    return np.logaddexp(np.log1p(-outlier) + nb, np.log(outlier) + log_uniform_logpmf(y, ymax))
 
 
 def lognormal_logpdf(y: np.ndarray, median: np.ndarray, sigma: float) -> np.ndarray:
@@ -111,7 +135,7 @@ def row_loglik(rows: pd.DataFrame, sim: np.ndarray, model: ObsModel) -> np.ndarr
         j = res == kind
         if j.any():
             mu = np.maximum(sim[:, j], 0.0) + model.floor
-            out[:, j] = nb_logpmf(np.round(val[j]), mu, k)
+            out[:, j] = count_loglik(np.round(val[j]), mu, k, model.outlier, model.outlier_max)
     j = res == "stock"
     if j.any():
         f = model.idp_floor
@@ -126,6 +150,72 @@ def row_loglik(rows: pd.DataFrame, sim: np.ndarray, model: ObsModel) -> np.ndarr
     if unknown.any():
         raise ValueError(f"unknown observation resolution {sorted(set(res[unknown]))}")
     return out
+
+
+def predictive_cdf(rows: pd.DataFrame, sim: np.ndarray, w: np.ndarray, model: ObsModel,
+                   x: np.ndarray) -> np.ndarray:  # fmt: skip
+    """P(observation <= x[r]) for each row r under the weighted mixture over particles of the
+    observation model around each particle's simulated value (``sim``: particles x rows). Range
+    rows use the simulated values themselves."""
+    sim = np.atleast_2d(np.asarray(sim, dtype=float))
+    x = np.broadcast_to(np.asarray(x, dtype=float), (len(rows),))
+    res = rows["resolution"].to_numpy()
+    s = np.maximum(sim, 0.0)
+    f = np.zeros_like(sim)
+    for kind, k in (("month", model.k_month), ("year", model.k_year)):
+        j = res == kind
+        if j.any():
+            v = np.floor(x[j])
+            p = k / (k + s[:, j] + model.floor)  # NB cdf: regularised incomplete beta
+            f_nb = np.where(v[None, :] >= 0, betainc(k, np.maximum(v, 0.0)[None, :] + 1.0, p), 0.0)
+            f_out = np.where(v >= 0, np.log(np.maximum(v, -1.0) + 2.0), 0.0)
+            f_out = np.minimum(f_out / np.log(model.outlier_max + 2.0), 1.0)
+            f[:, j] = (1 - model.outlier) * f_nb + model.outlier * f_out[None, :]
+    j = res == "stock"
+    if j.any():
+        fl = model.idp_floor
+        z = (np.log(np.maximum(x[j], 0.0) + fl)[None, :] - np.log(s[:, j] + fl)) / model.idp_sigma
+        f[:, j] = ndtr(z)
+    j = res == "range"
+    f[:, j] = sim[:, j] <= x[j][None, :]
+    return np.asarray(w, dtype=float) @ f
+
+
+def predictive_quantiles(rows: pd.DataFrame, sim: np.ndarray, w: np.ndarray, model: ObsModel,
+                         qs: tuple[float, ...] = (0.05, 0.5, 0.95)) -> np.ndarray:  # fmt: skip
+    """(rows, len(qs)) quantiles of each row's predictive mixture (:func:`predictive_cdf`), by
+    bisection: to the integer for counts, on the log scale to 0.1 % for stocks; range rows
+    give the weighted quantiles of the simulated values."""
+    sim = np.atleast_2d(np.asarray(sim, dtype=float))
+    nq = len(qs)
+    big = pd.concat([rows] * nq, ignore_index=True)
+    res = big["resolution"].to_numpy()
+    s = np.tile(np.maximum(sim, 0.0), (1, nq))
+    q = np.repeat(np.asarray(qs, dtype=float), len(rows))
+    count = np.isin(res, ["month", "year"])
+    stock = res == "stock"
+    top = s.max(axis=0)
+    lo = np.where(count, -1.0, np.log(s.min(axis=0) + model.idp_floor) - 6 * model.idp_sigma)
+    hi = np.where(count, np.minimum(20.0 * top + 200.0, model.outlier_max),
+                  np.log(top + model.idp_floor) + 6 * model.idp_sigma)  # fmt: skip
+    # a count quantile beyond the first bracket lies in the outlier law's range
+    short = count & (predictive_cdf(big, s, w, model, np.where(count, hi, 0.0)) < q)
+    hi = np.where(short, model.outlier_max, hi)
+    for _ in range(64):
+        mid = np.where(count, np.floor((lo + hi) / 2.0), (lo + hi) / 2.0)
+        x = np.where(stock, np.exp(np.where(stock, mid, 0.0)) - model.idp_floor, mid)
+        below = predictive_cdf(big, s, w, model, x) < q
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+        if np.all(np.where(count, hi - lo <= 1.0, hi - lo <= 1e-3)):
+            break
+    out = np.where(stock, np.maximum(np.exp(np.where(stock, hi, 0.0)) - model.idp_floor, 0.0), hi)
+    for r in np.nonzero(rows["resolution"].to_numpy() == "range")[0]:
+        o = np.argsort(sim[:, r], kind="stable")
+        cw = np.cumsum(np.asarray(w)[o])
+        for m, qq in enumerate(qs):
+            out[m * len(rows) + r] = sim[o[min(np.searchsorted(cw, qq * cw[-1]), len(o) - 1)], r]
+    return out.reshape(nq, len(rows)).T
 
 
 # -- the observation table --------------------------------------------------------------------
@@ -233,3 +323,49 @@ def dispersion_from_data(obs: pd.DataFrame, *, lo: float = 0.3, hi: float = 50.0
         ks[kind] = float(np.clip(num / den, lo, hi)) if den > 0 and num > 0 else default
         log.info("NB dispersion (%s) estimated from the data: %.3g", kind, ks[kind])
     return ObsModel(k_month=ks["month"], k_year=ks["year"])
+
+
+def draw_observations(
+    ds: xr.Dataset,
+    member: int,
+    model: ObsModel,
+    seed: int,
+    *,
+    countries: Iterable[str] = CORE,
+    yearly_from: int | None = None,
+) -> pd.DataFrame:
+    """Observations of one simulated member drawn from the observation model (a twin
+    experiment's data): negative-binomial counts by type per country-month (per country-year
+    for years from ``yearly_from``), lognormal December IDP stocks; same table as
+    :func:`observations`."""
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0x0B5,)))
+    sub = ds.sel(member=member)
+    mids = sub["month"].values.astype(int)
+    rows = []
+    for iso in countries:
+        for obs in COUNT_OBSERVABLES:
+            x = np.maximum(sub[SIM_VARIABLE[obs]].sel(country=iso).values, 0.0)
+            years = (mids - 1) // 12 + 1980
+            for y in np.unique(years):
+                sel = years == y
+                if yearly_from is not None and y >= yearly_from:
+                    if sel.sum() == 12:
+                        v = _nb_draw(rng, x[sel].sum() + model.floor, model.k_year)
+                        rows.append(_row("twin", iso, int(y), int(mids[sel][-1]),
+                                         int(mids[sel][0]), obs, "year", v))  # fmt: skip
+                    continue
+                for mid, mu in zip(mids[sel], x[sel], strict=True):
+                    v = _nb_draw(rng, mu + model.floor, model.k_month)
+                    rows.append(_row("twin", iso, int(y), int(mid), int(mid), obs, "month", v))
+        idp = sub["idps"].sel(country=iso).values
+        for j in np.nonzero((mids - 1) % 12 == 11)[0]:
+            f = model.idp_floor
+            v = np.exp(np.log(max(idp[j], 0.0) + f) + model.idp_sigma * rng.standard_normal()) - f
+            rows.append(_row("twin", iso, int((mids[j] - 1) // 12 + 1980), int(mids[j]),
+                             int(mids[j]), "idps", "stock", max(float(v), 0.0)))  # fmt: skip
+    df = pd.DataFrame(rows, columns=OBS_COLUMNS)
+    return df.sort_values(["month_id", "resolution", "iso3", "observable"]).reset_index(drop=True)
+
+
+def _nb_draw(rng: np.random.Generator, mu: float, k: float) -> float:
+    return float(rng.negative_binomial(k, k / (k + mu)))

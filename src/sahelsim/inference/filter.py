@@ -427,7 +427,7 @@ class FilterResult:
 
     state: State
     param_matrix: np.ndarray  # (N, N_PARAMS), SPECS order
-    weights: np.ndarray  # (N,) normalised (uniform right after a resampling)
+    weights: np.ndarray  # (N,) equal: the last weights are resampled into the members
     names: tuple[str, ...]  # the moving parameters
     diagnostics: pd.DataFrame  # month_id, n_obs, ess, loglik_increment, unique, resampled
     checks: pd.DataFrame  # observed rows with predictive and filtered 90 % intervals
@@ -487,10 +487,17 @@ class ParticleFilter:
                           model_seed=self.seed, rngs=rngs, obs_model=self.obs_model,
                           move=self.move, ess_threshold=self.ess_threshold,
                           progress=self.progress)  # fmt: skip
+        state, pm, final = res.state, res.param_matrix, res.final
+        w = np.exp(res.log_weights)
+        if not np.allclose(w, 1.0 / self.particles):  # the saved ensemble is equally weighted
+            idx = systematic_resample(w / w.sum(), rngs["resample"])
+            state, pm = state.take(idx), pm[idx]
+            if final is not None:
+                final = final.isel(member=idx).assign_coords(member=np.arange(self.particles))
         d = res.diagnostics
         log.info("filter to %d: log-likelihood %.1f, final ESS %.0f, %d resamplings",
                  until, res.loglik, d["ess"].iloc[-1] if len(d) else self.particles,
                  int(d["resampled"].sum()) if len(d) else 0)  # fmt: skip
-        return FilterResult(res.state, res.param_matrix, np.exp(res.log_weights),
+        return FilterResult(state, pm, np.full(self.particles, 1.0 / self.particles),
                             self.scale.names, d, res.checks, res.loglik, self.ctx.start, until,
-                            self.seed, self.obs_model, res.final)  # fmt: skip
+                            self.seed, self.obs_model, final)  # fmt: skip

@@ -23,10 +23,10 @@ from sahelsim.cli.options import (
 from sahelsim.cli.seams import DEFAULT_OUT, data_or_none, ingested_store
 from sahelsim.core.canon import ISO3_TO_NAME
 from sahelsim.core.errors import SahelsimError
+from sahelsim.inference.assimilate import MIN_UNTIL, check_until
 from sahelsim.inference.assimilate import assimilate as run_assimilate
-from sahelsim.inference.assimilate import check_until
 from sahelsim.inference.likelihood import observations_from_store
-from sahelsim.scenarios.run import HISTORY_START, make_space
+from sahelsim.scenarios.run import HISTORY_START, make_space, month_label
 from sahelsim.scenarios.run import parse_month as month_id_of
 
 log = logging.getLogger("sahelsim.cli")
@@ -52,6 +52,10 @@ def assimilate(
     """Filter the ensemble on the observations up to --until (UCDP deaths by type, UNHCR/IDMC
     IDP stocks, the Burkina Faso territory range) and write it to --out."""
     until_id = month_id_of(until)
+    if until_id < MIN_UNTIL:  # before reading any data (the upper bound needs the data)
+        raise typer.BadParameter(f"{until} is before {month_label(MIN_UNTIL)}, the first month the"
+                                 " filter can stop at (it starts in 2012-01)",
+                                 param_hint="'--until'")  # fmt: skip
     check_members(members, until_id - HISTORY_START + 1)
     t0 = time.perf_counter()
     st, dd, _ = ingested_store(data_dir, store, out)

@@ -301,8 +301,9 @@ def dispersion_from_data(obs: pd.DataFrame, *, lo: float = 0.3, hi: float = 50.0
     """An :class:`ObsModel` whose negative-binomial dispersions are estimated from ``obs``.
 
     Method of moments about a local level: for each country and type, the level of a count
-    series is its centred moving mean (5 months for country-months, 3 years for country-years);
-    ``k = sum(level^2) / sum((y - level)^2 - level)``, pooled over series (clipped to
+    series is the mean of its neighbours in a centred window (5 months for country-months, 3
+    years for country-years; y itself left out, so ``(y - level)^2 (w - 1) / w`` estimates the
+    variance); ``k = sum(level^2) / sum(variance - level)``, pooled over series (clipped to
     [``lo``, ``hi``]). This is the extra-Poisson noise of the counts around a smooth signal:
     what a model that got the level right would still miss. Call it on data before the
     filter's cut-off only (the filter's table), so no later data enter."""
@@ -316,10 +317,12 @@ def dispersion_from_data(obs: pd.DataFrame, *, lo: float = 0.3, hi: float = 50.0
             y = g.sort_values("month_id")["value"].to_numpy(dtype=float)
             if y.size < window:
                 continue
-            level = pd.Series(y).rolling(window, center=True, min_periods=window).mean().to_numpy()
+            roll = pd.Series(y).rolling(window, center=True, min_periods=window).sum().to_numpy()
+            level = (roll - y) / (window - 1)  # the neighbours' mean (leaving y out)
             ok = np.isfinite(level)
+            var = (y[ok] - level[ok]) ** 2 * (window - 1) / window  # E = Var(y) (1 + 1/(w-1))
             num += float(np.sum(level[ok] ** 2))
-            den += float(np.sum((y[ok] - level[ok]) ** 2 - level[ok]))
+            den += float(np.sum(var - level[ok]))
         ks[kind] = float(np.clip(num / den, lo, hi)) if den > 0 and num > 0 else default
         log.info("NB dispersion (%s) estimated from the data: %.3g", kind, ks[kind])
     return ObsModel(k_month=ks["month"], k_year=ks["year"])

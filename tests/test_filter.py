@@ -19,6 +19,7 @@ from sahelsim.inference.filter import (
     RandomWalk,
     base_matrix,
     filter_pass,
+    initial_params,
     streams,
     systematic_resample,
 )
@@ -234,8 +235,18 @@ def test_twin_experiment_recovers_parameter_and_observed_state(space, twin):
     assert hi - lo < 0.3 * (2.0 - 0.01)  # the data moved it: far narrower than the prior
     # the predictive intervals (observation noise included) cover about 90 % of the data
     assert 0.8 <= r.checks.pred_in_90.mean() <= 0.99
-    # partly observed hidden state at the end: the displaced in each country
-    for k in range(3):
-        truth = float(ds["idps"].values[0, -1, k])
-        q05, q95 = np.quantile(r.final["idps"].values[:, k], [0.05, 0.95])
-        assert q05 * 0.9 <= truth <= q95 * 1.1, (k, truth, q05, q95)
+    # hidden state at the end, against an ensemble of the same size run from the prior
+    pm = initial_params(ParamScale(("engage_rate",)), 200, streams(1)["init"])
+    free = simulate(space, Params.default(), Context(space).drivers(HISTORY_START, 36),
+                    members=200, seed=1, record=Record(cells=()), param_matrix=pm)  # fmt: skip
+    deaths = float(ds["deaths_total"].values[0, -1].sum())
+    q05, q95 = np.quantile(r.final["deaths_total"].values.sum(1), [0.05, 0.95])
+    assert q05 <= deaths <= q95, (deaths, q05, q95)
+    for var in ("fighters_jnim", "fighters_issp", "idps"):
+        truth = float(ds[var].values[0, -1].sum())
+        filt = r.final[var].values.sum(1)
+        prior = free[var].values[:, -1].sum(1)
+        assert abs(np.median(filt) - truth) < abs(np.median(prior) - truth), var
+        assert np.ptp(np.quantile(filt, [0.05, 0.95])) < np.ptp(np.quantile(prior, [0.05, 0.95]))
+    # (strict 90 % coverage of the unobserved fighter totals is not reached with 200
+    # particles: measured in 1 of 6 twins, see docs/decisions.md)

@@ -23,6 +23,7 @@ from rich.logging import RichHandler
 
 from sahelsim import __version__
 from sahelsim.cli import (
+    assimilate_cmds,
     data_cmds,
     evidence_cmds,
     inference_cmds,
@@ -128,6 +129,7 @@ COMMANDS = {
     "calibrate": inference_cmds.calibrate, "forecast": inference_cmds.forecast,
     "backtest": inference_cmds.backtest, "report": job_cmds.report, "serve": job_cmds.serve,
     "run": job_cmds.run, "versions": job_cmds.versions, "validate": validate_cmds.validate,
+    "assimilate": assimilate_cmds.assimilate,
 }  # fmt: skip
 for _name, _fn in COMMANDS.items():
     app.command(_name)(_fn)

@@ -26,6 +26,7 @@ from sahelsim.core.errors import SahelsimError
 from sahelsim.inference.assimilate import MIN_UNTIL, check_until
 from sahelsim.inference.assimilate import assimilate as run_assimilate
 from sahelsim.inference.likelihood import observations_from_store
+from sahelsim.scenarios.posterior import load_posterior
 from sahelsim.scenarios.run import HISTORY_START, make_space, month_label
 from sahelsim.scenarios.run import parse_month as month_id_of
 
@@ -50,7 +51,8 @@ def assimilate(
     synthetic: Synthetic = False,
 ) -> int:
     """Filter the ensemble on the observations up to --until (UCDP deaths by type, UNHCR/IDMC
-    IDP stocks, the Burkina Faso territory range) and write it to --out."""
+    IDP stocks, the Burkina Faso territory range) and write it to --out. Members start from the
+    shipped posterior (priors without one)."""
     until_id = month_id_of(until)
     if until_id < MIN_UNTIL:  # before reading any data (the upper bound needs the data)
         raise typer.BadParameter(f"{until} is before {month_label(MIN_UNTIL)}, the first month the"
@@ -75,7 +77,7 @@ def assimilate(
     with progress() as p:
         res, paths = run_assimilate(
             obs, space, until=until_id, out=out, members=members, seed=seed,
-            source_hashes=list(used["sha256"].astype(str)),
+            start=load_posterior(), source_hashes=list(used["sha256"].astype(str)),
             grid="synthetic" if synthetic else "study grid", progress=Bar(p, "assimilate"),
         )  # fmt: skip
     d = res.diagnostics

@@ -54,6 +54,7 @@ from sahelsim.forecast.forecasters import month_text, observed_cm
 from sahelsim.forecast.origin import check_origin, forecast_from_origin
 from sahelsim.forecast.views_io import read_views_parquet
 from sahelsim.inference.calibrate import run_calibration
+from sahelsim.inference.likelihood import observations_from_store
 from sahelsim.scenarios.posterior import load_posterior
 
 log = logging.getLogger("sahelsim.cli")
@@ -200,13 +201,15 @@ def forecast(
     st, dd, _ = ingested_store(data_dir, store, out)
     with st:
         obs, data_end = _observed_for(st, lv)
+        filter_obs = observations_from_store(st)
     try:
         check_origin(o, h, lv, data_end)
     except ValueError as exc:
         raise _bad("--origin", str(exc)) from None
     paths = forecast_from_origin(obs, origin=o, horizon=h, level=lv, out=out / "forecast",
                                  draws=draws, seed=seed, data_end=data_end,
-                                 data_dir=data_or_none(dd), synthetic=synthetic)  # fmt: skip
+                                 data_dir=data_or_none(dd), synthetic=synthetic,
+                                 observations=filter_obs)  # fmt: skip
     period = "month_id" if lv == "cm" else "year"
     rows = []
     for tgt in ("sb", "ns", "os"):
@@ -402,7 +405,8 @@ def backtest(
                                f"{month_text(last - 1)} (the data end in {month_text(last)})")  # fmt: skip
                 res = run_backtest_cm(obs, cm_origins, range(1, h + 1), draws=n, seeds=seed_list,
                                       backend=be, data_dir=data_or_none(dd), synthetic=synthetic,
-                                      progress=Bar(p, "backtest"))  # fmt: skip
+                                      progress=Bar(p, "backtest"),
+                                      observations=observations_from_store(st))  # fmt: skip
     folder = out / ("backtest" if lv == "cy" else "backtest_cm")
     _write_and_print(res, folder, lv)
     return 0

@@ -55,10 +55,13 @@ ROW_COLUMNS = ["seed", "origin", "horizon", "month_id", "iso3", "target", "forec
 
 
 def default_forecasters(*, data_dir: Path | None = None, synthetic: bool = False,
-                        model: Forecaster | None = None) -> dict[str, Forecaster]:  # fmt: skip
-    """``{"model": model or :func:`~sahelsim.forecast.origin.default_model_forecaster`,
-    **baseline_forecasters()}``."""
-    m = model if model is not None else default_model_forecaster(data_dir, synthetic)
+                        model: Forecaster | None = None,
+                        observations: pd.DataFrame | None = None,
+                        origins: Sequence[int] = ()) -> dict[str, Forecaster]:  # fmt: skip
+    """``{"model": model or :func:`~sahelsim.forecast.origin.default_model_forecaster` (the
+    filtered model when ``observations`` are given), **baseline_forecasters()}``."""
+    m = model if model is not None else default_model_forecaster(data_dir, synthetic,
+                                                                 observations, origins)  # fmt: skip
     return {"model": m, **baseline_forecasters()}
 
 
@@ -130,14 +133,16 @@ def run_backtest_cm(
     data_dir: Path | None = None,
     synthetic: bool = False,
     progress: Progress | None = None,
+    observations: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Rolling-origin country-month backtest (module doc); returns ``forecasts`` (rows with
     draws), ``idps``, ``weights`` (linear pool), ``dropped`` and the tables of
     :func:`~sahelsim.forecast.evaluate.evaluate`.
 
     ``observed_cm``: ``iso3, month_id, sb, ns, os``; ``origins``: month ids (the last month
-    each forecast may see); ``forecasters``: default :func:`default_forecasters` (the
-    free-running model on ``data_dir``/``synthetic`` and the five baselines);
+    each forecast may see); ``forecasters``: default :func:`default_forecasters` (the model
+    on ``data_dir``/``synthetic``, filtered on ``observations`` (the filter's table) up to each
+    origin when they are given, and the five baselines);
     ``ensemble_members``: forecasters combined (default: all).
     """
     t0 = time.perf_counter()
@@ -154,7 +159,7 @@ def run_backtest_cm(
         raise ValueError(f"origins must lie in {month_text(first)}..{month_text(last - 1)} (the "
                          f"data), got {month_text(origins[0])}..{month_text(origins[-1])}")  # fmt: skip
     fcs = dict(forecasters) if forecasters is not None else default_forecasters(
-        data_dir=data_dir, synthetic=synthetic)  # fmt: skip
+        data_dir=data_dir, synthetic=synthetic, observations=observations, origins=origins)  # fmt: skip
     members = list(ensemble_members) if ensemble_members is not None else list(fcs)
     unknown = [m for m in members if m not in fcs]
     if unknown:

@@ -18,6 +18,7 @@ August 2020 and forecasts September 2020 to March 2021 (the ViEWS 2020/21 true-f
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +27,7 @@ import pandas as pd
 
 from sahelsim.core.atomic import text_writer, write_all_atomic
 from sahelsim.core.canon import month_id_to_year_month
+from sahelsim.forecast.filtered import FilteredForecaster
 from sahelsim.forecast.forecasters import (
     OBSERVED_COLUMNS,
     TARGETS,
@@ -43,11 +45,18 @@ log = logging.getLogger(__name__)
 Level = Literal["cm", "cy"]
 
 
-def default_model_forecaster(data_dir: Path | None, synthetic: bool) -> Forecaster:
-    """The forecaster of ``sahelsim forecast --origin`` when none is given: today the
-    free-running model (posterior predictive from 2012-01, cut at the origin). The filtered
-    model replaces it here."""
-    return ModelForecaster(data_dir=data_dir, synthetic=synthetic)
+def default_model_forecaster(data_dir: Path | None, synthetic: bool,
+                             observations: pd.DataFrame | None = None,
+                             origins: Sequence[int] = ()) -> Forecaster:  # fmt: skip
+    """The model forecaster of ``sahelsim forecast --origin`` and the backtests: the filtered
+    model (:class:`~sahelsim.forecast.filtered.FilteredForecaster`, conditioned on
+    ``observations`` up to each origin), or without observations the free-running model
+    (posterior predictive from 2012-01, cut at the origin; logged)."""
+    if observations is None or not len(observations):
+        log.warning("no observations for the filter: the model forecast runs freely from 2012")
+        return ModelForecaster(data_dir=data_dir, synthetic=synthetic)
+    return FilteredForecaster(observations, data_dir=data_dir, synthetic=synthetic,
+                              origins=origins)  # fmt: skip
 
 
 def check_origin(origin: int, horizon: int, level: Level, data_end: int) -> None:
@@ -90,6 +99,7 @@ def forecast_from_origin(
     model_forecaster: Forecaster | None = None,
     data_dir: Path | None = None,
     synthetic: bool = False,
+    observations: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Forecast from ``origin`` (month id) for ``horizon`` months (``cm``) or years (``cy``);
     returns ``{sb, ns, os, [idps,] parameters: path}``. ``observed``: country-months
@@ -105,7 +115,7 @@ def forecast_from_origin(
     months = int(horizon) * (12 if level == "cy" else 1)
     check_request(origin, months, draws)
     fc = model_forecaster if model_forecaster is not None else default_model_forecaster(
-        data_dir, synthetic)  # fmt: skip
+        data_dir, synthetic, observations, (int(origin),))  # fmt: skip
     long = fc(history_until(hist, origin), int(origin), months, int(draws), int(seed))
     got = sorted(set(long.loc[long["target"].isin(TARGETS), "month_id"]))
     want = list(range(int(origin) + 1, int(origin) + months + 1))

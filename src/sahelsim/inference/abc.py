@@ -48,6 +48,7 @@ CALIBRATED = (
     "split_size", "split_rate", "reach", "presence_min", "admin_presence", "militia_weight",
     "recruit_grievance", "recruit_services", "idp_return", "abroad_share",
     "militia_mobilisation", "issp_recruit_factor", "recruitable_share", "flight_range",
+    "bud_home", "home_range",
 )  # fmt: skip
 _SPEC = {s.name: s for s in SPECS}
 

@@ -56,8 +56,10 @@ log = logging.getLogger(__name__)
 TAG = 0x5F11
 STREAM_INIT, STREAM_RESAMPLE, STREAM_MOVE = 0, 1, 2
 #: Parameters that act only through the initial state (``model.state.initial_state``): an
-#: initial-value parameter is drawn per particle at the start and not moved afterwards.
-INITIAL_ONLY = ("jnim_fighters0", "issp_fighters0", "init_concentration")
+#: initial-value parameter is drawn per particle at the start and not moved afterwards. None
+#: today: the armed groups' founding strengths are scaled per member (``scale_*``) inside the
+#: compiled kernel when each unit appears, so the initial state is the same for every particle.
+INITIAL_ONLY: tuple[str, ...] = ()
 SPEC_INDEX = {s.name: j for j, s in enumerate(SPECS)}
 _EPS = 1e-6
 Progress = Callable[[str, int, int], None]
@@ -259,13 +261,18 @@ class PassResult:
     loglik: float
     end: int
     final: xr.Dataset | None  # the country outputs of the last month (member, country)
+    #: month -> (state, parameter matrix, normalised log-weights) at the end of that month
+    checkpoints: dict[int, tuple[State, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
-def _windows(times: np.ndarray, start: int, end: int) -> list[tuple[int, int, bool]]:
-    """(first month, last month, observed) windows from ``start`` to ``end``."""
+def _windows(times: np.ndarray, start: int, end: int,
+             stops: Sequence[int] = ()) -> list[tuple[int, int, bool]]:  # fmt: skip
+    """(first month, last month, observed) windows from ``start`` to ``end``; ``stops`` are
+    extra window ends without observations (checkpoints)."""
+    seen = {int(t) for t in times}
     out, cur = [], start
-    for t in times:
-        out.append((cur, int(t), True))
+    for t in sorted(seen | {int(c) for c in stops if start <= int(c) <= end}):
+        out.append((cur, int(t), t in seen))
         cur = int(t) + 1
     if cur <= end:
         out.append((cur, end, False))
@@ -287,9 +294,13 @@ def filter_pass(
     always_resample: bool = False,
     progress: Progress | None = None,
     label: str = "filter",
+    checkpoints: Sequence[int] = (),
 ) -> PassResult:
     """One pass of the filter from ``ctx.start`` to ``end`` (inclusive) over the rows of
-    ``obs`` observed in that span, starting from parameter matrix ``pm`` (N, N_PARAMS)."""
+    ``obs`` observed in that span, starting from parameter matrix ``pm`` (N, N_PARAMS).
+    ``checkpoints``: months at whose end the filtered ensemble (state, parameters, normalised
+    log-weights) is kept in ``PassResult.checkpoints``; each depends only on the rows observed
+    up to it (the filter is sequential), so one pass serves every forecast origin."""
     n = pm.shape[0]
     slots = np.arange(n)
     obs = obs[(obs["month_id"] >= ctx.start) & (obs["month_id"] <= end)]
@@ -307,7 +318,9 @@ def filter_pass(
     buf = np.zeros((n, 0, len(COUNT_OBSERVABLES), ctx.space.n_countries))
     countries = {c: i for i, c in enumerate(ctx.space.countries)}
     diag, checks, total, last_ds = [], [], 0.0, None
-    wins = _windows(times, ctx.start, end)
+    wins = _windows(times, ctx.start, end, checkpoints)
+    kept: dict[int, tuple[State, np.ndarray, np.ndarray]] = {}
+    stops = {int(c) for c in checkpoints}
     for i, (first, last, observed) in enumerate(wins):
         months = last - first + 1
         if isinstance(move, RandomWalk):
@@ -324,6 +337,8 @@ def filter_pass(
         if progress:
             progress(label, i + 1, len(wins))
         if not observed:
+            if last in stops:
+                kept[last] = (state.copy(), pm.copy(), logw.copy())
             continue
         rows = obs[obs["month_id"] == last].reset_index(drop=True)
         sim = _simulated(rows, ds, buf_months, buf, countries)
@@ -356,13 +371,15 @@ def filter_pass(
             if unique < 0.1 * n:
                 log.warning("%s: month %d: only %d unique particles of %d after resampling "
                             "(degenerate)", label, last, unique, n)  # fmt: skip
+        if last in stops:
+            kept[last] = (state.copy(), pm.copy(), logw.copy())
         diag.append({"month_id": last, "n_obs": len(rows), "ess": e, "loglik_increment": inc,
                      "unique": unique, "resampled": resampled,
                      "degenerate": bool(unique < 0.1 * n)})  # fmt: skip
     diagnostics = pd.DataFrame(diag, columns=["month_id", "n_obs", "ess", "loglik_increment",
                                               "unique", "resampled", "degenerate"])  # fmt: skip
     chk = pd.concat(checks, ignore_index=True) if checks else pd.DataFrame()
-    return PassResult(state, pm, logw, diagnostics, chk, total, end, last_ds)
+    return PassResult(state, pm, logw, diagnostics, chk, total, end, last_ds, kept)
 
 
 def _year(mid: int) -> int:

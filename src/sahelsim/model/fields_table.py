@@ -247,9 +247,12 @@ SPECS: tuple[ParamSpec, ...] = (
               "MNLA/CMA: a few thousand fighters (ICG)"),
     ParamSpec("scale_lake", 1.0, "multiplier of the Lake Chad groups' strength in Diffa", 0.3, 3.0,
               "franchise", "Boko Haram / ISWAP cells active in Diffa from Feb 2015 (UCDP)"),
-    ParamSpec("split_size", 300.0, "persons", 100.0, 1500.0, "franchise",
-              "a katiba above this size buds a new one in a neighbouring area (assumption)",
-              "The Jihadist Adaptation"),
+    ParamSpec("split_size", 300.0, "persons", 100.0, 600.0, "franchise",
+              "a katiba above this size buds a new one in a neighbouring cell; katibas count a "
+              "few hundred fighters (ICG, ACSS)", "The Jihadist Adaptation"),
+    ParamSpec("bud_home", 0.3, "probability", 0.0, 1.0, "franchise",
+              "a bud founds its own home area (else it keeps its parent's): the pace at which "
+              "the franchise drifts into new areas (assumption)", "The Jihadist Adaptation"),
     ParamSpec("split_rate", 0.1, "probability per month above split_size", 0.0, 0.5,
               "franchise", "franchise expansion by budding (assumption)", "The Jihadist Adaptation"),
     ParamSpec("unit_min", 10.0, "persons", 2.0, 50.0, "franchise",

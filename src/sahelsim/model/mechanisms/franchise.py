@@ -9,9 +9,9 @@ This month's combat losses and recruits were applied to the cell fields; each un
 cell's change in proportion to its strength (``strength *= side total after / side total after
 the units moved``). A unit below ``unit_min`` persons disbands. A unit above ``split_size``
 buds with probability ``split_rate`` per month: half its fighters form a new unit of the same
-group in a neighbouring cell drawn by attractiveness (:func:`.mobility.attractiveness`), and
-that cell becomes the new unit's home, so the franchise drifts towards populated, weakly held
-areas. Budding needs a free slot (``MAX_UNITS`` per member). The cell fields are then summed
+group in a neighbouring cell drawn by attractiveness (:func:`.mobility.attractiveness`); with
+probability ``bud_home`` that cell becomes the new unit's home (else it keeps its parent's), so
+the franchise drifts, at that pace, towards populated, weakly held areas. Budding needs a free slot (``MAX_UNITS`` per member). The cell fields are then summed
 again from the units.
 """
 
@@ -119,7 +119,8 @@ def member(key, t, state, flows, geog, drivers, p):
         us[Unit.GROUP, f] = us[Unit.GROUP, u]
         us[Unit.CELL, f] = dest
         us[Unit.STRENGTH, f] = half
-        us[Unit.HOME, f] = dest
+        founds = uniform(key, t, Stream.UNIT_SPLIT, U + u) < p[P.BUD_HOME]
+        us[Unit.HOME, f] = dest if founds else us[Unit.HOME, u]
         us[Unit.START, f] = -1.0
     aggregate(cs, us)
 

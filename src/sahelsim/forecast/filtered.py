@@ -1,0 +1,165 @@
+"""The filtered model as a forecaster: projections start from the observed present.
+
+:class:`FilteredForecaster` conditions the ensemble on the observations up to the origin with
+the particle filter (:mod:`sahelsim.inference.filter`: country-month deaths by type where they
+exist, country-years after, December IDP stocks, Burkina Faso's territory range), then runs the
+model on from the filtered state for the horizon, and passes each simulated count through the
+observation model (negative binomial, the filter's monthly dispersion), so a draw is what UCDP
+would record.
+
+One filter pass per seed serves every origin: the filter is sequential, so the ensemble kept at
+the end of an origin month (a checkpoint) depends only on the data observed up to it. Origins
+are gathered when the forecaster is built (``origins``) or as they are asked for; asking for
+an origin earlier than the last pass reached starts a new pass. The dispersion of the
+observation model is estimated on the data before the first origin only. Only data up to the
+origin enter a forecast (tested by perturbing later data).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sahelsim.forecast.forecasters import check_request, dataset_forecast, month_text
+from sahelsim.inference.abc import CALIBRATED
+from sahelsim.inference.filter import (
+    Context,
+    LiuWest,
+    ParamScale,
+    filter_pass,
+    initial_params,
+    streams,
+    systematic_resample,
+)
+from sahelsim.inference.likelihood import ObsModel, dispersion_from_data, until_month
+from sahelsim.model.engine import Record, simulate
+from sahelsim.model.params import Params
+from sahelsim.model.space import Space
+from sahelsim.scenarios.posterior import Posterior, load_posterior
+from sahelsim.scenarios.run import HISTORY_START, make_space
+from sahelsim.scenarios.scenario import Scenario, load_scenario
+from sahelsim.scenarios.setup import build_drivers
+
+log = logging.getLogger(__name__)
+
+#: spawn-key tag of the forecaster's own draws (resampling to ``draws``, observation noise)
+TAG = 0xF0CA
+
+
+class FilteredForecaster:
+    """A :data:`~sahelsim.forecast.forecasters.Forecaster` that filters, then projects.
+
+    ``observations``: the filter's table (:func:`sahelsim.inference.likelihood.observations`,
+    all the data; rows after an origin never enter its forecast). ``members``: particles of
+    the filter; ``draws`` of a forecast are the filtered particles resampled by weight and run
+    on with their own member keys. ``start``: the parameters' starting distribution (default the
+    shipped posterior; ``"prior"`` for uniform priors). ``noise``: add the observation model to
+    the draws (default True)."""
+
+    def __init__(
+        self,
+        observations: pd.DataFrame,
+        *,
+        space: Space | None = None,
+        data_dir: Path | None = None,
+        synthetic: bool = False,
+        members: int = 200,
+        params: Sequence[str] = CALIBRATED,
+        start: Posterior | str | None = None,
+        origins: Sequence[int] = (),
+        scenario: str | Scenario = "acceleration",
+        noise: bool = True,
+        idps: bool = True,
+    ) -> None:
+        self.observations = observations
+        self.space = space
+        self.data_dir = data_dir
+        self.synthetic = synthetic
+        self.members = int(members)
+        self.params = tuple(params)
+        self.start = start
+        self.origins = sorted({int(o) for o in origins})
+        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.noise = noise
+        self.idps = idps
+        self._kept: dict[tuple[int, int], tuple[Any, np.ndarray, np.ndarray]] = {}
+        self._reach: dict[int, int] = {}
+        self._obs_model: ObsModel | None = None
+        self.passes = 0
+
+    def __getstate__(self) -> dict[str, Any]:  # ship settings to workers, not filtered states
+        return {**self.__dict__, "_kept": {}, "_reach": {}}
+
+    def _space(self) -> Space:
+        if self.space is None:
+            self.space = make_space(self.data_dir, HISTORY_START, synthetic=self.synthetic)
+        return self.space
+
+    def obs_model(self, first_origin: int) -> ObsModel:
+        """The observation model, its dispersion estimated on data up to ``first_origin``."""
+        if self._obs_model is None:
+            self._obs_model = dispersion_from_data(until_month(self.observations, first_origin))
+        return self._obs_model
+
+    def _start(self) -> Posterior | None:
+        if self.start == "prior":
+            return None
+        return self.start if isinstance(self.start, Posterior) else load_posterior()
+
+    def _pass(self, seed: int, origin: int) -> None:
+        """One filter pass for ``seed`` to the last wanted origin >= ``origin``, keeping every
+        wanted origin on the way."""
+        want = sorted({o for o in self.origins if o >= origin} | {origin})
+        end = want[-1]
+        first = min([*self.origins, origin])
+        ctx = Context(self._space(), "acceleration")
+        scale = ParamScale(self.params)
+        rngs = streams(seed)
+        pm = initial_params(scale, self.members, rngs["init"], self._start(), seed)
+        obs = self.observations[self.observations["month_id"] <= end]
+        res = filter_pass(ctx, obs, pm, scale, end=end, model_seed=seed, rngs=rngs,
+                          obs_model=self.obs_model(first), move=LiuWest(0.98),
+                          checkpoints=want, label=f"filter (seed {seed})")  # fmt: skip
+        self.passes += 1
+        for o, kept in res.checkpoints.items():
+            self._kept[(seed, o)] = kept
+        self._reach[seed] = end
+
+    def filtered(self, origin: int, seed: int) -> tuple[Any, np.ndarray, np.ndarray]:
+        """(state, parameter matrix, normalised log-weights) at the end of ``origin``."""
+        key = (int(seed), int(origin))
+        if key not in self._kept:
+            if int(origin) < HISTORY_START + 1:
+                raise ValueError(f"origin {month_text(origin)} leaves the filter nothing to "
+                                 f"filter (it starts in {month_text(HISTORY_START)})")  # fmt: skip
+            self._pass(int(seed), int(origin))
+        return self._kept[key]
+
+    def __call__(self, history: pd.DataFrame, origin: int, horizon: int, draws: int,
+                 seed: int) -> pd.DataFrame:  # fmt: skip
+        check_request(origin, horizon, draws)
+        origin, horizon, draws, seed = int(origin), int(horizon), int(draws), int(seed)
+        state, pm, logw = self.filtered(origin, seed)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(TAG, origin)))
+        w = np.exp(logw - logw.max())
+        idx = rng.permutation(systematic_resample(w / w.sum(), rng))  # members, by weight
+        idx = idx[np.arange(draws) % idx.size]
+        space = self._space()
+        drv = build_drivers(space, origin + 1, horizon,
+                            levers=self.scenario.lever_series(origin + 1, horizon),
+                            flags=self.scenario.flags, projection_start=origin + 1)  # fmt: skip
+        ds = simulate(space, Params.default(), drv, members=np.arange(draws), seed=seed,
+                      record=Record(cells=()), state0=state.take(idx), param_matrix=pm[idx])  # fmt: skip
+        out = dataset_forecast(ds, idps=self.idps)
+        if self.noise:
+            om = self.obs_model(min([*self.origins, origin]))
+            k = om.k_month
+            deaths = (out["target"] != "idps").to_numpy()
+            mu = np.maximum(out.loc[deaths, "outcome"].to_numpy(dtype=float), 0.0) + om.floor
+            out.loc[deaths, "outcome"] = rng.negative_binomial(k, k / (k + mu)).astype(float)
+        return out

@@ -54,8 +54,14 @@ from sahelsim.forecast.forecasters import month_text, observed_cm
 from sahelsim.forecast.origin import check_origin, forecast_from_origin
 from sahelsim.forecast.views_io import read_views_parquet
 from sahelsim.inference.calibrate import run_calibration
-from sahelsim.inference.likelihood import observations_from_store
-from sahelsim.scenarios.posterior import load_posterior
+from sahelsim.inference.if2 import run_if2
+from sahelsim.inference.likelihood import (
+    dispersion_from_data,
+    observations_from_store,
+    until_month,
+)
+from sahelsim.scenarios.posterior import POSTERIOR_FILE, installed_posterior_path, load_posterior
+from sahelsim.scenarios.run import HISTORY_START, make_space
 
 log = logging.getLogger("sahelsim.cli")
 
@@ -87,13 +93,18 @@ def _months_to(last_year: int) -> int:
     return 12 * (last_year - 2012 + 1)
 
 
+class Method(StrEnum):
+    abc = "abc"
+    if2 = "if2"
+
+
 def calibrate(
     data_dir: DataDir = None,
     store: Store = None,
     out: Out = DEFAULT_OUT,
-    particles: Particles = 400,
-    generations: Generations = 6,
-    years: Annotated[Years, years_option("Calibration window (contiguous).")] = "2012-2023",
+    particles: Particles = 500,
+    generations: Generations = 14,
+    years: Annotated[Years, years_option("Calibration window (contiguous).")] = "2012-2024",
     seed: Seed = 0,
     max_simulations: Annotated[
         int, int_option("--max-simulations", "Stop after this many model runs")
@@ -107,12 +118,32 @@ def calibrate(
             " afterwards by simulate, forecast and run).",
         ),
     ] = False,
+    method: Annotated[
+        Method,
+        typer.Option(
+            "--method",
+            help="abc: ABC-SMC on summaries (default); if2: iterated "
+            "filtering on the monthly likelihood.",
+        ),
+    ] = Method.abc,
+    iterations: Annotated[int, int_option("--iterations", "IF2 passes")] = 8,
+    holdout_after: Annotated[
+        str | None,
+        typer.Option(
+            "--holdout-after",
+            help="IF2: fit on data up to YYYY-MM only and score the rest out of sample.",
+        ),
+    ] = None,
     backend: Backend = BackendName.local,
     address: Address = None,
 ) -> int:
-    """ABC-SMC calibration of the model on the country-year data."""
+    """Calibrate the model: ABC-SMC with MCMC moves on country-year deaths by type, country-month
+    features, December IDP stocks and Burkina Faso's territory range (default), or IF2."""
     y0, y1 = _span(years, "--years")
     t0 = time.perf_counter()
+    if method is Method.if2:
+        return _calibrate_if2(data_dir, store, out, particles, iterations, seed, synthetic,
+                              install, holdout_after, t0)  # fmt: skip
     with open_backend(backend.value, address) as be:  # a bad --address fails before writing
         st, dd, _ = ingested_store(data_dir, store, out)
         with st, progress() as p:
@@ -128,8 +159,10 @@ def calibrate(
     table(f"Posterior ({len(post.weights)} particles)",
           ("parameter", "median", "50% interval", "90% interval"), rows)  # fmt: skip
     d = res["calibrator"].diagnostics_
-    say(f"tolerances {[round(e, 3) for e in d['epsilon'][1:]]}; acceptance "
-        f"{[round(a, 3) for a in d['acceptance'][1:]]}; {d['n_simulations']} simulations")  # fmt: skip
+    say(f"tolerances {[round(e, 3) for e in d['epsilon'][1:]]}; move acceptance "
+        f"{[round(a, 3) for a in d['acceptance'][1:]]}; effective sample "
+        f"{d['ess'][1:]}; unique particles {d['unique'][1:]}; {d['n_simulations']} "
+        "simulations")  # fmt: skip
     cov = res["ppc"]["in_90"].dropna().astype(bool).mean()
     say(f"posterior predictive: {cov:.0%} of observed country-years inside the 90 % interval")
     say(str(res["attrition"]), limit=None)
@@ -148,6 +181,37 @@ def _month(text: str, option: str) -> int:
         return _month_id_of(text)
     except ValueError as exc:
         raise _bad(option, str(exc)) from None
+
+
+def _calibrate_if2(data_dir, store, out, particles, iterations, seed, synthetic, install,
+                   holdout_after, t0) -> int:  # fmt: skip
+    """``calibrate --method if2``: iterated filtering on the filter's observation table."""
+    hold = _month(holdout_after, "--holdout-after") if holdout_after else None
+    st, dd, _ = ingested_store(data_dir, store, out)
+    with st:
+        obs = observations_from_store(st)
+    space = make_space(data_or_none(dd), HISTORY_START, synthetic=synthetic)
+    with progress() as p:
+        res = run_if2(space, obs, particles=particles, iterations=iterations, seed=seed,
+                      obs_model=dispersion_from_data(obs if hold is None else
+                                                     until_month(obs, hold)),
+                      holdout_after=hold, start=load_posterior(), progress=Bar(p, "IF2"))  # fmt: skip
+    folder = out / "calibration_if2"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"posterior": res.posterior.save(folder / POSTERIOR_FILE)}
+    write_tables({"if2_diagnostics": res.diagnostics}, folder, parquet=False)
+    if install:
+        paths["installed"] = res.posterior.save(installed_posterior_path())
+    d = res.diagnostics
+    say(f"IF2: log-likelihood by pass {[round(x, 1) for x in d['loglik']]}; mean ESS "
+        f"{[round(x) for x in d['ess_mean']]}")  # fmt: skip
+    if res.holdout_loglik is not None:
+        say(f"hold-out after {holdout_after}: prequential log score {res.holdout_loglik:,.1f} "
+            f"over {len(res.holdout)} observation times")  # fmt: skip
+    for k, pth in paths.items():
+        say(f"{k}: {pth}")
+    say(f"{time.perf_counter() - t0:.0f} s")
+    return 0
 
 
 def forecast(

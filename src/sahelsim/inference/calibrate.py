@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from sahelsim.scenarios.posterior import (  # noqa: F401  (re-exported)
     POSTERIOR_FILE,
     POSTERIOR_VERSION,
     Posterior,
+    installed_posterior_path,
     load_posterior,
 )
 
@@ -247,7 +247,7 @@ def run_calibration(
     if png:
         paths["ppc_plot"] = png
     if install:
-        target = Path(str(resources.files("sahelsim.resources") / POSTERIOR_FILE))
+        target = installed_posterior_path()
         post.save(target)
         paths["installed"] = target
     return {"calibrator": cal, "posterior": post, "ppc": tab, "paths": paths,

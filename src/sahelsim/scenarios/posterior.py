@@ -81,6 +81,11 @@ class Posterior:
         return write_text_atomic(Path(path), json.dumps(self.to_json(), indent=1))
 
 
+def installed_posterior_path() -> Path:
+    """Where the package's shipped posterior lives (``sahelsim/resources/posterior.json``)."""
+    return Path(str(resources.files("sahelsim.resources") / POSTERIOR_FILE))
+
+
 def load_posterior(path: str | Path | None = None) -> Posterior | None:
     """The shipped posterior (package data) or one from ``path``; None if none ships yet."""
     if path is None:

@@ -408,12 +408,15 @@ def _fake_run(scenario, *, members, months, **_kw):
     const = np.ones(shape)
     v = {
         "territory_state": 0.5 + 0.001 * t[None, :, None] * const,  # grows: c03, c07 fail
-        "territory_jnim": 0.2 * const, "idps": 1e5 * const, "refugees": 1e5 * const,
+        "territory_jnim": 0.2 * const, "territory_issp": 0.05 * const,
+        "territory_other": 0.02 * const, "territory_contested": 0.05 * const,
+        "territory_ungoverned": 0.03 * const, "idps": 1e5 * const, "refugees": 1e5 * const,
         "fighters_jnim": 1000 + noise, "fighters_issp": 500 + 0 * noise,
         "legitimacy": 0.4 + 0.01 * noise, "coups": 0 * const, "dependency": 0.3 * const,
         "deaths_total": 100 + noise, "deaths_state_based": 60 * const,
         "deaths_one_sided": 40 * const, "civilians_killed_by_state_side": 10 * const,
         "civilians_killed_by_jnim": 5 * const, "civilians_killed_by_issp": 5 * const,
+        "civilians_killed_by_other_groups": 0 * const,
         "governance_jnim": 0.1 * const,
     }  # fmt: skip
     late = (month >= claims_mod.ModelRuns(None, 2, 0, months).projection_start)[None, :, None]

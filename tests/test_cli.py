@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -384,6 +386,21 @@ def test_sigterm_unwinds_like_ctrl_c_and_the_handler_is_restored():
         cli_main._terminated(signal.SIGTERM, None)
 
 
+def _catches_sigterm(pid: int) -> bool:
+    """Whether process ``pid`` has a SIGTERM handler (Linux: the SigCgt mask in /proc; where
+    there is no /proc, assume so after six seconds of start-up)."""
+    status = Path(f"/proc/{pid}/status")
+    if not Path("/proc/self/status").exists():
+        time.sleep(6)
+        return True
+    try:
+        lines = status.read_text().splitlines()
+    except OSError:
+        return False
+    mask = next((int(x.split()[1], 16) for x in lines if x.startswith("SigCgt:")), 0)
+    return bool(mask >> (signal.SIGTERM - 1) & 1)
+
+
 def test_sigterm_during_a_run_exits_130_without_partial_outputs(tmp_path):
     import signal
     import time
@@ -391,10 +408,18 @@ def test_sigterm_during_a_run_exits_130_without_partial_outputs(tmp_path):
     out = tmp_path / "o"
     proc = subprocess.Popen(
         [sys.executable, "-m", "sahelsim", "simulate", "--synthetic", "--members", "400",
-         "--months", "2000", "--start", "2012-01", "--out", str(out)],
+         "--months", "600", "--start", "2012-01", "--out", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    time.sleep(6)  # past start-up, inside the run
+    # past start-up (the CLI's SIGTERM handler is installed: imports can take many seconds on
+    # a loaded machine), then inside the run
+    deadline = time.monotonic() + 120
+    while not _catches_sigterm(proc.pid) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the CLI never installed its SIGTERM handler"
+        time.sleep(0.1)
+    time.sleep(2)
+    # the handler runs when the compiled ensemble call returns (the run above takes tens of
+    # seconds), then the CLI unwinds
     proc.send_signal(signal.SIGTERM)
     code = proc.wait(timeout=120)
     assert code in (130, 0)  # 0 only if the run finished before the signal (a very fast machine)

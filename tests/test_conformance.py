@@ -35,8 +35,13 @@ from sahelsim.scenarios.setup import build_drivers
 M = 4
 START = int(month_id(2024, 6))
 WARM = 18  # months of the full model before the battery month: an active state
-_ROWS = {"cell": L.CELL_NAMES, "ctry": L.CTRY_NAMES, "flow": L.FLOW_NAMES, "flowk": L.FLOWK_NAMES,
-         "unit": L.UNIT_NAMES}
+_ROWS = {
+    "cell": L.CELL_NAMES,
+    "ctry": L.CTRY_NAMES,
+    "flow": L.FLOW_NAMES,
+    "flowk": L.FLOWK_NAMES,
+    "unit": L.UNIT_NAMES,
+}
 
 
 class Run:
@@ -288,7 +293,10 @@ def test_every_registered_mechanism_is_in_the_battery():
             kind, _, name = w.partition(".")
             assert w == "state.growth" or name in _ROWS[kind], (m.name, w)
     sw = Params.default().with_switches(combat=False)
-    assert not sw.switch_vector()[MECHANISMS.index("combat")] and sw.switch_vector().sum() == len(MECHANISMS) - 1
+    assert (
+        not sw.switch_vector()[MECHANISMS.index("combat")]
+        and sw.switch_vector().sum() == len(MECHANISMS) - 1
+    )
 
 
 @pytest.mark.parametrize("name", MECHANISMS)

@@ -13,6 +13,7 @@ import pytest
 from sahelsim.core.canon import month_id
 from sahelsim.model import layout as L
 from sahelsim.model.engine import Record, simulate
+from sahelsim.model.fields_table import GROUP_INDEX, GROUPS
 from sahelsim.model.params import Params
 from sahelsim.model.registry import REGISTRY
 from sahelsim.model.rng import member_keys
@@ -66,7 +67,7 @@ class Ctx:
     def run(self, mechanism, s):
         member = KERNEL[mechanism]
         for m in range(M):
-            st = L.MemberState(s.cells[m], s.ctry[m], s.growth_cum[m : m + 1])
+            st = L.MemberState(s.cells[m], s.ctry[m], s.growth_cum[m : m + 1], s.units[m])
             member(self.keys[m], self.t, st, L.Flows(self.fl[m], self.fk[m]), self.G, self.D,
                        self.p)  # fmt: skip
         return self
@@ -91,6 +92,49 @@ def interior_cell(space, k=0):
     return int(idx[np.argmax(deg[idx])])
 
 
+def clear_units(s):
+    """Free every unit slot (no armed group active or pending)."""
+    s.units[:] = 0.0
+    s.units[:, L.Unit.CELL] = -1.0
+    s.units[:, L.Unit.START] = -1.0
+
+
+def place_unit(s, u, group, cell, strength, home=None):
+    """An active unit of ``group`` (a GROUPS name) in slot ``u`` of every member."""
+    s.units[:, L.Unit.GROUP, u] = GROUP_INDEX[group]
+    s.units[:, L.Unit.CELL, u] = cell
+    s.units[:, L.Unit.STRENGTH, u] = strength
+    s.units[:, L.Unit.HOME, u] = cell if home is None else home
+    s.units[:, L.Unit.START, u] = -1.0
+
+
+def unit_sums(space, s):
+    """(members, sides, cells): the active units' strengths summed per side and cell."""
+    out = np.zeros((s.members, L.N_SIDES, space.n_cells))
+    us = s.units
+    for m in range(s.members):
+        act = us[m, L.Unit.CELL] >= 0
+        side = np.array(L.GROUP_SIDE)[us[m, L.Unit.GROUP, act].astype(int)]
+        np.add.at(out[m], (side, us[m, L.Unit.CELL, act].astype(int)),
+                  us[m, L.Unit.STRENGTH, act])  # fmt: skip
+    return out
+
+
+def far_cells(space, n):
+    """``n`` cells inside countries, each at least three steps from the others (their
+    neighbourhoods do not touch)."""
+    a = (space.adj > 0).astype(int)
+    near = ((a + a @ a + a @ a @ a) > 0).toarray() | np.eye(space.n_cells, dtype=bool)
+    deg = np.asarray(space.adj.sum(axis=1)).ravel()
+    picked = []
+    for c in np.argsort(-deg, kind="stable"):
+        if space.country[c] >= 0 and not near[c, picked].any():
+            picked.append(int(c))
+        if len(picked) == n:
+            return picked
+    raise AssertionError(f"the grid has no {n} mutually distant cells")
+
+
 # 1. schedule ---------------------------------------------------------------------------------
 def test_schedule_external_constraint_follows_withdrawals(space):
     start = int(month_id(2012, 1))
@@ -111,33 +155,178 @@ def test_schedule_external_constraint_follows_withdrawals(space):
     assert np.allclose(s.external[:, :3], 0.5)
 
 
-# 2. clear and withdraw -----------------------------------------------------------------------
-def test_clear_and_withdraw_disperses_then_returns(space):
+# 2. clear and withdraw: a cleared unit slips away, and comes back once the column has left ----
+def test_cleared_unit_slips_away_to_a_neighbour_and_returns_home(space):
     target = interior_cell(space, 0)
-    p = only("operations").with_values(move_frac=0.02, ops_per_10k=0.5)
+    p = only("operations", "mobility").with_values(disperse_frac=0.9, move_frac=0.5,
+                                                   home_range=0.3)  # fmt: skip
     s = state_for(space, p)
+    clear_units(s)
     s.jnim[:] = 0.0
     s.issp[:] = 0.0
+    s.other[:] = 0.0
+    s.lake[:] = 0.0
+    place_unit(s, 0, "ansar_dine", target, 500.0)
     s.jnim[:, target] = 500.0
     c = ctx_for(space, params=p)
-    c.run("operations", s)
+    c.run("operations", s).run("mobility", s)
     assert (c.flows.op[:, target] == 1).all()
+    assert c.flows.op.sum() == M  # the only cell with fighters is the only one cleared
+    cell = s.units[:, L.Unit.CELL, 0].astype(int)
     nb = space.adj[target].indices
-    after_op = s.jnim[:, target].mean()
-    assert after_op < 500 * 0.6  # dispersed
-    assert s.jnim[:, nb].sum(axis=1).mean() > 150  # into the neighbours
-    total = s.jnim.sum(axis=1).mean()
-    assert total == pytest.approx(500.0)  # nobody created or lost by moving
-    # the force leaves (no operations any more): fighters drift back towards the cell
-    p_off = p.with_values(ops_per_10k=0.5, garrison_share=0.9)
+    open_nb = nb[space.country[nb] >= 0]
+    moved = cell != target
+    assert 0.75 < moved.mean() < 1.0  # disperse_frac = 0.9: most slip away, a few stay
+    assert np.isin(cell[moved], open_nb).all()  # to a neighbouring cell inside a country
+    assert (s.units[:, L.Unit.STRENGTH, 0] == 500.0).all()  # whole: nobody lost by moving
+    np.testing.assert_array_equal(s.jnim, unit_sums(space, s)[:, L.JNIM_SIDE])
+    np.testing.assert_array_equal(c.flows.pre_jnim, s.jnim)
+    at_home0 = (cell == target).mean()
+    # the column leaves (no operations any more): over the next months (new draws each month)
+    # the units drift back home
     hist = []
-    for _ in range(6):
-        c = ctx_for(space, params=p_off, levers={"state_force_scale": 0.2})
-        s.pool[:] = 0.0  # no deployable force at all
-        c.run("operations", s)
-        hist.append(s.jnim[:, target].mean())
-    assert hist[0] > after_op * 1.3  # half of the cleared fighters are back after a month
-    assert hist[-1] > 400  # and nearly all after six
+    for month in ("2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"):
+        ctx_for(space, params=p, month=month).run("mobility", s)
+        hist.append((s.units[:, L.Unit.CELL, 0] == target).mean())
+        np.testing.assert_allclose(s.jnim.sum(axis=1), 500.0)
+    assert hist[-1] > max(0.55, at_home0 + 0.4)
+    assert s.jnim[:, target].mean() > 250
+
+
+# 2b. mobility ---------------------------------------------------------------------------------
+def test_pending_units_appear_at_home_in_their_start_month_scaled(space):
+    p = Params.default().with_values(scale_jnim=2.0, scale_issp=0.5)
+    s = state_for(space, p)
+    us0 = s.units.copy()
+    pending = us0[0, L.Unit.START] >= 0
+    assert pending.sum() == sum(g.units for g in GROUPS)  # one pending unit per founding unit
+    late = int(np.nonzero(pending)[0][-1])
+    t = int(month_id(2024, 6))
+    s.units[:, L.Unit.START, late] = t + 1  # this one is due next month
+    ctx_for(space, params=p, month="2024-06").run("mobility", s)
+    scale = np.array([p.scale_jnim, p.scale_issp, p.scale_other, p.scale_lake])
+    for u in np.nonzero(pending)[0]:
+        if u == late:
+            continue
+        g = GROUPS[int(us0[0, L.Unit.GROUP, u])]
+        assert (s.units[:, L.Unit.CELL, u] == us0[:, L.Unit.HOME, u]).all(), g.name
+        np.testing.assert_allclose(s.units[:, L.Unit.STRENGTH, u],
+                                   g.strength / g.units * scale[L.SIDES.index(g.side)])  # fmt: skip
+        assert (s.units[:, L.Unit.START, u] == -1).all()
+    assert (s.units[:, L.Unit.CELL, late] == -1).all()  # not yet
+    assert (s.units[:, L.Unit.STRENGTH, late] == us0[:, L.Unit.STRENGTH, late]).all()
+    np.testing.assert_allclose(s.cells[:, : L.N_SIDES], unit_sums(space, s))
+    # all JNIM components are out (the late unit is not JNIM's): their founding strength x 2
+    assert GROUPS[int(us0[0, L.Unit.GROUP, late])].side != "jnim"
+    np.testing.assert_allclose(s.jnim.sum(axis=1),
+                               2.0 * sum(g.strength for g in GROUPS if g.side == "jnim"))  # fmt: skip
+    ctx_for(space, params=p, month="2024-07").run("mobility", s)
+    assert (s.units[:, L.Unit.CELL, late] == us0[:, L.Unit.HOME, late]).all()
+    assert (s.units[:, L.Unit.START, late] == -1).all()
+
+
+def test_whole_units_move_only_to_neighbouring_cells_inside_countries(space):
+    p = Params.default().with_values(move_frac=0.6, home_range=5.0)
+    s = state_for(space, p)
+    ctx_for(space, params=p, month="2015-06").run("mobility", s)  # the 2012 groups appear
+    active = s.units[0, L.Unit.CELL] >= 0
+    assert 8 <= active.sum() < (s.units[0, L.Unit.START] >= -1).sum()  # later groups pending
+    nbr = (space.adj > 0).toarray() | np.eye(space.n_cells, dtype=bool)
+    strength0 = s.units[:, L.Unit.STRENGTH].copy()
+    moved = 0
+    for month in ("2015-07", "2015-08", "2015-09"):
+        before = s.units[:, L.Unit.CELL].astype(int)
+        ctx_for(space, params=p, month=month).run("mobility", s)
+        after = s.units[:, L.Unit.CELL].astype(int)
+        act = before >= 0
+        assert nbr[before[act], after[act]].all()  # one step at most
+        assert (space.country[after[act]] >= 0).all()  # never into a cell outside the countries
+        moved += int((before[act] != after[act]).sum())
+        # whole units: strengths unchanged, the cell fields are the unit sums
+        np.testing.assert_array_equal(s.units[:, L.Unit.STRENGTH][act], strength0[act])
+        np.testing.assert_allclose(s.cells[:, : L.N_SIDES], unit_sums(space, s))
+    assert moved > 0.2 * 3 * act.sum()  # move_frac 0.6 (some movers stay put)
+
+
+# 2c. franchise ---------------------------------------------------------------------------------
+def test_franchise_carries_losses_to_units_buds_and_disbands(space):
+    a, b, d = far_cells(space, 3)
+    p = Params.default().with_values(split_size=300.0, split_rate=0.5, unit_min=10.0, bud_home=1.0)
+    s = state_for(space, p)
+    clear_units(s)
+    place_unit(s, 0, "is_sahel", d, 12.0)  # loses half: below unit_min, disbands
+    place_unit(s, 1, "macina", a, 500.0)  # above split_size: buds half the time
+    place_unit(s, 2, "ansarul", b, 200.0)  # two JNIM units in b share the cell's losses
+    place_unit(s, 3, "ansar_dine", b, 100.0)
+    place_unit(s, 4, "is_sahel", b, 150.0)
+    s.cells[:, : L.N_SIDES] = unit_sums(space, s)
+    c = ctx_for(space, params=p)
+    c.flows.pre_jnim[:] = s.jnim  # after the units moved
+    c.flows.pre_issp[:] = s.issp
+    s.jnim[:, b] = 240.0  # combat and attrition took 20 % of JNIM in b
+    s.issp[:, b] = 180.0  # IS Sahel recruited 20 % in b
+    s.issp[:, d] = 6.0
+    c.run("franchise", s)
+    us = s.units
+    np.testing.assert_allclose(us[:, L.Unit.STRENGTH, 2], 160.0)
+    np.testing.assert_allclose(us[:, L.Unit.STRENGTH, 3], 80.0)
+    np.testing.assert_allclose(us[:, L.Unit.STRENGTH, 4], 180.0)
+    assert (us[:, L.Unit.CELL, 0] == -1).all() and (us[:, L.Unit.STRENGTH, 0] == 0).all()
+    assert (us[:, L.Unit.START, 0] == -1).all()  # the slot is free again
+    # budding: half of unit 1 forms a new Katiba Macina unit homed in a neighbouring cell (in
+    # the first free slot after it)
+    active = us[:, L.Unit.CELL] >= 0
+    budded = active[:, 5]
+    assert (active[:, 1:5].all(axis=1)).all() and not active[:, 6:].any()
+    assert 0.3 < budded.mean() < 0.7  # split_rate 0.5
+    nb = space.adj[a].indices
+    open_nb = nb[space.country[nb] >= 0]
+    assert (us[budded, L.Unit.STRENGTH, 1] == 250.0).all()
+    assert (us[budded, L.Unit.STRENGTH, 5] == 250.0).all()
+    assert (us[budded, L.Unit.GROUP, 5] == GROUP_INDEX["macina"]).all()
+    assert np.isin(us[budded, L.Unit.CELL, 5], open_nb).all()
+    assert (us[budded, L.Unit.HOME, 5] == us[budded, L.Unit.CELL, 5]).all()
+    assert (us[~budded, L.Unit.STRENGTH, 1] == 500.0).all()
+    assert (us[:, L.Unit.CELL, 1] == a).all()
+    # units below split_size never bud; the cell fields are the unit sums again
+    assert (us[:, L.Unit.CELL, 2:5] == b).all()
+    np.testing.assert_allclose(s.cells[:, : L.N_SIDES], unit_sums(space, s))
+    np.testing.assert_allclose(s.jnim.sum(axis=1), 500.0 + 240.0)
+    np.testing.assert_allclose(s.issp.sum(axis=1), 180.0)
+
+
+def test_decapitation_strikes_only_the_leading_jnim_component_of_the_country(space):
+    mli = np.nonzero(space.country == L.MLI)[0]
+    bfa = np.nonzero(space.country == L.BFA)[0]
+    p = Params.default().with_values(split_rate=0.0)
+    s = state_for(space, p)
+    clear_units(s)
+    place_unit(s, 0, "macina", mli[0], 300.0)  # Mali's leading JNIM component (500 in all)
+    place_unit(s, 1, "macina", mli[5], 200.0)
+    place_unit(s, 2, "ansar_dine", mli[9], 400.0)
+    place_unit(s, 3, "is_sahel", mli[9], 900.0)  # stronger, but not JNIM
+    place_unit(s, 4, "ansarul", bfa[0], 250.0)  # Burkina Faso's only JNIM component
+    s.cells[:, : L.N_SIDES] = unit_sums(space, s)
+    ctx_for(space, params=p, levers={"decapitation": 0.5}).run("franchise", s)
+    got = s.units[:, L.Unit.STRENGTH, :5].copy()
+    np.testing.assert_allclose(got, np.broadcast_to([150.0, 100.0, 400.0, 900.0, 125.0], got.shape))
+    np.testing.assert_allclose(s.cells[:, : L.N_SIDES], unit_sums(space, s))
+    # no pulse, no blow
+    ctx_for(space, params=p).run("franchise", s)
+    np.testing.assert_allclose(s.units[:, L.Unit.STRENGTH, :5], got)
+
+
+def test_a_new_unit_does_not_bud_again_in_its_first_month(space):
+    a = far_cells(space, 1)[0]
+    p = Params.default().with_values(split_size=300.0, split_rate=0.5)
+    s = state_for(space, p)
+    clear_units(s)
+    place_unit(s, 0, "macina", a, 1000.0)  # both halves (500) are above split_size
+    s.cells[:, : L.N_SIDES] = unit_sums(space, s)
+    ctx_for(space, params=p).run("franchise", s)
+    active = (s.units[:, L.Unit.CELL] >= 0).sum(axis=1)
+    assert (active >= 2).any()
+    assert active.max() <= 2  # one bud per unit and month
 
 
 # 3. combat -----------------------------------------------------------------------------------
@@ -264,18 +453,43 @@ def test_jihadist_governance_matures_where_jnim_dominates(space):
 
 
 # 8. control ----------------------------------------------------------------------------------
-def test_control_follows_strength(space):
-    a, b = interior_cell(space, 0), interior_cell(space, 1)
+def test_control_by_presence(space):
+    a, b, e, d, v, x, y = far_cells(space, 7)
     s = state_for(space)
-    s.jnim[:] = 0
-    s.issp[:] = 0
-    s.jnim[:, a] = 2000.0
+    for side in L.SIDES:
+        getattr(s, side)[:] = 0.0
+    s.services[:] = 0.0
+    s.gov[:] = 0.0
+    s.jnim[:, a] = 2000.0  # JNIM alone
+    s.other[:, e] = 500.0  # the northern movements alone
+    s.jnim[:, x] = 300.0  # JNIM and IS Sahel matched: contested
+    s.issp[:, x] = 300.0
+    s.jnim[:, y] = 5.0  # a few fighters: below presence_min (reach 0.3 x 5 in the neighbours)
+    s.services[:, v] = 1.0  # the administration alone (admin_presence 50)
     c = ctx_for(space)
-    c.flows.state_cell[:, b] = 2000.0
+    c.flows.state_cell[:, b] = 2000.0  # the army
+    c.flows.state_cell[:, d] = 5.0  # a handful of soldiers: below presence_min
     c.run("control", s)
-    assert (s.hold[:, a] == 2).all() and (s.hold[:, b] == 1).all()
-    tot = s.share_state + s.share_jnim + s.share_issp
-    np.testing.assert_allclose(tot, 1.0)
+    hold = s.hold
+    assert (hold[:, a] == 2).all() and (hold[:, b] == 1).all() and (hold[:, e] == 4).all()
+    assert (hold[:, v] == 1).all() and (hold[:, x] == 0).all()
+    # the state holds a cell only where it is present; nobody present: ungoverned
+    assert (hold[:, d] == 5).all() and (hold[:, y] == 5).all()
+    # JNIM's 2000 project reach x 2000 = 600 into the neighbours, where nobody else is
+    nb_a = space.adj[a].indices
+    assert (hold[:, nb_a] == 2).all()
+    touched = np.zeros(space.n_cells, bool)
+    for c0 in (a, e, x, y):
+        touched[c0] = True
+        touched[space.adj[c0].indices] = True
+    touched[[b, d, v]] = True
+    assert (hold[:, ~touched] == 5).all()
+    shares = s.share_state + s.share_jnim + s.share_issp + s.share_other
+    gov = hold != 5
+    np.testing.assert_allclose(shares[gov], 1.0)
+    assert (shares[~gov] == 0).all()
+    np.testing.assert_allclose(s.share_jnim[:, x], 0.5)
+    assert (s.share_other[:, e] == 1).all()
 
 
 # 9. displacement -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sahelsim.core.canon import month_id
 from sahelsim.model.engine import COUNTRY_VARS, Record, simulate
+from sahelsim.model.fields_table import HOLD_CODES
 from sahelsim.model.params import SPECS, Params
 from sahelsim.model.space import Space
 from sahelsim.model.state import initial_state
@@ -91,20 +92,29 @@ def test_invariants_hold_under_random_parameters(space, seed, scenario):
     p = _random_params(rng)
     d = _drivers(space, 30, scenario=scenario, start=int(month_id(2024, 1)))
     ds = simulate(
-        space, p, d, members=6, seed=seed, record=Record(cells=("jnim", "issp", "idp", "deaths"))
+        space,
+        p,
+        d,
+        members=6,
+        seed=seed,
+        record=Record(cells=("jnim", "issp", "other", "idp", "deaths", "hold")),
     )
     # no negative stocks
-    for v in ("fighters_jnim", "fighters_issp", "idps", "refugees", "state_forces", "militia",
-              "deaths_total", "civilians_killed_by_state_side", "coups"):  # fmt: skip
+    for v in ("fighters_jnim", "fighters_issp", "fighters_other", "fighters_lake", "idps",
+              "refugees", "state_forces", "militia", "deaths_total",
+              "civilians_killed_by_state_side", "civilians_killed_by_other_groups",
+              "coups"):  # fmt: skip
         assert (ds[v] >= 0).all(), v
-    for v in ("cell_jnim", "cell_issp", "cell_idp", "cell_deaths"):
+    for v in ("cell_jnim", "cell_issp", "cell_other", "cell_idp", "cell_deaths"):
         assert (ds[v] >= 0).all(), v
-    # shares in [0, 1] and territory shares add up to 1 per country with cells
-    for v in ("territory_state", "territory_jnim", "territory_issp", "territory_contested",
-              "legitimacy", "dependency", "external_constraint"):  # fmt: skip
+    # shares in [0, 1] and the territory shares of all six hold codes add up to 1 per country
+    territory = [f"territory_{HOLD_CODES[k]}" for k in sorted(HOLD_CODES)]
+    for v in (*territory, "legitimacy", "dependency", "external_constraint"):
         assert ((ds[v] >= 0) & (ds[v] <= 1 + 1e-12)).all(), v
-    tot = sum(ds[f"territory_{k}"] for k in ("state", "jnim", "issp", "contested"))
+    tot = sum(ds[v] for v in territory)
     np.testing.assert_allclose(tot.values, 1.0, rtol=1e-9)
+    # the hold codes recorded per cell are the six declared ones
+    assert set(np.unique(ds.cell_hold.values)) <= set(HOLD_CODES)
     # people are conserved: residents + displaced + refugees + dead = initial + growth
     np.testing.assert_allclose(ds.people_accounted, ds.people_initial_plus_growth, rtol=1e-9)
 

@@ -282,14 +282,21 @@ def test_views_parquet_write_is_atomic(tmp_path, monkeypatch):
 
 
 def backtest_result(crps: float) -> dict[str, pd.DataFrame]:
+    """The tables a country-year backtest returns (the forecast layer's result schema)."""
     names = ["model", "zero", "last_value", "conflictology", "negbin"]
     scores = pd.DataFrame({"iso3": "MLI", "target": "sb", "forecaster": names, "crps": crps})
+    overall = scores[["forecaster", "crps"]].assign(n=1, ignorance=1.0, is95=1.0, coverage50=0.5,
+                                                    coverage90=0.9)  # fmt: skip
     verdict = pd.DataFrame([{"model_crps": crps, "best_baseline": "zero",
                              "best_baseline_crps": 2.0, "ratio": crps / 2, "meets_crps_aim": True,
                              "model_coverage90": 0.9, "meets_coverage_aim": True}])  # fmt: skip
-    forecasts = pd.DataFrame({"origin": [2020], "draws": [[1.0, 2.0, 3.0]]})
-    return {"scores": scores, "overall": scores[["forecaster", "crps"]], "by_target": scores,
-            "verdict": verdict, "forecasts": forecasts}  # fmt: skip
+    forecasts = pd.DataFrame({"forecaster": "model", "seed": 0, "origin": [2020], "year": [2021],
+                              "iso3": "MLI", "target": "sb", "draws": [[1.0, 2.0, 3.0]]})  # fmt: skip
+    spread = pd.DataFrame({"forecaster": names, "crps_min": crps, "crps_max": crps})
+    goals = pd.DataFrame([{"goal": "crps", "forecaster": "model", "value": crps, "seed_min": crps,
+                           "seed_max": crps, "aim": "< baselines", "met": True}])  # fmt: skip
+    return {"scores": scores, "overall": overall, "by_target": scores, "verdict": verdict,
+            "forecasts": forecasts, "seed_spread": spread, "goals": goals}  # fmt: skip
 
 
 def test_backtest_tables_are_replaced_as_a_set(work, monkeypatch, capsys):

@@ -26,7 +26,17 @@ from sahelsim.scenarios.scenario import (
     load_scenario,
 )
 
-SHIPPED = ("acceleration", "accommodation", "consolidation", "coup", "ct_success", "intervention")
+SHIPPED = ("acceleration", "accommodation", "consolidation", "coup", "ct_success", "decapitation",
+           "intervention")  # fmt: skip
+SECTION_OF = {
+    "acceleration": "Three Futures (first path",
+    "accommodation": "Three Futures (second path",
+    "ct_success": "Three Futures (third path",
+    "consolidation": "What Comes After (first possibility",
+    "coup": "What Comes After (second possibility",
+    "intervention": "What Comes After (third possibility",
+    "decapitation": "The Jihadist Adaptation",
+}
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_26e342f7357a83bf.txt"
 NUMERIC = [n for n, s in LEVER_SPECS.items() if s.kind in ("float", "impulse")]
 
@@ -64,7 +74,7 @@ def _at(series: np.ndarray, start: int, year: int, month: int) -> np.ndarray:
 # -- shipped scenarios ----------------------------------------------------------------------------
 
 
-def test_list_scenarios_returns_the_six():
+def test_list_scenarios_returns_the_shipped_ones():
     assert list_scenarios() == sorted(SHIPPED)
 
 
@@ -74,7 +84,9 @@ def test_shipped_scenario_loads_and_is_a_projection(name):
     assert s.name == name
     assert s.title and s.description.strip()
     heading = s.article_section.replace("\u2019", "'")
-    assert heading.startswith(("Three Futures", "What Comes After"))
+    # the futures of the article, and one test of its claim that the franchise survives the
+    # loss of leaders
+    assert heading.startswith(SECTION_OF[name]), heading
     for c in s.changes:
         assert c.month_id >= month_id(2025, 1), f"{name}: {c.date} is before 2025-01"
         assert c.note.strip()
@@ -444,6 +456,23 @@ def test_diff():
     ]
     # an explicit baseline equal to a constant default is no difference
     assert acc.diff(_scenario()) == []
+
+
+def test_reference_scenario_keeps_every_dated_default_schedule():
+    """acceleration is "every lever keeps its default": its baseline may restate constant
+    defaults but must not flatten a dated schedule (Serval/Barkhane, the northern accords, the
+    Russian arrivals), or its 2012 spin-up would run another history than the other scenarios."""
+    start, n = int(month_id(2012, 1)), 14 * 12
+    acc = load_scenario("acceleration").lever_series(start, n)
+    default = _scenario().lever_series(start, n)
+    for name in NUMERIC:
+        np.testing.assert_array_equal(acc[name], default[name], err_msg=name)
+    mli, ner = CORE_ISO3.index("MLI"), CORE_ISO3.index("NER")
+    iv = acc["intervention_force"]
+    assert _at(iv, start, 2012, 6)[mli] == 0 and _at(iv, start, 2013, 6)[mli] == 4000  # Serval
+    assert _at(iv, start, 2016, 1)[ner] == 1000 and _at(iv, start, 2023, 1)[mli] == 0  # Barkhane
+    na = acc["northern_accord"]
+    assert _at(na, start, 2016, 1)[mli] == 1.0 and _at(na, start, 2024, 1)[mli] == 0.0
 
 
 def test_with_overrides_baseline():

@@ -149,7 +149,7 @@ def test_first_year_above():
     assert status(p, ctx) == "fail"  # never reached
     p, _ = pattern("first_year_above", params={"threshold": 100}, unit="BEN", name="Benin")
     row = evaluate([p], ctx).iloc[0]
-    assert row["status"] == "not evaluated" and "MLI, BFA, NER only" in row["note"]
+    assert row["status"] == "not evaluated" and "Benin has no cells in the grid" in row["note"]
 
 
 def test_admin1_share():

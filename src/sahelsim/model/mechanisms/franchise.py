@@ -87,9 +87,10 @@ def member(key, t, state, flows, geog, drivers, p):
             us[Unit.CELL, u] = -1.0
             us[Unit.START, u] = -1.0
             us[Unit.STRENGTH, u] = 0.0
+    fresh = np.zeros(U, dtype=np.bool_)  # buds of this month do not bud again
     for u in range(U):
         c = int(us[Unit.CELL, u])
-        if c < 0 or us[Unit.STRENGTH, u] <= p[P.SPLIT_SIZE]:
+        if c < 0 or fresh[u] or us[Unit.STRENGTH, u] <= p[P.SPLIT_SIZE]:
             continue
         if not uniform(key, t, Stream.UNIT_SPLIT, u) < p[P.SPLIT_RATE]:
             continue
@@ -122,6 +123,7 @@ def member(key, t, state, flows, geog, drivers, p):
         founds = uniform(key, t, Stream.UNIT_SPLIT, U + u) < p[P.BUD_HOME]
         us[Unit.HOME, f] = dest if founds else us[Unit.HOME, u]
         us[Unit.START, f] = -1.0
+        fresh[f] = True
     aggregate(cs, us)
 
 

@@ -108,3 +108,15 @@ def test_small_model_calibration_end_to_end(tmp_path, shared_data):
     ppc = pd.read_csv(tmp_path / "cal" / "posterior_predictive.csv")
     assert set(ppc.observable) == {"sb", "ns", "os_govt", "os_nsgroup", "idps"}
     assert "attrition" in res["attrition"]
+
+
+def test_posterior_from_the_environment_replaces_the_shipped_one(tmp_path, monkeypatch):
+    post = Posterior(("attrition",), np.array([[0.021], [0.029]]), np.array([0.5, 0.5]))
+    path = post.save(tmp_path / "holdout.json")
+    monkeypatch.setenv("SAHELSIM_POSTERIOR", str(path))
+    got = load_posterior()
+    assert got is not None and list(got.names) == ["attrition"]
+    np.testing.assert_allclose(got.particles, post.particles)
+    monkeypatch.setenv("SAHELSIM_POSTERIOR", str(tmp_path / "missing.json"))
+    with pytest.raises(FileNotFoundError, match="SAHELSIM_POSTERIOR"):
+        load_posterior()

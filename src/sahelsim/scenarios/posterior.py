@@ -7,6 +7,7 @@ Written by :mod:`sahelsim.inference.calibrate`; read by scenario runs, claims an
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -86,8 +87,19 @@ def installed_posterior_path() -> Path:
     return Path(str(resources.files("sahelsim.resources") / POSTERIOR_FILE))
 
 
+#: Environment variable naming a posterior file that replaces the shipped one (for example a
+#: hold-out calibration); the shipped posterior is used when it is unset.
+POSTERIOR_ENV = "SAHELSIM_POSTERIOR"
+
+
 def load_posterior(path: str | Path | None = None) -> Posterior | None:
-    """The shipped posterior (package data) or one from ``path``; None if none ships yet."""
+    """The posterior of ``path``, else of ``$SAHELSIM_POSTERIOR``, else the shipped one
+    (package data); None if none ships yet. A missing file named by the variable is an
+    error, not a silent fallback."""
+    if path is None and os.environ.get(POSTERIOR_ENV):
+        path = os.environ[POSTERIOR_ENV]
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"${POSTERIOR_ENV} names {path}, which does not exist")
     if path is None:
         res = resources.files("sahelsim.resources") / POSTERIOR_FILE
         if not res.is_file():

@@ -313,7 +313,9 @@ class FilteredPresent:
             )
         last = meta.get("last_month", month_label(PROJECTION_START - 1))
         desc = f"the filtered ensemble in {self.folder} ({state.members} particles, data to {last})"
-        h = hashlib.sha256(str(self.folder.resolve()).encode() + repr(sorted(meta.items())).encode())
+        h = hashlib.sha256(
+            str(self.folder.resolve()).encode() + repr(sorted(meta.items())).encode()
+        )
         return Present(state, pm, None, PROJECTION_START, desc, "filtered-" + h.hexdigest()[:16],
                        dict(meta))  # fmt: skip
 

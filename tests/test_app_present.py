@@ -130,3 +130,35 @@ def test_provider_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(pr.ENV_PRESENT, str(tmp_path))
     got = pr.present_provider()
     assert isinstance(got, pr.FilteredPresent) and got.folder == tmp_path
+
+
+def test_overlapping_requests_run_in_parallel_with_the_same_numbers(tmp_path, monkeypatch):
+    """Two sessions asking at once: one runs in the server process, the other in a worker
+    process of the shared pool; a run's numbers do not depend on where it ran."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sahelsim.app import core
+    from sahelsim.app.pool import Runner
+
+    monkeypatch.setenv(core.ENV_GRID, "synthetic")
+    monkeypatch.setenv("SAHELSIM_CACHE", str(tmp_path))
+    core.set_provider(None)
+    runner = Runner(core._simulate, cores=2, env_keys=("SAHELSIM_CACHE", core.ENV_GRID))
+    reqs = [core.make_request("acceleration", members=4, months=6, seed=s) for s in (7, 8)]
+    try:
+        runner.run(reqs[0])  # the present of seed 7 is cached; the worker reads it from disk
+        with ThreadPoolExecutor(2) as ex:
+            futs = [ex.submit(runner.run, r) for r in reqs]
+            got = [f.result(timeout=300) for f in futs]
+        assert runner.where["pool"] >= 1
+        assert len({g.meta["pid"] for g in got}) == 2  # two processes computed
+        for g, r in zip(got, reqs, strict=True):
+            local = core._simulate(r)
+            np.testing.assert_array_equal(g.ds["deaths_total"].values,
+                                          local.ds["deaths_total"].values)  # fmt: skip
+            np.testing.assert_array_equal(
+                g.cells["cell_hold"].values, local.cells["cell_hold"].values
+            )
+    finally:
+        runner.shutdown()
+        core.set_provider(None)

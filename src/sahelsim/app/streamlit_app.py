@@ -388,6 +388,11 @@ def main() -> None:
         f"parameters: {res.meta.get('parameters') or 'prior'}; "
         + ("from the cache" if hit else f"ran in {res.seconds:.1f} s")
     )
+    st.caption(
+        f"Projections start from {res.meta.get('present', 'a spin-up from 2012-01')}; each run"
+        " simulates 2025-01 onwards from that state (your levers act from"
+        f" {req.effective})."
+    )
     tabs = st.tabs(["Projections", "Maps", "Compare", "Claims", "Levers"])
     with tabs[0]:
         _projections(res, figs)

@@ -64,6 +64,7 @@ from sahelsim.app.inputs import (  # noqa: F401 (re-exported: callers use core.<
     request_from_params,
     url_value,
 )
+from sahelsim.app.observed import fan_observed
 from sahelsim.app.pool import Runner
 from sahelsim.app.present import ENV_PRESENT, PresentProvider, present_provider, project
 from sahelsim.app.settings import DEFAULT_CLAIMS_CSV, ENV_CLAIMS, ENV_GRID
@@ -426,13 +427,16 @@ def _summaries(items: Sequence[tuple[str, Result]], *, maps: bool = False) -> Sc
 
 def fan_figures(items: Sequence[tuple[str, Result]]) -> dict[str, go.Figure]:
     """Fan charts (median, 50 % and 90 % bands; a menu picks the AES or one country) of
-    :data:`FANS`, one panel per ``(name, result)``, built by :func:`sahelsim.viz.fan_figure`."""
+    :data:`FANS`, one panel per ``(name, result)``, built by :func:`sahelsim.viz.fan_figure`,
+    with the observed points of the staged data (:mod:`sahelsim.app.observed`) over them."""
     runs = _summaries(items)
     names = [n for n, _ in items]
     panel_titles = {plotly_text(runs.titles[n]) for n in names}
+    observed = fan_observed(items[0][1].request.data_dir)
     out = {}
     for fid, (series, title, ytitle, yfmt) in FANS.items():
-        fig = fan_figure(runs, names, list(series), title=title, ytitle=ytitle, yformat=yfmt)
+        fig = fan_figure(runs, names, list(series), title=title, ytitle=ytitle, yformat=yfmt,
+                         observed=observed.get(fid))  # fmt: skip
         fig.update_layout(height=min(int(fig.layout.height or 460), 460))
         if len(names) == 1:  # the page says which scenario; keep the panel uncluttered
             fig.layout.annotations = [

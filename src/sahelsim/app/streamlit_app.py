@@ -225,6 +225,13 @@ def _chart(fig: Any, key: str) -> None:
 
 def _projections(res: core.Result, figs: dict[str, Any]) -> None:
     req = res.request
+    st.caption(
+        "Markers: observed to 2024 (UCDP country-year deaths and one-sided killings by"
+        " perpetrator; UNHCR/IDMC internally displaced people at the end of each year); line:"
+        " median of the members; bands: 50 % and 90 % of the members; dashed line: 2025-01."
+        if req.data_dir
+        else "No staged data (synthetic grid): no observed points; results are illustrations."
+    )
     left, right = st.columns(2)
     for i, fid in enumerate(core.FANS):
         with left if i % 2 == 0 else right:

@@ -82,7 +82,7 @@ from sahelsim.scenarios.run import (
     month_label,
     summary_frame,
 )
-from sahelsim.scenarios.scenario import Scenario
+from sahelsim.scenarios.scenario import Scenario, list_scenarios
 from sahelsim.viz.fans import FAN_SERIES, fan_figure
 from sahelsim.viz.figures import FigureSet
 from sahelsim.viz.maps import load_admin1
@@ -115,6 +115,7 @@ __all__ = [
     "map_figures",
     "map_figures_for",
     "month_label",
+    "prebuild",
     "present_source",
     "run_cached",
     "set_provider",
@@ -365,6 +366,31 @@ def _warm_worker(data_dir: str | None) -> int:
 RUNNER: Runner[RunRequest, Result] = Runner(
     _simulate, env_keys=(ENV_GRID, ENV_CLAIMS, ENV_PRESENT, ENV_CACHE, "SAHELSIM_DATA")
 )
+
+
+def prebuild(
+    data_dir: str | None,
+    *,
+    members: int = DEFAULT_MEMBERS,
+    seed: int = DEFAULT_SEED,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[tuple[str, str]]:
+    """Build the cached present of every shipped scenario (scenarios sharing a history share
+    one) and the observed panel, so the explorer's first chart needs no spin-up; returns
+    (scenario, where its projections start)."""
+    names = list_scenarios()
+    out = []
+    for i, name in enumerate(names):
+        if progress:
+            progress("present", i, len(names) + 1)
+        out.append((name, present_source(make_request(name, members=members, seed=seed,
+                                                      data_dir=data_dir))))  # fmt: skip
+    if progress:
+        progress("observed data", len(names), len(names) + 1)
+    fan_observed(data_dir)
+    if progress:
+        progress("done", len(names) + 1, len(names) + 1)
+    return out
 
 
 def run_cached(

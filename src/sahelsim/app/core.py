@@ -484,7 +484,7 @@ def map_figures(res: Result) -> dict[str, dict[str, Any]]:
     start, end = month_label(PROJECTION_START), runs.last_month
     titles = {
         "map_violence": f"Median deaths per cell, {start} to {end}",
-        "map_control": f"Share of members in which the state holds the cell, {end}",
+        "map_control": f"Who holds each cell in most members, {end}",
         "map_admin1": f"Median displaced people hosted per admin-1 unit, {end}",
     }
     out = {}

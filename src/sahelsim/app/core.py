@@ -336,7 +336,10 @@ def _simulate(req: RunRequest) -> Result:
     grid = _grid_text(req.data_dir)
     nmap = min(req.members, MAP_MEMBERS)
     with _RUN_LOCK:
-        pres = provider().present(space, sc, members=req.members, seed=req.seed, grid=grid)
+        prov = provider()
+        built = getattr(prov, "built", 0)
+        pres = prov.present(space, sc, members=req.members, seed=req.seed, grid=grid)
+        spun = getattr(prov, "built", 0) > built
         t1 = time.perf_counter()
         common = {"months": req.months, "seed": req.seed}
         a, cells = project(pres, space, sc, members=np.arange(nmap),
@@ -352,7 +355,7 @@ def _simulate(req: RunRequest) -> Result:
              req.members, req.months, month_label(pres.start), seconds, t1 - t0)  # fmt: skip
     assert cells is not None
     meta = {"parameters": a.attrs.get("parameters", ""), "present": pres.description,
-            "present_s": t1 - t0, "pid": os.getpid()}  # fmt: skip
+            "present_s": t1 - t0, "spun_up": spun, "pid": os.getpid()}  # fmt: skip
     return Result(req, sc, ds, cells, seconds, grid, meta)
 
 

@@ -394,6 +394,11 @@ def main() -> None:
         f"{core.month_label(req.end_month)} (projection from 2025-01); {res.grid}; "
         f"parameters: {res.meta.get('parameters') or 'prior'}; "
         + ("from the cache" if hit else f"ran in {res.seconds:.1f} s")
+        + (
+            f" (including the 2012-2024 spin-up, {res.meta.get('present_s', 0):.1f} s, now cached)"
+            if res.meta.get("spun_up") and not hit
+            else ""
+        )
     )
     st.caption(
         f"Projections start from {res.meta.get('present', 'a spin-up from 2012-01')}; each run"
@@ -420,4 +425,7 @@ def main() -> None:
         _levers_tab(res)
 
 
-main()
+# Streamlit runs this file as ``__main__``; a worker process of the run pool (spawned) imports
+# it as ``__mp_main__`` and must not draw the page.
+if __name__ == "__main__":
+    main()

@@ -23,7 +23,7 @@ from sahelsim.core.canon import CELL_DEG
 from sahelsim.grid.build import build_grid
 from sahelsim.scenarios.run import month_label
 from sahelsim.viz.figures import FigureSet, style_layout
-from sahelsim.viz.palette import INK, hold_colour, hold_name
+from sahelsim.viz.palette import INK, hold_colour, hold_key, hold_name
 from sahelsim.viz.places import CellFrame, admin1_weights, cell_frame, label_traces
 from sahelsim.viz.runs import CORE, COUNTRY_NAMES, ScenarioRuns
 from sahelsim.viz.text import log_ticks, plotly_text
@@ -329,8 +329,12 @@ def map_figures(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet
             f"Simulated control in {runs.last_month}: who holds each cell in most members ({sc})",
             "Each cell is coloured by the holder it has in most members (the model's control"
             " codes: " + ", ".join(hold_name(v) for v in runs.hold_labels.values()) + ");"
-            " hover for the shares of members. Ungoverned cells are pale yellow, never drawn"
-            " like state-held ones.",
+            " hover for the shares of members."
+            + (
+                " Ungoverned cells are pale yellow, never drawn like state-held ones."
+                if any(hold_key(v) == "ungoverned" for v in runs.hold_labels.values())
+                else ""
+            ),
             "holder in most ensemble members; shares of members in the CSV",
         ),
     )

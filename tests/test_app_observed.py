@@ -11,7 +11,7 @@ from sahelsim.app import observed as obs
 
 @pytest.fixture()
 def real(shared_data, tmp_path, monkeypatch):
-    monkeypatch.setenv("SAHELSIM_CACHE", str(tmp_path))
+    monkeypatch.setenv("SAHELSIM_APP_CACHE", str(tmp_path))
     monkeypatch.delenv(core.ENV_GRID, raising=False)
     obs._MEM.clear()
     core.set_provider(None)

@@ -141,9 +141,9 @@ def test_overlapping_requests_run_in_parallel_with_the_same_numbers(tmp_path, mo
     from sahelsim.app.pool import Runner
 
     monkeypatch.setenv(core.ENV_GRID, "synthetic")
-    monkeypatch.setenv("SAHELSIM_CACHE", str(tmp_path))
+    monkeypatch.setenv("SAHELSIM_APP_CACHE", str(tmp_path))
     core.set_provider(None)
-    runner = Runner(core._simulate, cores=2, env_keys=("SAHELSIM_CACHE", core.ENV_GRID))
+    runner = Runner(core._simulate, cores=2, env_keys=("SAHELSIM_APP_CACHE", core.ENV_GRID))
     reqs = [core.make_request("acceleration", members=4, months=6, seed=s) for s in (7, 8)]
     try:
         runner.run(reqs[0])  # the present of seed 7 is cached; the worker reads it from disk

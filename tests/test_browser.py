@@ -46,7 +46,7 @@ def _free_port() -> int:
 
 @pytest.fixture()
 def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("SAHELSIM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SAHELSIM_APP_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv(core.ENV_GRID, "synthetic")
     monkeypatch.setenv(core.ENV_CLAIMS, "/nonexistent/claims_audit.csv")
     core.set_provider(None)

@@ -47,7 +47,7 @@ def _group_alive(pgid: int) -> bool:
 def test_stopping_serve_stops_the_server_and_its_children(tmp_path, sig):
     pytest.importorskip("streamlit")
     port = _free_port()
-    env = dict(os.environ, SAHELSIM_CACHE=str(tmp_path))
+    env = dict(os.environ, SAHELSIM_APP_CACHE=str(tmp_path))
     proc = subprocess.Popen(
         [sys.executable, "-m", "sahelsim.cli.main", "serve", "--synthetic", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True,
@@ -88,7 +88,7 @@ def test_stopping_serve_stops_the_server_and_its_children(tmp_path, sig):
 
 
 def test_prebuild_fills_the_present_cache(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("SAHELSIM_CACHE", str(tmp_path))
+    monkeypatch.setenv("SAHELSIM_APP_CACHE", str(tmp_path))
     monkeypatch.delenv(core.ENV_GRID, raising=False)
     core.set_provider(None)
     try:

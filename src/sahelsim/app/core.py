@@ -67,7 +67,7 @@ from sahelsim.app.inputs import (  # noqa: F401 (re-exported: callers use core.<
 from sahelsim.app.observed import fan_observed
 from sahelsim.app.pool import Runner
 from sahelsim.app.present import ENV_PRESENT, PresentProvider, present_provider, project
-from sahelsim.app.settings import DEFAULT_CLAIMS_CSV, ENV_CLAIMS, ENV_GRID
+from sahelsim.app.settings import DEFAULT_CLAIMS_CSV, ENV_APP_CACHE, ENV_CLAIMS, ENV_GRID
 from sahelsim.claims.audit import audit
 from sahelsim.core.config import ENV_CACHE, resolve_data_dir
 from sahelsim.data.store.store import Store
@@ -367,7 +367,8 @@ def _warm_worker(data_dir: str | None) -> int:
 
 #: Runs requests here or, when they overlap, in worker processes (the settings they inherit).
 RUNNER: Runner[RunRequest, Result] = Runner(
-    _simulate, env_keys=(ENV_GRID, ENV_CLAIMS, ENV_PRESENT, ENV_CACHE, "SAHELSIM_DATA")
+    _simulate,
+    env_keys=(ENV_GRID, ENV_CLAIMS, ENV_PRESENT, ENV_APP_CACHE, ENV_CACHE, "SAHELSIM_DATA"),
 )
 
 

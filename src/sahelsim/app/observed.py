@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sahelsim.app.settings import app_cache_dir
 from sahelsim.core.atomic import write_text_atomic
-from sahelsim.core.config import cache_dir
 from sahelsim.data.store.store import Store
 from sahelsim.evidence.indicators import country_year
 from sahelsim.evidence.ingest import ingest_all
@@ -54,7 +54,7 @@ def observed_panel(data_dir: str | None, root: Path | None = None) -> pd.DataFra
         key = panel_key(d)
         if key in _MEM:
             return _MEM[key]
-        path = (Path(root) if root is not None else cache_dir() / "observed") / f"{key}.csv"
+        path = (Path(root) if root is not None else app_cache_dir() / "observed") / f"{key}.csv"
         panel: pd.DataFrame | None = None
         if path.is_file():
             try:

@@ -44,8 +44,8 @@ import xarray as xr
 
 import sahelsim.model as model_pkg
 from sahelsim import __version__
+from sahelsim.app.settings import app_cache_dir
 from sahelsim.core.atomic import write_all_atomic
-from sahelsim.core.config import cache_dir
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.layout import CELL_NAMES, CTRY_NAMES
 from sahelsim.model.params import Params
@@ -179,7 +179,7 @@ class SpinupPresent:
     ``root`` (default ``<cache>/present``) and in memory (the last ``keep`` presents)."""
 
     def __init__(self, root: Path | None = None, keep: int = 4) -> None:
-        self.root = Path(root) if root is not None else cache_dir() / "present"
+        self.root = Path(root) if root is not None else app_cache_dir() / "present"
         self.keep = keep
         self._mem: OrderedDict[str, Present] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}

@@ -119,6 +119,7 @@ __all__ = [
     "present_source",
     "run_cached",
     "set_provider",
+    "warm_worker",
     "space_for",
     "yearly_summary",
 ]
@@ -359,7 +360,7 @@ def _simulate(req: RunRequest) -> Result:
     return Result(req, sc, ds, cells, seconds, grid, meta)
 
 
-def _warm_worker(data_dir: str | None) -> int:
+def warm_worker(data_dir: str | None) -> int:
     """A worker's start: the library imported (by unpickling this function) and the grid."""
     space_for(data_dir)
     return os.getpid()
@@ -419,8 +420,6 @@ def run_cached(
         return fut.result(), True
     try:
         res = (compute or RUNNER.run)(req)
-        if compute is None:
-            RUNNER.prestart(_warm_worker, req.data_dir)
     except BaseException as exc:
         with _CACHE_LOCK:
             if _CACHE.get(req) is fut:

@@ -5,10 +5,11 @@ entered by two threads at once (Numba's workqueue threading layer is not re-entr
 :class:`Runner` runs one request at a time in the server process (no start-up cost: the first
 chart of a cold start is not delayed) and sends a request that arrives while that one is busy
 to a pool of worker processes shared by every session (``spawn``ed, so no server thread or
-lock is forked), at most ``cores - 1`` of them. The pool starts on the first overlap; a worker
+lock is forked), at most ``cores - 1`` of them. The pool starts on the first overlap (or when the server has warmed up, :mod:`sahelsim.app.server`); a worker
 imports the library once and then keeps its grid and present state in memory. Each worker's
 engine uses ``cores // (workers + 1)`` threads (at least one), so the runs together use the
-cores without oversubscribing them much.
+cores without oversubscribing them much; workers run at niceness +5, so their start and their
+runs never slow the server process's own run.
 
 A run's numbers do not depend on where it ran (members, seed and parameters decide them).
 """
@@ -44,6 +45,10 @@ def _init_worker(threads: int, env: dict[str, str]) -> None:
     server's settings (data directory, grid, present)."""
     os.environ.update(env)
     os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    try:  # below the server process: a worker's start must not slow the local run
+        os.nice(5)
+    except OSError:  # pragma: no cover - not permitted
+        pass
 
 
 class Runner(Generic[R, T]):

@@ -30,12 +30,16 @@ SMALL = {"members": 20, "months": 24}
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _synthetic_grid():
-    """Every run of this module uses the synthetic grid and no cached claims file."""
-    old = {k: os.environ.get(k) for k in (core.ENV_GRID, core.ENV_CLAIMS)}
+def _synthetic_grid(tmp_path_factory):
+    """Every run of this module uses the synthetic grid, no cached claims file and a fresh
+    cache folder for the present states."""
+    old = {k: os.environ.get(k) for k in (core.ENV_GRID, core.ENV_CLAIMS, "SAHELSIM_APP_CACHE")}
     os.environ[core.ENV_GRID] = "synthetic"
     os.environ[core.ENV_CLAIMS] = "/nonexistent/claims_audit.csv"
+    os.environ["SAHELSIM_APP_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    core.set_provider(None)
     yield
+    core.set_provider(None)
     for k, v in old.items():
         if v is None:
             os.environ.pop(k, None)

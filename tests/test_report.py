@@ -626,3 +626,67 @@ def test_validation_section_shows_every_pattern_escaped():
     assert "100 % (93 % to 100 %)" in text and "2.4 (0.5 to 8.7)" in text
     assert EVIL not in text and html.escape(EVIL) in text
     assert "sahelsim validate" in section_validation(None)
+
+
+def test_country_section_and_print_layout_in_chromium(report, tmp_path):
+    """A country section as a reader sees it in Chromium: its fan charts draw the observed
+    markers, its map labels the capital, the watchlist wraps (no cell clips its text); printed
+    (print media), no table or figure is cut at the page's right edge and the toolbar and
+    download links are gone."""
+    sync_playwright = _browser_or_skip()
+    path, _ = report
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS,
+            headless=True, viewport={"width": 1100, "height": 900},
+        )  # fmt: skip
+        try:
+            page = ctx.new_page()
+            page.goto(path.as_uri(), wait_until="load")
+            page.wait_for_function(
+                "document.body.dataset.plotsTotal !== undefined &&"
+                " document.body.dataset.plotsDone === document.body.dataset.plotsTotal",
+                timeout=120_000,
+            )
+            page.evaluate("document.getElementById('country_bfa').scrollIntoView()")
+            sec = page.locator("#country_bfa")
+            assert "Burkina Faso" in sec.locator("h2").first.inner_text()
+            # observed markers drawn on the deaths fan (one point per observed year)
+            pts = page.eval_on_selector_all(
+                "#country_bfa_deaths .scatterlayer .trace .points path", "e => e.length"
+            )
+            assert pts >= 10, pts
+            labels = page.eval_on_selector_all(
+                "#map_bfa text", "els => els.map(e => e.textContent)"
+            )
+            assert "Ouagadougou" in labels, labels[:20]
+            rows = sec.locator("table.watchlist tbody tr")
+            assert rows.count() >= 3
+            clipped = page.evaluate(
+                """() => [...document.querySelectorAll('#country_bfa table.watchlist td')]
+                     .filter(td => td.scrollWidth > td.clientWidth + 1).length"""
+            )
+            assert clipped == 0, f"{clipped} watchlist cells clip their text"
+            sec.screenshot(path=str(tmp_path / "country_bfa.png"))
+            page.emulate_media(media="print")
+            hidden = page.evaluate(
+                """() => [...document.querySelectorAll('a.dl, nav')]
+                     .every(e => getComputedStyle(e).display === 'none')"""
+            )
+            assert hidden, "download links or navigation still shown in print"
+            width = page.evaluate("document.documentElement.clientWidth")
+            wide = page.evaluate(
+                """(w) => [...document.querySelectorAll('table, figure.fig')]
+                     .filter(e => e.getBoundingClientRect().right > w + 2).map(e => e.id ||
+                     e.className)""",
+                width,
+            )
+            assert wide == [], f"cut at the right edge in print: {wide[:5]}"
+            cut = page.evaluate(
+                """() => [...document.querySelectorAll('td, th')]
+                     .filter(c => getComputedStyle(c).overflow === 'hidden' &&
+                                  c.scrollHeight > c.clientHeight + 1).length"""
+            )
+            assert cut == 0, f"{cut} table cells lose text in print"
+        finally:
+            ctx.close()

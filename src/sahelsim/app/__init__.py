@@ -74,10 +74,11 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def server_command(host: str = "127.0.0.1", port: int = 8501) -> list[str]:
-    """The command line that serves the app (headless, no usage statistics, no file watcher,
-    static files on for the offline map assets)."""
+    """The command line that serves the app (:mod:`sahelsim.app.server`: Streamlit plus a
+    warm-up of the default run; headless, no usage statistics, no file watcher, static files
+    on for the offline map assets)."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP_FILE),
+        sys.executable, "-m", "sahelsim.app.server",
         "--server.address", host,
         "--server.port", str(int(port)),
         "--server.headless", "true",

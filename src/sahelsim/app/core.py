@@ -8,10 +8,11 @@ the same code without a server:
   lever values, members, seed, horizon) into a canonical, hashable :class:`RunRequest`, or
   raises :class:`InputError` whose message lists every problem (the library's own
   :class:`~sahelsim.scenarios.scenario.ScenarioError` lines for levers);
-* :func:`run_cached` runs the ensemble through :func:`sahelsim.scenarios.run.run_scenario` and
-  keeps the last results in a process-wide cache keyed by the request (one computation per key
-  even when several sessions ask at once; one simulation at a time, because the compiled engine
-  already uses every core and Numba's workqueue layer must not be entered concurrently);
+* :func:`run_cached` projects the ensemble from the present state (:mod:`sahelsim.app.present`:
+  the cached December-2024 state of a spin-up from 2012, or a filtered ensemble), so a request
+  simulates 2025 onwards only, and keeps the last results in a process-wide cache keyed by the
+  request (one computation per key even when several sessions ask at once); requests that
+  overlap run in parallel, up to the cores available (:class:`sahelsim.app.pool.Runner`);
 * :func:`fan_figures` and :func:`map_figures` build Plotly figures with the figures layer shared
   with the HTML report (:mod:`sahelsim.viz`), :func:`compare_table` wraps
   :func:`sahelsim.scenarios.run.compare`, :func:`claims_table` reads the cached audit or runs
@@ -63,9 +64,12 @@ from sahelsim.app.inputs import (  # noqa: F401 (re-exported: callers use core.<
     request_from_params,
     url_value,
 )
-from sahelsim.app.settings import DEFAULT_CLAIMS_CSV, ENV_CLAIMS, ENV_GRID
+from sahelsim.app.observed import fan_observed
+from sahelsim.app.pool import Runner
+from sahelsim.app.present import ENV_PRESENT, PresentProvider, present_provider, project
+from sahelsim.app.settings import DEFAULT_CLAIMS_CSV, ENV_APP_CACHE, ENV_CLAIMS, ENV_GRID
 from sahelsim.claims.audit import audit
-from sahelsim.core.config import resolve_data_dir
+from sahelsim.core.config import ENV_CACHE, resolve_data_dir
 from sahelsim.data.store.store import Store
 from sahelsim.evidence.ingest import ingest_all
 from sahelsim.grid.build import NATURALEARTH_FOLDER
@@ -76,15 +80,14 @@ from sahelsim.scenarios.run import (
     compare,
     make_space,
     month_label,
-    run_scenario,
     summary_frame,
 )
-from sahelsim.scenarios.scenario import Scenario
+from sahelsim.scenarios.scenario import Scenario, list_scenarios
 from sahelsim.viz.fans import FAN_SERIES, fan_figure
 from sahelsim.viz.figures import FigureSet
 from sahelsim.viz.maps import load_admin1
 from sahelsim.viz.maps import map_figures as draw_maps
-from sahelsim.viz.runs import SIM_START, RunInput, ScenarioRuns, summarise_runs
+from sahelsim.viz.runs import RunInput, ScenarioRuns, summarise_runs
 from sahelsim.viz.text import plotly_text
 
 if TYPE_CHECKING:
@@ -112,7 +115,11 @@ __all__ = [
     "map_figures",
     "map_figures_for",
     "month_label",
+    "prebuild",
+    "present_source",
     "run_cached",
+    "set_provider",
+    "warm_worker",
     "space_for",
     "yearly_summary",
 ]
@@ -205,8 +212,9 @@ class Result:
         head = [
             f"# sahelsim scenario explorer: {self.title}",
             f"# scenario: {req.scenario}; members: {req.members}; seed: {req.seed};"
-            f" months: {month_label(HISTORY_START)} to {month_label(req.end_month)}"
+            f" months: {month_label(int(self.ds.month[0]))} to {month_label(req.end_month)}"
             f" (projection from {month_label(PROJECTION_START)})",
+            f"# projections start from {self.meta.get('present') or 'a spin-up from 2012-01'}",
             f"# levers changed (from {req.effective}): {levers}",
             f"# grid: {self.grid}; parameters: {self.meta.get('parameters') or 'prior'}",
             "# values: median and 5/25/75/95 % quantiles over members; flows summed over the"
@@ -286,43 +294,112 @@ def yearly_summary(ds: xr.Dataset) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-_RUN_LOCK = threading.Lock()  # one simulation at a time
+_RUN_LOCK = threading.Lock()  # one simulation at a time in a process
 _CACHE_LOCK = threading.Lock()
 _CACHE: OrderedDict[RunRequest, Future[Result]] = OrderedDict()
+_PROVIDER: list[PresentProvider] = []
+
+
+def provider() -> PresentProvider:
+    """Where projections start (:func:`sahelsim.app.present.present_provider`, made once)."""
+    with _CACHE_LOCK:
+        if not _PROVIDER:
+            _PROVIDER.append(present_provider())
+        return _PROVIDER[0]
+
+
+def set_provider(p: PresentProvider | None) -> None:
+    """Use ``p`` for the following runs (None: from the environment again); clears the cache."""
+    with _CACHE_LOCK:
+        _PROVIDER.clear()
+        if p is not None:
+            _PROVIDER.append(p)
+    clear_cache()
+
+
+def _grid_text(data_dir: str | None) -> str:
+    return "study grid" if data_dir is not None else "synthetic grid (illustration only)"
+
+
+def present_source(req: RunRequest) -> str:
+    """Where the request's projection starts (builds the present when it is not cached)."""
+    sc = build_scenario(req)
+    space = space_for(req.data_dir)
+    pres = provider().present(space, sc, members=req.members, seed=req.seed,
+                              grid=_grid_text(req.data_dir))  # fmt: skip
+    return pres.description
 
 
 def _simulate(req: RunRequest) -> Result:
     t0 = time.perf_counter()
     sc = build_scenario(req)
     space = space_for(req.data_dir)
-    months = req.end_month - HISTORY_START + 1
+    grid = _grid_text(req.data_dir)
     nmap = min(req.members, MAP_MEMBERS)
-    common = {"months": months, "start": SIM_START, "seed": req.seed, "space": space}
     with _RUN_LOCK:
-        a = run_scenario(sc, members=np.arange(nmap), record=Record(cells=MAP_CELL_VARS), **common)
-        b = (
-            run_scenario(
-                sc, members=np.arange(nmap, req.members), record=Record(cells=()), **common
-            )
-            if req.members > nmap
-            else None
-        )
-    cell_vars = [f"cell_{v}" for v in MAP_CELL_VARS]
-    cells = a[cell_vars].sel(month=a.month >= PROJECTION_START)  # the maps' window
-    ds = a.drop_vars(cell_vars)
-    if b is not None:
-        ds = xr.concat([ds, b], dim="member", combine_attrs="override")
+        prov = provider()
+        built = getattr(prov, "built", 0)
+        pres = prov.present(space, sc, members=req.members, seed=req.seed, grid=grid)
+        spun = getattr(prov, "built", 0) > built
+        t1 = time.perf_counter()
+        common = {"months": req.months, "seed": req.seed}
+        a, cells = project(pres, space, sc, members=np.arange(nmap),
+                           record=Record(cells=MAP_CELL_VARS), **common)  # fmt: skip
+        b = None
+        if req.members > nmap:
+            b, _ = project(pres, space, sc, members=np.arange(nmap, req.members),
+                           record=Record(cells=()), **common)  # fmt: skip
+    ds = a if b is None else xr.concat([a, b], dim="member", combine_attrs="override")
     ds.attrs["members"] = int(req.members)
     seconds = time.perf_counter() - t0
-    grid = "study grid" if req.data_dir is not None else "synthetic grid (illustration only)"
-    log.info(
-        "app: ran %s (%d members, %d months) in %.2f s", req.label, req.members, months, seconds
-    )
-    return Result(req, sc, ds, cells, seconds, grid, {"parameters": a.attrs.get("parameters", "")})
+    log.info("app: ran %s (%d members, %d months from %s) in %.2f s (present %.2f s)", req.label,
+             req.members, req.months, month_label(pres.start), seconds, t1 - t0)  # fmt: skip
+    assert cells is not None
+    meta = {"parameters": a.attrs.get("parameters", ""), "present": pres.description,
+            "present_s": t1 - t0, "spun_up": spun, "pid": os.getpid()}  # fmt: skip
+    return Result(req, sc, ds, cells, seconds, grid, meta)
+
+
+def warm_worker(data_dir: str | None) -> int:
+    """A worker's start: the library imported (by unpickling this function) and the grid."""
+    space_for(data_dir)
+    return os.getpid()
+
+
+#: Runs requests here or, when they overlap, in worker processes (the settings they inherit).
+RUNNER: Runner[RunRequest, Result] = Runner(
+    _simulate,
+    env_keys=(ENV_GRID, ENV_CLAIMS, ENV_PRESENT, ENV_APP_CACHE, ENV_CACHE, "SAHELSIM_DATA"),
+)
+
+
+def prebuild(
+    data_dir: str | None,
+    *,
+    members: int = DEFAULT_MEMBERS,
+    seed: int = DEFAULT_SEED,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[tuple[str, str]]:
+    """Build the cached present of every shipped scenario (scenarios sharing a history share
+    one) and the observed panel, so the explorer's first chart needs no spin-up; returns
+    (scenario, where its projections start)."""
+    names = list_scenarios()
+    out = []
+    for i, name in enumerate(names):
+        if progress:
+            progress("present", i, len(names) + 1)
+        out.append((name, present_source(make_request(name, members=members, seed=seed,
+                                                      data_dir=data_dir))))  # fmt: skip
+    if progress:
+        progress("observed data", len(names), len(names) + 1)
+    fan_observed(data_dir)
+    if progress:
+        progress("done", len(names) + 1, len(names) + 1)
+    return out
 
 
 def run_cached(
-    req: RunRequest, *, compute: Callable[[RunRequest], Result] = _simulate
+    req: RunRequest, *, compute: Callable[[RunRequest], Result] | None = None
 ) -> tuple[Result, bool]:
     """The result for ``req`` and whether it came from the cache.
 
@@ -342,7 +419,7 @@ def run_cached(
     if hit:
         return fut.result(), True
     try:
-        res = compute(req)
+        res = (compute or RUNNER.run)(req)
     except BaseException as exc:
         with _CACHE_LOCK:
             if _CACHE.get(req) is fut:
@@ -379,13 +456,16 @@ def _summaries(items: Sequence[tuple[str, Result]], *, maps: bool = False) -> Sc
 
 def fan_figures(items: Sequence[tuple[str, Result]]) -> dict[str, go.Figure]:
     """Fan charts (median, 50 % and 90 % bands; a menu picks the AES or one country) of
-    :data:`FANS`, one panel per ``(name, result)``, built by :func:`sahelsim.viz.fan_figure`."""
+    :data:`FANS`, one panel per ``(name, result)``, built by :func:`sahelsim.viz.fan_figure`,
+    with the observed points of the staged data (:mod:`sahelsim.app.observed`) over them."""
     runs = _summaries(items)
     names = [n for n, _ in items]
     panel_titles = {plotly_text(runs.titles[n]) for n in names}
+    observed = fan_observed(items[0][1].request.data_dir)
     out = {}
     for fid, (series, title, ytitle, yfmt) in FANS.items():
-        fig = fan_figure(runs, names, list(series), title=title, ytitle=ytitle, yformat=yfmt)
+        fig = fan_figure(runs, names, list(series), title=title, ytitle=ytitle, yformat=yfmt,
+                         observed=observed.get(fid))  # fmt: skip
         fig.update_layout(height=min(int(fig.layout.height or 460), 460))
         if len(names) == 1:  # the page says which scenario; keep the panel uncluttered
             fig.layout.annotations = [
@@ -407,7 +487,7 @@ def map_figures(res: Result) -> dict[str, dict[str, Any]]:
     start, end = month_label(PROJECTION_START), runs.last_month
     titles = {
         "map_violence": f"Median deaths per cell, {start} to {end}",
-        "map_control": f"Share of members in which the state holds the cell, {end}",
+        "map_control": f"Who holds each cell in most members, {end}",
         "map_admin1": f"Median displaced people hosted per admin-1 unit, {end}",
     }
     out = {}

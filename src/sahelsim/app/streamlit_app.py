@@ -225,6 +225,13 @@ def _chart(fig: Any, key: str) -> None:
 
 def _projections(res: core.Result, figs: dict[str, Any]) -> None:
     req = res.request
+    st.caption(
+        "Markers: observed to 2024 (UCDP country-year deaths and one-sided killings by"
+        " perpetrator; UNHCR/IDMC internally displaced people at the end of each year); line:"
+        " median of the members; bands: 50 % and 90 % of the members; dashed line: 2025-01."
+        if req.data_dir
+        else "No staged data (synthetic grid): no observed points; results are illustrations."
+    )
     left, right = st.columns(2)
     for i, fid in enumerate(core.FANS):
         with left if i % 2 == 0 else right:
@@ -387,6 +394,16 @@ def main() -> None:
         f"{core.month_label(req.end_month)} (projection from 2025-01); {res.grid}; "
         f"parameters: {res.meta.get('parameters') or 'prior'}; "
         + ("from the cache" if hit else f"ran in {res.seconds:.1f} s")
+        + (
+            f" (including the 2012-2024 spin-up, {res.meta.get('present_s', 0):.1f} s, now cached)"
+            if res.meta.get("spun_up") and not hit
+            else ""
+        )
+    )
+    st.caption(
+        f"Projections start from {res.meta.get('present', 'a spin-up from 2012-01')}; each run"
+        " simulates 2025-01 onwards from that state (your levers act from"
+        f" {req.effective})."
     )
     tabs = st.tabs(["Projections", "Maps", "Compare", "Claims", "Levers"])
     with tabs[0]:
@@ -408,4 +425,7 @@ def main() -> None:
         _levers_tab(res)
 
 
-main()
+# Streamlit runs this file as ``__main__``; a worker process of the run pool (spawned) imports
+# it as ``__mp_main__`` and must not draw the page.
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata as md
+import os
 import platform
 import time
 from pathlib import Path
@@ -12,6 +13,10 @@ import typer
 
 from sahelsim import __version__
 from sahelsim.app import serve as serve_app
+from sahelsim.app.core import default_data_dir
+from sahelsim.app.core import prebuild as prebuild_present
+from sahelsim.app.inputs import DEFAULT_MEMBERS, MAX_MEMBERS, MIN_MEMBERS
+from sahelsim.app.settings import ENV_GRID
 from sahelsim.claims.audit import audit, write_claims
 from sahelsim.cli.console import Bar, progress, say
 from sahelsim.cli.evidence_cmds import CLAIMS_MONTHS, compute_indicators, print_indicators
@@ -70,8 +75,32 @@ def serve(
     port: Annotated[int, int_option("--port", "TCP port", 1, 65535)] = 8501,
     data_dir: DataDir = None,
     synthetic: Synthetic = False,
+    prebuild: Annotated[
+        bool,
+        typer.Option(
+            "--prebuild",
+            help="Build the explorer's cached present states (a 2012-2024 spin-up per scenario"
+            " history, for --members and --seed) and the observed panel, then exit.",
+        ),
+    ] = False,
+    members: Annotated[
+        int, int_option("--members", "Ensemble size to prebuild", MIN_MEMBERS, MAX_MEMBERS)
+    ] = DEFAULT_MEMBERS,
+    seed: Seed = 0,
 ) -> int:
     """The interactive scenario explorer in the browser (needs the 'app' extra)."""
+    if prebuild:
+        if data_dir is not None:  # as serve passes it to the page
+            os.environ["SAHELSIM_DATA"] = str(Path(data_dir).expanduser().resolve())
+        if synthetic:
+            os.environ[ENV_GRID] = "synthetic"
+        dd = default_data_dir()
+        with progress() as p:
+            built = prebuild_present(dd, members=members, seed=seed,
+                                     progress=Bar(p, "explorer cache"))  # fmt: skip
+        for name, where in built:
+            say(f"{name}: projections start from {where}")
+        return 0
     return int(serve_app(host=host, port=port, data_dir=data_dir, synthetic=synthetic,
                          on_start=lambda url: say(f"scenario explorer on {url} (Ctrl-C stops it)")))  # fmt: skip
 

@@ -23,7 +23,7 @@ from sahelsim.core.canon import CELL_DEG
 from sahelsim.grid.build import build_grid
 from sahelsim.scenarios.run import month_label
 from sahelsim.viz.figures import FigureSet, style_layout
-from sahelsim.viz.palette import INK
+from sahelsim.viz.palette import INK, hold_colour, hold_key, hold_name
 from sahelsim.viz.places import CellFrame, admin1_weights, cell_frame, label_traces
 from sahelsim.viz.runs import CORE, COUNTRY_NAMES, ScenarioRuns
 from sahelsim.viz.text import log_ticks, plotly_text
@@ -189,7 +189,7 @@ def _violence(
 def _cell_data(
     runs: ScenarioRuns, cells: CellFrame, keep: np.ndarray | None = None
 ) -> pd.DataFrame:
-    """The cell maps' table for the CSV download."""
+    """The cell maps' table for the CSV download (one share column per control holder)."""
     df = pd.DataFrame(
         {
             "priogrid_gid": runs.cell_gid,
@@ -200,24 +200,53 @@ def _cell_data(
             "share_of_members_state_holds_last_month": runs.cell_state_share,
         }
     )
+    for code, share in runs.cell_hold_shares.items():
+        label = runs.hold_labels.get(code, str(code))
+        if label != "state":
+            col = "share_of_members_" + hold_name(label).replace(" ", "_") + "_last_month"
+            df[col] = share
     return df if keep is None else df[keep]
 
 
 def _control(runs: ScenarioRuns, geo: str, cells: CellFrame) -> go.Figure:
+    """Who holds each cell in most members (categories from the model's control codes, one
+    colour each; ungoverned never drawn like state-held), hover: the shares of members."""
+    codes = sorted(runs.cell_hold_shares)
+    if not codes:  # no control recorded: the state's share alone
+        codes = [1]
+        runs.cell_hold_shares = {1: np.asarray(runs.cell_state_share, dtype=float)}
+        runs.hold_labels = {1: "state"}
+    shares = np.stack([runs.cell_hold_shares[c] for c in codes])  # (codes, cells)
+    mode = shares.argmax(axis=0)
+    names = [hold_name(runs.hold_labels.get(c, str(c))) for c in codes]
+    colours = [hold_colour(runs.hold_labels.get(c, str(c))) for c in codes]
+    n = len(codes)
+    scale = []  # a stepped colour scale: category k fills [k/n, (k+1)/n]
+    for k, col in enumerate(colours):
+        scale += [[k / n, col], [(k + 1) / n, col]]
+    text = [names[k] for k in mode]
+    state = np.asarray(runs.cell_state_share, dtype=float)
+    top = shares[mode, np.arange(shares.shape[1])]
     return go.Figure(
         go.Choropleth(
             geojson=geo,
             locations=cells["locs"],
-            z=runs.cell_state_share,
+            z=mode + 0.5,
             featureidkey="id",
-            colorscale="RdBu",
+            colorscale=scale,
             zmin=0,
-            zmax=1,
+            zmax=n,
             marker={"line": _CELL_LINE},
-            colorbar={"title": {"text": "state holds"}, "tickformat": ".0%"},
-            customdata=np.stack([cells["lat"], cells["lon"]], axis=1),
+            colorbar={
+                "title": {"text": "held in most<br>members by"},
+                "tickvals": [k + 0.5 for k in range(n)],
+                "ticktext": [plotly_text(x) for x in names],
+            },
+            text=text,
+            customdata=np.stack([cells["lat"], cells["lon"], top, state], axis=1),
             hovertemplate="cell %{location} (%{customdata[0]:.2f}, %{customdata[1]:.2f})<br>"
-            "state holds in %{z:.0%} of members<extra></extra>",
+            "held by %{text} in %{customdata[2]:.0%} of members<br>"
+            "the state holds it in %{customdata[3]:.0%}<extra></extra>",
         )
     )
 
@@ -297,11 +326,16 @@ def map_figures(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet
         (
             "map_control",
             _control(runs, geo, cells),
-            f"Simulated control in {runs.last_month}: share of members where the state holds"
-            f" the cell ({sc})",
-            "Blue: the state holds the cell in most members; red: JNIM, IS Sahel or"
-            " contested in most members.",
-            "share of ensemble members (0-100 %)",
+            f"Simulated control in {runs.last_month}: who holds each cell in most members ({sc})",
+            "Each cell is coloured by the holder it has in most members (the model's control"
+            " codes: " + ", ".join(hold_name(v) for v in runs.hold_labels.values()) + ");"
+            " hover for the shares of members."
+            + (
+                " Ungoverned cells are pale yellow, never drawn like state-held ones."
+                if any(hold_key(v) == "ungoverned" for v in runs.hold_labels.values())
+                else ""
+            ),
+            "holder in most ensemble members; shares of members in the CSV",
         ),
     )
     for fid, fig, title, caption, units in drawn:

@@ -43,6 +43,48 @@ VARIABLE_COLOURS: dict[str, str] = {
     "territory_state": PERPETRATOR_COLOURS["state_side"],  # the state, as in the control map
     "idps": OKABE_ITO["reddish_purple"],
 }
+#: Who holds a cell on the control maps, by the model's control label
+#: (:data:`sahelsim.model.fields_table.HOLD_CODES`): the state and the two coalitions as their
+#: perpetrator colours, other armed groups purple, contested grey, ungoverned a pale yellow (a
+#: colour no holder has: never read as state-held). A label missing here gets :data:`GREY`.
+HOLD_COLOURS: dict[str, str] = {
+    "state": PERPETRATOR_COLOURS["state_side"],
+    "jnim": PERPETRATOR_COLOURS["jnim"],
+    "issp": PERPETRATOR_COLOURS["issp"],
+    "other": OKABE_ITO["reddish_purple"],
+    "contested": GREY,
+    "ungoverned": OKABE_ITO["yellow"],
+}
+#: Plain names of the control labels (people read these; the codes stay in files).
+HOLD_NAMES: dict[str, str] = {
+    "state": "the state",
+    "jnim": "JNIM",
+    "issp": "IS Sahel",
+    "other": "other armed groups",
+    "contested": "contested",
+    "ungoverned": "ungoverned",
+}
+
+
+def hold_key(label: str) -> str:
+    """The palette key of a control label (``"other armed group"`` -> ``"other"``)."""
+    low = str(label).strip().lower()
+    if low in HOLD_COLOURS:
+        return low
+    for key in HOLD_COLOURS:
+        if low.startswith(key):
+            return key
+    return low
+
+
+def hold_colour(label: str) -> str:
+    return HOLD_COLOURS.get(hold_key(label), GREY)
+
+
+def hold_name(label: str) -> str:
+    return HOLD_NAMES.get(hold_key(label), str(label).replace("_", " "))
+
+
 #: Observed series drawn over simulated ones (open markers).
 OBSERVED_COLOUR = OKABE_ITO["black"]
 #: Kinds of the institutional timeline's events.

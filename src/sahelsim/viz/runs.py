@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from sahelsim.core.canon import CORE_ISO3
+from sahelsim.model.fields_table import HOLD_CODES
 from sahelsim.scenarios.run import HISTORY_START, PROJECTION_START, month_label
 from sahelsim.viz.text import mid_year, to_ms
 
@@ -67,6 +68,10 @@ class ScenarioRuns:
     cell_gid: np.ndarray | None = None
     cell_deaths_median: np.ndarray | None = None  # median over members of projection deaths
     cell_state_share: np.ndarray | None = None  # share of members where the state holds
+    # control code -> (cell,) share of members where that holder has the cell (last month);
+    # codes and labels from the model (HOLD_CODES), never fixed here
+    cell_hold_shares: dict[int, np.ndarray] = field(default_factory=dict)
+    hold_labels: dict[int, str] = field(default_factory=dict)
     cell_idp_last: np.ndarray | None = None  # (member, cell) IDPs hosted in the last month
     cell_deaths_members: np.ndarray | None = None  # (member, cell) projection deaths
     cell_deaths_year1_members: np.ndarray | None = None  # (member, cell) first 12 months
@@ -140,7 +145,15 @@ def _add_maps(runs: ScenarioRuns, name: str, cells: xr.Dataset) -> None:
     runs.cell_deaths_members = dm
     runs.cell_deaths_median = np.median(dm, axis=0)
     hold = cells["cell_hold"].isel(month=-1).transpose("member", "cell").values
-    runs.cell_state_share = (hold == 1).mean(axis=0)
+    labels = dict(HOLD_CODES)
+    for code in np.unique(hold):
+        labels.setdefault(int(code), f"code {int(code)}")
+    runs.hold_labels = labels
+    runs.cell_hold_shares = {c: (hold == c).mean(axis=0) for c in labels}
+    state = [c for c, lab in labels.items() if lab == "state"]
+    runs.cell_state_share = (
+        runs.cell_hold_shares[state[0]] if state else np.zeros(hold.shape[1], dtype=float)
+    )
     runs.cell_idp_last = (
         cells["cell_idp"].isel(month=-1).transpose("member", "cell").values.astype(float)
     )

@@ -16,10 +16,10 @@ from sahelsim.report.html import note, table
 from sahelsim.scenarios.run import HISTORY_START, PROJECTION_START, make_space, month_label
 from sahelsim.scenarios.run import run_scenario as run_model_scenario
 from sahelsim.scenarios.scenario import load_scenario
-from sahelsim.viz.fans import FAN_SERIES, Observed, fan_figure, fan_table
+from sahelsim.viz.fans import FAN_SERIES, fan_figure, fan_table
 from sahelsim.viz.figures import FigureSet
-from sahelsim.viz.runs import CORE, SIM_START, RunInput, ScenarioRuns, summarise_runs
-from sahelsim.viz.text import mid_year, to_ms
+from sahelsim.viz.observed import observed_series
+from sahelsim.viz.runs import SIM_START, RunInput, ScenarioRuns, summarise_runs
 
 log = logging.getLogger(__name__)
 
@@ -73,44 +73,6 @@ def run_scenarios(
             del ds
 
     return summarise_runs(each(), space, projection_start=PROJECTION_START)
-
-
-def observed_series(cy: pd.DataFrame | None) -> tuple[Observed, Observed, Observed]:
-    """Observed deaths, civilians killed (government, non-state) and IDPs per region."""
-    deaths: Observed = {}
-    civ: Observed = {}
-    idp: Observed = {}
-    if cy is None:
-        return deaths, civ, idp
-    d = cy[cy["year"] >= int(SIM_START[:4])]
-    cols = [
-        "deaths_total",
-        "civilians_killed_by_government",
-        "civilians_killed_by_nonstate",
-        "idps",
-    ]
-    aes = d.groupby("year")[cols].sum(min_count=3)
-    for region in ("AES", *CORE):
-        g = aes.reset_index() if region == "AES" else d[d["iso3"] == region]
-        yrs = g["year"].astype(int).tolist()
-        x = to_ms(mid_year(yrs))
-        deaths[region] = [("UCDP deaths", x, g["deaths_total"].astype(float).tolist())]
-        civ[region] = [
-            (
-                "UCDP one-sided, government",
-                x,
-                g["civilians_killed_by_government"].astype(float).tolist(),
-            ),
-            (
-                "UCDP one-sided, non-state",
-                x,
-                g["civilians_killed_by_nonstate"].astype(float).tolist(),
-            ),
-        ]
-        idp[region] = [
-            ("UNHCR/IDMC IDPs", to_ms(f"{y}-12-15" for y in yrs), g["idps"].astype(float).tolist())
-        ]
-    return deaths, civ, idp
 
 
 def _intro(runs: ScenarioRuns, names: Sequence[str], members: int) -> str:

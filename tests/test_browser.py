@@ -1,0 +1,119 @@
+"""The explorer in real Chromium from a cold start: a new server whose present state was
+prebuilt (``sahelsim serve --prebuild``) draws its first chart without re-simulating 2012-2024,
+a lever change updates the chart from the cached present, and the page says where projections
+start. Synthetic grid, 20 members; the time bounds are loose (the machine is shared), the
+structure is not: no spin-up may happen after the prebuild."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from browser import CHROMIUM, CHROMIUM_FLAGS  # tools/, on sys.path via conftest
+
+from sahelsim.app import core
+
+MEMBERS, MONTHS, SEED = 20, 24, 0
+FIRST_FAN = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+FAN_DATA = f"() => JSON.stringify(document.querySelector('{FIRST_FAN}').data.map(t => t.y))"
+IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+#: Loose bounds on a shared 2-core machine (the benchmark reports the real numbers).
+FIRST_CHART_S, LEVER_CHANGE_S = 60.0, 30.0
+
+
+def _skip_without_browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    pytest.importorskip("streamlit", reason="the app extra is not installed: pip install '.[app]'")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright for Python is not installed: pip install playwright")
+    return sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAHELSIM_APP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv(core.ENV_GRID, "synthetic")
+    monkeypatch.setenv(core.ENV_CLAIMS, "/nonexistent/claims_audit.csv")
+    core.set_provider(None)
+    core.prebuild(None, members=MEMBERS, seed=SEED)
+    yield tmp_path / "cache"
+    core.set_provider(None)
+
+
+def test_explorer_cold_start_and_lever_change_from_the_cached_present(cache, tmp_path):
+    sync_playwright = _skip_without_browser()
+    from sahelsim.app import serve, stop
+
+    port = _free_port()
+    log = tmp_path / "server.log"
+    t_start = time.perf_counter()
+    proc = serve("127.0.0.1", port, synthetic=True, wait=False, log_file=log)
+    url = f"http://127.0.0.1:{port}"
+    timings: dict[str, float] = {}
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.perf_counter() - t_start < 90, log.read_text()
+            time.sleep(0.1)
+        timings["server_ready_s"] = time.perf_counter() - t_start
+        with sync_playwright() as pw:
+            ctx = pw.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS,
+                headless=True, viewport={"width": 1400, "height": 1000},
+            )  # fmt: skip
+            try:
+                page = ctx.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                t0 = time.perf_counter()
+                page.goto(f"{url}/?members={MEMBERS}&months={MONTHS}&seed={SEED}")
+                page.wait_for_selector(FIRST_FAN, timeout=120_000)
+                timings["first_chart_s"] = time.perf_counter() - t0
+                page.wait_for_function(IDLE, timeout=120_000)
+                body = page.inner_text("body")
+                assert "Projections start from a spin-up of" in body and "2024-12" in body
+                assert "including the 2012-2024 spin-up" not in body, "the cache was not used"
+                assert re.search(r"ran in \d+\.\d s", body), body[:2000]
+                page.get_by_text("Type lever values").click()
+                before = page.evaluate(FAN_DATA)
+                page.locator("textarea").first.fill("restraint = 0.95")
+                t0 = time.perf_counter()
+                page.get_by_role("button", name="Run ensemble").click()
+                page.wait_for_function(f"(old) => {FAN_DATA[6:]} !== old", arg=before,
+                                       timeout=120_000, polling=20)  # fmt: skip
+                timings["lever_change_chart_s"] = time.perf_counter() - t0
+                page.wait_for_function(IDLE, timeout=120_000)
+                body = page.inner_text("body")
+                assert "(edited)" in body or "with your lever changes" in body
+                assert "including the 2012-2024 spin-up" not in body
+                assert "restraint=0.95" in page.url
+                assert errors == [], errors
+            finally:
+                ctx.close()
+    finally:
+        stop(proc)
+    out = Path(os.environ.get("SAHELSIM_BROWSER_TIMINGS", tmp_path / "timings.json"))
+    out.write_text(json.dumps({k: round(v, 3) for k, v in timings.items()}))
+    assert list(cache.glob("present/*/state.npz")), "the prebuild wrote no present state"
+    assert timings["first_chart_s"] < FIRST_CHART_S, timings
+    assert timings["lever_change_chart_s"] < LEVER_CHANGE_S, timings

@@ -95,7 +95,11 @@ def test_filtered_present_replaces_the_spin_up(space, tmp_path):
 
     def load(d):
         calls.append(d)
-        return spun.state.copy(), spun.param_matrix, {"last_month": "2024-12"}
+        return (
+            spun.state.copy(),
+            spun.param_matrix,
+            {"until": "2024-12", "next_month_id": PROJECTION_START},
+        )
 
     prov = pr.FilteredPresent(folder, load)
     pres = _present(prov, space, members=5)
@@ -118,7 +122,11 @@ def test_filtered_present_replaces_the_spin_up(space, tmp_path):
 
     def wrong(d):
         st = spun.state
-        return State(st.cells[..., :3].copy(), st.ctry.copy(), st.growth_cum.copy()), None, {}
+        return (
+            State(st.cells[..., :3].copy(), st.ctry.copy(), st.growth_cum.copy(), st.units.copy()),
+            None,
+            {},
+        )
 
     with pytest.raises(pr.PresentError, match="cells"):
         _present(pr.FilteredPresent(folder, wrong), small)

@@ -46,6 +46,7 @@ import sahelsim.model as model_pkg
 from sahelsim import __version__
 from sahelsim.app.settings import app_cache_dir
 from sahelsim.core.atomic import write_all_atomic
+from sahelsim.inference.assimilate import load_filtered as _load_filtered
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.layout import CELL_NAMES, CTRY_NAMES
 from sahelsim.model.params import Params
@@ -61,11 +62,6 @@ from sahelsim.scenarios.run import (
 )
 from sahelsim.scenarios.scenario import Scenario
 from sahelsim.scenarios.setup import build_drivers
-
-try:  # the filtered present (another branch); the spin-up serves until it lands
-    from sahelsim.inference.assimilate import load_filtered as _load_filtered
-except ImportError:  # pragma: no cover - depends on the branch
-    _load_filtered = None
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +307,14 @@ class FilteredPresent:
                 f"filtered ensemble {self.folder}: {state.cells.shape[-1]} cells, the grid has"
                 f" {space.n_cells}"
             )
-        last = meta.get("last_month", month_label(PROJECTION_START - 1))
+        nxt = int(meta.get("next_month_id", PROJECTION_START))
+        if nxt != PROJECTION_START:
+            raise PresentError(
+                f"filtered ensemble {self.folder}: filtered to {meta.get('until')}; the explorer"
+                f" projects from {month_label(PROJECTION_START)} (run sahelsim assimilate"
+                f" --until {month_label(PROJECTION_START - 1)})"
+            )
+        last = meta.get("until", month_label(PROJECTION_START - 1))
         desc = f"the filtered ensemble in {self.folder} ({state.members} particles, data to {last})"
         h = hashlib.sha256(
             str(self.folder.resolve()).encode() + repr(sorted(meta.items())).encode()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.metadata as md
+import logging
 import os
 import platform
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,10 +32,19 @@ from sahelsim.cli.options import (
     int_option,
 )  # fmt: skip
 from sahelsim.cli.seams import DEFAULT_OUT, data_or_none, ingested_store
+from sahelsim.core.canon import month_id_to_year_month
 from sahelsim.core.config import resolve_data_dir
 from sahelsim.forecast.backtest import forecast
+from sahelsim.forecast.filtered import FilteredForecaster
+from sahelsim.forecast.origin import forecast_from_origin
+from sahelsim.inference.assimilate import assimilate as run_assimilate
+from sahelsim.inference.likelihood import last_month, observations_from_store
 from sahelsim.report.build import build_report
+from sahelsim.scenarios.posterior import load_posterior
+from sahelsim.scenarios.run import HISTORY_START, make_space, month_label
 from sahelsim.validation.run import run_validation
+
+log = logging.getLogger("sahelsim.cli")
 
 #: What ``run`` forecasts: the two years after the latest data, 1000 draws.
 RUN_YEARS = (2025, 2026)
@@ -112,8 +122,8 @@ def run(
     members: Members = 200,
     seed: Seed = 0,
 ) -> int:
-    """The main job: indicators, claims audit, 2025-2026 forecasts, the validation scorecard
-    and the HTML report."""
+    """The main job: indicators, claims audit, the ensemble filtered on the data to their last
+    December and 2025-2026 forecasts from it, the validation scorecard and the HTML report."""
     check_members(members, max(CLAIMS_MONTHS, REPORT_MONTHS), runs=2)
     t0 = time.perf_counter()
     with progress() as p:
@@ -127,8 +137,7 @@ def run(
         claims = audit(st, model=True, members=members, seed=seed, data_dir=data)
         paths = write_claims(claims, out / "claims")
         say(f"claims audit: {claims['verdict'].value_counts().to_dict()}; wrote {paths[0]}")
-        fc = forecast(years=RUN_YEARS, draws=RUN_DRAWS, seed=seed, data_dir=data,
-                      out=out / "forecast")  # fmt: skip
+        fc = _filtered_forecast(st, data, out, members, seed)
         say(f"forecasts (VIEWS layout): {fc['sb'].parent}")
         with progress() as p:
             val = run_validation(data_dir=data, store=st, members=members, seed=seed,
@@ -143,6 +152,33 @@ def run(
         say(f"report: {rep}")
     say(f"main job done in {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def _filtered_forecast(st: Any, data: Path | None, out: Path, members: int,
+                       seed: int) -> dict[str, Path]:  # fmt: skip
+    """Filter the ensemble on the data up to their last month (``out/assimilate``), then
+    forecast the next two calendar years from that present (``out/forecast``). Without
+    observations (no data), the free-running forecast of the shipped posterior."""
+    obs = observations_from_store(st)
+    if not len(obs):
+        log.warning("no observations to filter on: forecasts run freely from 2012")
+        return forecast(years=RUN_YEARS, draws=RUN_DRAWS, seed=seed, data_dir=data,
+                        out=out / "forecast")  # fmt: skip
+    end = last_month(obs)
+    origin = end - (month_id_to_year_month(end)[1] % 12)  # the last December in the data
+    space = make_space(data, HISTORY_START, synthetic=data is None)
+    with progress() as p:
+        res, _ = run_assimilate(obs, space, until=origin, out=out / "assimilate",
+                                members=members, seed=seed, start=load_posterior(),
+                                progress=Bar(p, "assimilate"))  # fmt: skip
+    d = res.diagnostics
+    say(f"filtered {members} members on the data to {month_label(origin)}: final ESS "
+        f"{d['ess'].iloc[-1]:.0f}; wrote {out / 'assimilate'}")  # fmt: skip
+    fc = FilteredForecaster(obs, space=space, members=members, origins=(origin,))
+    fc.seed_with(origin, seed, res.state, res.param_matrix)
+    return forecast_from_origin(None, origin=origin, horizon=len(RUN_YEARS), level="cy",
+                                out=out / "forecast", draws=RUN_DRAWS, seed=seed,
+                                data_end=origin, model_forecaster=fc)  # fmt: skip
 
 
 def versions() -> int:

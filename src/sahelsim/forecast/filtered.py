@@ -130,6 +130,14 @@ class FilteredForecaster:
             self._kept[(seed, o)] = kept
         self._reach[seed] = end
 
+    def seed_with(self, origin: int, seed: int, state: Any, param_matrix: np.ndarray,
+                  log_weights: np.ndarray | None = None) -> None:  # fmt: skip
+        """Use an ensemble already filtered to ``origin`` (``sahelsim assimilate``) for
+        forecasts from ``origin`` with ``seed``, instead of filtering again."""
+        n = state.members
+        lw = np.full(n, -np.log(n)) if log_weights is None else np.asarray(log_weights, float)
+        self._kept[(int(seed), int(origin))] = (state, np.asarray(param_matrix, float), lw)
+
     def filtered(self, origin: int, seed: int) -> tuple[Any, np.ndarray, np.ndarray]:
         """(state, parameter matrix, normalised log-weights) at the end of ``origin``."""
         key = (int(seed), int(origin))

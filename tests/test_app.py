@@ -22,7 +22,7 @@ from browser import CHROMIUM, CHROMIUM_FLAGS  # tools/, on sys.path via conftest
 
 from sahelsim.app import core
 from sahelsim.claims.audit import VERDICTS
-from sahelsim.scenarios.run import PROJECTION_START, parse_month
+from sahelsim.scenarios.run import OUTCOMES, PROJECTION_START, parse_month
 from sahelsim.scenarios.scenario import ScenarioError, load_scenario
 from sahelsim.viz.palette import PERPETRATOR_COLOURS
 
@@ -234,7 +234,7 @@ def test_figures_and_comparison(small_run):
     res_b, _ = core.run_cached(req_b)
     table = core.compare_table(small_run, res_b)
     assert {"outcome", "country", "diff_median", "share_b_higher"} <= set(table.columns)
-    assert len(table) == 12 * 3
+    assert len(table) == len(OUTCOMES) * 3
     with pytest.raises(core.InputError, match="same members"):
         other, _ = core.run_cached(core.make_request("acceleration", seed=6, **SMALL))
         core.compare_table(small_run, other)

@@ -183,7 +183,7 @@ def test_defaults_parse():
         for key in ("years", "origins"):
             if key in params:
                 assert isinstance(params[key], Years)
-    assert command.commands["calibrate"].make_context("c", []).params["years"].span == (2012, 2023)
+    assert command.commands["calibrate"].make_context("c", []).params["years"].span == (2012, 2024)
 
 
 # -- logging -----------------------------------------------------------------------------------

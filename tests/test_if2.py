@@ -23,7 +23,7 @@ T = 24
 @pytest.fixture(scope="module")
 def setup():
     space = Space.synthetic()
-    truth = Params.default().with_values(engage_rate=0.5)
+    truth = Params.default().with_values(engage_rate=0.08)  # identifiable (see test_filter)
     ds = simulate(space, truth, Context(space).drivers(HISTORY_START, T), members=np.array([0]),
                   seed=777, record=Record(cells=()))  # fmt: skip
     return space, draw_observations(ds, 0, ObsModel(), seed=777)
@@ -39,7 +39,7 @@ def test_if2_concentrates_and_returns_a_posterior(setup, tmp_path):
     assert d.sd_engage_rate.iloc[-1] < 0.5 * (2.0 - 0.01) / np.sqrt(12)  # narrower than the prior
     assert d.loglik.iloc[-1] > d.loglik.iloc[0]  # the fit improved from the prior swarm
     m = d.mean_engage_rate.iloc[-1]
-    assert 0.25 < m < 0.9, m  # the likelihood's flat top (0.4-0.6 in a profile) is nearby
+    assert 0.03 < m < 0.2, m  # near the truth 0.08 (deaths rise steeply with it below 0.3)
     post = res.posterior
     assert post.names == ("engage_rate",) and post.meta["method"] == "if2"
     p = post.save(tmp_path / "posterior.json")

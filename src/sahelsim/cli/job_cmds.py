@@ -159,8 +159,11 @@ def _filtered_forecast(st: Any, data: Path | None, out: Path, members: int,
     """Filter the ensemble on the data up to their last month (``out/assimilate``), then
     forecast the next two calendar years from that present (``out/forecast``). Without
     observations (no data), the free-running forecast of the shipped posterior."""
-    obs = observations_from_store(st)
-    if not len(obs):
+    try:
+        obs = observations_from_store(st)
+    except LookupError:  # no UCDP country-years in the store (a partial data folder)
+        obs = None
+    if obs is None or not len(obs):
         log.warning("no observations to filter on: forecasts run freely from 2012")
         return forecast(years=RUN_YEARS, draws=RUN_DRAWS, seed=seed, data_dir=data,
                         out=out / "forecast")  # fmt: skip

@@ -246,7 +246,7 @@ def observations(
                     )
                     rows.append(_row("UCDP GED country-month (ViEWS 2020)", r.iso3, int(r.year),
                                      int(r.month_id), int(r.month_id), obs, "month", v))  # fmt: skip
-    sub = cy[cy["iso3"].isin(countries) & (cy["year"] >= start_year)]
+    sub = cy[cy["iso3"].isin(countries) & (cy["year"].astype(float) >= start_year)]
     for r in sub.itertuples(index=False):
         y, iso = int(r.year), str(r.iso3)
         dec = int(month_id(y, 12))
@@ -282,7 +282,14 @@ def _row(source, iso3, year, mid, first, obs, res, value, lo=np.nan, hi=np.nan) 
 def observations_from_store(store) -> pd.DataFrame:
     """:func:`observations` from a :class:`~sahelsim.data.store.store.Store`."""
     from_store = store.table("ged_country_month") if store.count("ged_country_month") else None
-    return observations(from_store, indicators.country_year(store))
+    try:
+        cy = indicators.country_year(store)
+    except LookupError:  # no UCDP country-years ingested: the country-months alone
+        if from_store is None:
+            raise
+        log.warning("no UCDP country-year rows in the store: filtering on country-months only")
+        cy = pd.DataFrame(columns=["iso3", "year", *CY_COLUMN.values(), "idps"])
+    return observations(from_store, cy)
 
 
 def until_month(obs: pd.DataFrame, until: int) -> pd.DataFrame:

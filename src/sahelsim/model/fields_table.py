@@ -146,8 +146,10 @@ SIDES: tuple[str, ...] = ("jnim", "issp", "other", "lake")
 @dataclass(frozen=True)
 class Group:
     """One armed group (a JNIM component, IS Sahel, the CMA/FLA, the Lake Chad jihadists): where
-    and when it appears, with how many fighters in how many units. ``anchors`` are (lat, lon)
-    of its documented home areas; its units start in the cells nearest them, in turn. Strength
+    and when it appears, with how many fighters in how many units. ``anchors`` are (lat, lon,
+    country) of its documented home areas; its units start in the cells of that country nearest
+    them, in turn (on a grid without the point, e.g. the synthetic one, the nearest cell of the
+    country stands in). Strength
     at appearance is ``strength`` x the side's ``scale_<side>`` parameter."""
 
     name: str
@@ -156,41 +158,41 @@ class Group:
     start: str  # YYYY-MM
     strength: float  # persons
     units: int
-    anchors: tuple[tuple[float, float], ...]
+    anchors: tuple[tuple[float, float, str], ...]  # (lat, lon, ISO3 of the home area)
     source: str
     section: str = "The Jihadist Adaptation"
 
 
 GROUPS: tuple[Group, ...] = (
     Group("ansar_dine", "Ansar Dine (JNIM from 2017)", "jnim", "2012-01", 1200.0, 3,
-          ((18.44, 1.41), (19.5, 1.0), (17.6, 1.9)),
+          ((18.44, 1.41, "MLI"), (19.5, 1.0, "MLI"), (17.6, 1.9, "MLI")),
           "Iyad Ag Ghaly's Kidal-based movement, which took the north with AQIM and MUJAO in "
           "2012 (UCDP dyad Mali - Ansar Dine; ICG)"),
     Group("aqim_sahara", "AQIM Sahara branch (JNIM from 2017)", "jnim", "2012-01", 1000.0, 3,
-          ((16.77, -3.0), (18.5, -1.5), (20.0, -0.5)),
+          ((16.77, -3.0, "MLI"), (18.5, -1.5, "MLI"), (20.0, -0.5, "MLI")),
           "AQIM's southern katibas around Timbuktu and the Algerian border (UCDP Mali - AQIM)"),
     Group("mourabitoun", "MUJAO / al-Mourabitoun (JNIM from 2017)", "jnim", "2012-01", 800.0, 2,
-          ((16.27, -0.04), (15.9, 0.5)),
+          ((16.27, -0.04, "MLI"), (15.9, 0.5, "MLI")),
           "MUJAO held Gao in 2012; merged into al-Mourabitoun in 2013 (UCDP Mali - MUJAO)"),
     Group("macina", "Katiba Macina (JNIM)", "jnim", "2015-01", 300.0, 3,
-          ((14.9, -4.5), (14.49, -4.19), (14.3, -5.2)),
+          ((14.9, -4.5, "MLI"), (14.49, -4.19, "MLI"), (14.3, -5.2, "MLI")),
           "Amadou Koufa's katiba in the Inner Niger Delta of Mopti and Segou, from early 2015 "
           "(ICG Africa Report 238; FIELD.md spread)"),
     Group("ansarul", "Ansarul Islam (JNIM-aligned)", "jnim", "2016-12", 200.0, 2,
-          ((14.1, -1.63), (14.0, -1.0)),
+          ((14.1, -1.63, "BFA"), (14.0, -1.0, "BFA")),
           "Ibrahim Malam Dicko's group in Soum, northern Burkina Faso; first attack Nassoumbou, "
           "Dec 2016 (ICG Africa Report 254)"),
     Group("is_sahel", "Islamic State Sahel (ISGS)", "issp", "2015-05", 300.0, 3,
-          ((15.9, 2.4), (15.3, 1.6), (14.9, 0.9)),
+          ((15.9, 2.4, "MLI"), (15.3, 1.6, "NER"), (14.9, 0.9, "NER")),
           "Adnan Abu Walid al-Sahrawi's pledge to IS, May 2015; Menaka and northern Tillaberi "
           "(UCDP IS - Niger; ACSS)"),
     Group("cma", "CMA / FLA (northern armed movements)", "other", "2012-01", 2500.0, 3,
-          ((18.44, 1.41), (18.0, -0.5), (17.0, -1.5)),
+          ((18.44, 1.41, "MLI"), (18.0, -0.5, "MLI"), (17.0, -1.5, "MLI")),
           "MNLA rebellion of Jan 2012, the CMA after 2014, the FLA from 2024 (UCDP Mali - MNLA, "
           "Mali - CMA); fights the state only when no northern accord holds",
           "Three Futures"),
     Group("lake_chad", "Boko Haram / ISWAP (Lake Chad front)", "lake", "2015-02", 1200.0, 3,
-          ((13.7, 13.3), (13.3, 12.6), (13.4, 12.0)),
+          ((13.7, 13.3, "NER"), (13.3, 12.6, "NER"), (13.4, 12.0, "NER")),
           "first attacks on Diffa and Bosso in Feb 2015; most of Niger's 2015 deaths (FIELD.md; "
           "UCDP Niger - IS / Boko Haram)", "Fragmentation's Feedback Loops"),
 )  # fmt: skip

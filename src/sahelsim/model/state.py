@@ -111,8 +111,11 @@ def unit_slots(space: Space, start_month: int) -> np.ndarray:
         for j in range(g.units):
             if u >= MAX_UNITS:
                 raise ValueError(f"more founding units than MAX_UNITS={MAX_UNITS}")
-            lat, lon = g.anchors[j % len(g.anchors)]
-            home = cand[np.argmin(np.hypot(space.lat[cand] - lat, space.lon[cand] - lon))]
+            lat, lon, iso = g.anchors[j % len(g.anchors)]
+            own = cand[space.country[cand] == space.countries.index(iso)] if (
+                iso in space.countries) else cand  # fmt: skip
+            own = own if own.size else cand
+            home = own[np.argmin(np.hypot(space.lat[own] - lat, space.lon[own] - lon))]
             units[:, u] = 0.0
             units[Unit.GROUP, u] = g_i
             units[Unit.CELL, u] = -1.0

@@ -43,6 +43,14 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def _default_signals() -> None:
+    """A child inherits ignored signals (SIG_IGN survives exec): an earlier test or library in
+    this pytest process may have left SIGINT ignored, and Python then never raises
+    KeyboardInterrupt in the child. Start it as a terminal would, with the default handlers."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_stopping_serve_stops_the_server_and_its_children(tmp_path, sig):
     pytest.importorskip("streamlit")
@@ -51,6 +59,7 @@ def test_stopping_serve_stops_the_server_and_its_children(tmp_path, sig):
     proc = subprocess.Popen(
         [sys.executable, "-m", "sahelsim.cli.main", "serve", "--synthetic", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        preexec_fn=_default_signals,
     )  # fmt: skip
     try:
         t0 = time.monotonic()

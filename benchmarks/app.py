@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tools"))
-from browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402  (tools/)
+from browser import CHROMIUM, free_port, launch  # noqa: E402  (tools/)
 
 SEED = 0
 FIRST_FAN = '[data-testid="stPlotlyChart"] .js-plotly-plot'
@@ -132,18 +131,12 @@ def bench_apptest(members: int, months: int, repeat: int, data_dir: str | None) 
     return {"rerun_s": round(statistics.median(times), 3), "all_s": [round(x, 3) for x in times]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def bench_browser(members: int, months: int, repeat: int, data_dir: str | None) -> dict:
     from playwright.sync_api import sync_playwright
 
     from sahelsim.app import serve, stop
 
-    port = _free_port()
+    port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="sahelsim-app-bench-"))
     t_start = time.perf_counter()
     proc = serve("127.0.0.1", port, data_dir=data_dir, synthetic=data_dir is None, wait=False,
@@ -164,10 +157,7 @@ def bench_browser(members: int, months: int, repeat: int, data_dir: str | None) 
         ready = time.perf_counter() - t_start
         log(f"browser: server ready in {ready:.2f} s")
         with sync_playwright() as pw:
-            ctx = pw.chromium.launch_persistent_context(
-                str(tmp / "profile"), executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS,
-                headless=True, viewport={"width": 1400, "height": 1000},
-            )  # fmt: skip
+            ctx = launch(pw, tmp / "profile")
             try:
                 page = ctx.new_page()
                 errors: list[str] = []

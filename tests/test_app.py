@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import CHROMIUM, CHROMIUM_FLAGS  # tools/, on sys.path via conftest
+from browser import free_port, launch, sync_playwright_or_skip  # tools/ (conftest)
 
 from sahelsim.app import core
 from sahelsim.claims.audit import VERDICTS
@@ -443,7 +443,7 @@ def test_serve_checks_streamlit_first(monkeypatch):
                         lambda name, *a: None if name == "streamlit" else real(name, *a))  # fmt: skip
     announced: list[str] = []
     with pytest.raises(app.AppUnavailable, match="needs Streamlit"):
-        app.serve(port=_free_port(), on_start=announced.append)
+        app.serve(port=free_port(), on_start=announced.append)
     assert announced == [], "no address announced for a server that cannot start"
 
 
@@ -465,23 +465,6 @@ def test_compare_and_claims_tabs(page):
 # -- a real browser against the served app -----------------------------------------------------
 
 
-def _playwright_or_skip():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
-    pytest.importorskip("streamlit", reason="the app extra is not installed: pip install '.[app]'")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright for Python is not installed: pip install playwright")
-    return sync_playwright
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str, timeout: float = 30) -> tuple[int, bytes]:
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.status, r.read()
@@ -489,10 +472,10 @@ def _get(url: str, timeout: float = 30) -> tuple[int, bytes]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    _playwright_or_skip()
+    sync_playwright_or_skip(streamlit=True)
     from sahelsim.app import serve, stop
 
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     proc = serve("127.0.0.1", port, synthetic=True, wait=False, log_file=log)
     url = f"http://127.0.0.1:{port}"
@@ -543,20 +526,10 @@ def _wait_ready(page, timeout: float = 60_000) -> None:
     )
 
 
-def _context(pw, tmp: Path):
-    return pw.chromium.launch_persistent_context(
-        str(tmp),
-        executable_path=str(CHROMIUM),
-        args=CHROMIUM_FLAGS,
-        headless=True,
-        viewport={"width": 1400, "height": 1000},
-    )
-
-
 def test_browser_lever_change_updates_the_chart(server, tmp_path):
-    sync_playwright = _playwright_or_skip()
+    sync_playwright = sync_playwright_or_skip(streamlit=True)
     with sync_playwright() as pw:
-        ctx = _context(pw, tmp_path / "profile")
+        ctx = launch(pw, tmp_path / "profile")
         try:
             page = ctx.new_page()
             watch = _Watch(page)
@@ -602,7 +575,7 @@ def test_browser_lever_change_updates_the_chart(server, tmp_path):
 def test_load_twenty_clients(server, tmp_path):
     """20 concurrent HTTP clients, then 4 concurrent browser sessions each running a small
     ensemble (different seeds, so each is a real run): none fails."""
-    sync_playwright = _playwright_or_skip()
+    sync_playwright = sync_playwright_or_skip(streamlit=True)
 
     def client(i: int) -> tuple[int, int, int]:
         s1, body = _get(f"{server}/?seed={i}")
@@ -617,7 +590,7 @@ def test_load_twenty_clients(server, tmp_path):
 
     n = 4
     with sync_playwright() as pw:
-        ctx = _context(pw, tmp_path / "profile")
+        ctx = launch(pw, tmp_path / "profile")
         try:
             pages, watches = [], []
             for i in range(n):
@@ -639,9 +612,9 @@ def test_load_twenty_clients(server, tmp_path):
 def test_browser_bad_inputs(server, tmp_path):
     """A bad URL parameter is reported and the others kept; a bad member count shows an error
     and nothing runs."""
-    sync_playwright = _playwright_or_skip()
+    sync_playwright = sync_playwright_or_skip(streamlit=True)
     with sync_playwright() as pw:
-        ctx = _context(pw, tmp_path / "profile")
+        ctx = launch(pw, tmp_path / "profile")
         try:
             page = ctx.new_page()
             page.goto(f"{server}/?members=20&months=24&seed=41&restraint=9", wait_until="load")

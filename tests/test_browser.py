@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, CHROMIUM_FLAGS  # tools/, on sys.path via conftest
+from browser import free_port, launch, sync_playwright_or_skip  # tools/ (conftest)
 
 from sahelsim.app import core
 
@@ -25,23 +24,6 @@ FAN_DATA = f"() => JSON.stringify(document.querySelector('{FIRST_FAN}').data.map
 IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 #: Loose bounds on a shared 2-core machine (the benchmark reports the real numbers).
 FIRST_CHART_S, LEVER_CHANGE_S = 60.0, 30.0
-
-
-def _skip_without_browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
-    pytest.importorskip("streamlit", reason="the app extra is not installed: pip install '.[app]'")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright for Python is not installed: pip install playwright")
-    return sync_playwright
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()
@@ -56,10 +38,10 @@ def cache(tmp_path, monkeypatch):
 
 
 def test_explorer_cold_start_and_lever_change_from_the_cached_present(cache, tmp_path):
-    sync_playwright = _skip_without_browser()
+    sync_playwright = sync_playwright_or_skip(streamlit=True)
     from sahelsim.app import serve, stop
 
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     t_start = time.perf_counter()
     proc = serve("127.0.0.1", port, synthetic=True, wait=False, log_file=log)
@@ -77,10 +59,7 @@ def test_explorer_cold_start_and_lever_change_from_the_cached_present(cache, tmp
             time.sleep(0.1)
         timings["server_ready_s"] = time.perf_counter() - t_start
         with sync_playwright() as pw:
-            ctx = pw.chromium.launch_persistent_context(
-                str(tmp_path / "profile"), executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS,
-                headless=True, viewport={"width": 1400, "height": 1000},
-            )  # fmt: skip
+            ctx = launch(pw, tmp_path / "profile")
             try:
                 page = ctx.new_page()
                 errors: list[str] = []

@@ -173,6 +173,15 @@ def _operations(b, a, lev, run):
                 assert h[ops].min() >= h[rest].max() * 0.999
 
 
+def _unit_sums(a, side):
+    """(members, cells) sums of the strengths of the active units of ``side``."""
+    want = np.zeros_like(a["cell.jnim"])
+    for m, u in zip(*np.nonzero(a["unit.cell"] >= 0), strict=True):
+        if L.GROUP_SIDE[int(a["unit.group"][m, u])] == side:
+            want[m, int(a["unit.cell"][m, u])] += a["unit.strength"][m, u]
+    return want
+
+
 def _mobility(b, a, lev, run):
     active = a["unit.cell"] >= 0
     assert active.any()
@@ -184,10 +193,7 @@ def _mobility(b, a, lev, run):
         assert adj[int(b["unit.cell"][m, u]), int(a["unit.cell"][m, u])]
     # cell fields are the sums of the units
     for side, name in enumerate(L.SIDES):
-        want = np.zeros_like(a[f"cell.{name}"])
-        for m, u in zip(*np.nonzero(active), strict=True):
-            if L.GROUP_SIDE[int(a["unit.group"][m, u])] == side:
-                want[m, int(a["unit.cell"][m, u])] += a["unit.strength"][m, u]
+        want = _unit_sums(a, side)
         np.testing.assert_allclose(a[f"cell.{name}"], want)
         np.testing.assert_allclose(a[f"flow.pre_{name}"], want)
 
@@ -196,11 +202,7 @@ def _franchise(b, a, lev, run):
     active = a["unit.cell"] >= 0
     assert (a["unit.strength"][active] >= Params.default().unit_min).all()
     for side, name in enumerate(L.SIDES):
-        want = np.zeros_like(a[f"cell.{name}"])
-        for m, u in zip(*np.nonzero(active), strict=True):
-            if L.GROUP_SIDE[int(a["unit.group"][m, u])] == side:
-                want[m, int(a["unit.cell"][m, u])] += a["unit.strength"][m, u]
-        np.testing.assert_allclose(a[f"cell.{name}"], want)
+        np.testing.assert_allclose(a[f"cell.{name}"], _unit_sums(a, side))
     # losses and recruits of the month reach the units: totals follow the cell fields
     np.testing.assert_allclose(_sum(a, *(f"cell.{n}" for n in L.SIDES)).sum(),
                                a["unit.strength"][active].sum())  # fmt: skip

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from browser import CHROMIUM, CHROMIUM_FLAGS  # tools/, on sys.path via conftest
+from browser import launch, sync_playwright_or_skip  # tools/, on sys.path via conftest
 
 from sahelsim.report.build import REPORT_FILE, SECTION_TITLES, SUMMARY_FILE, build_report
 
@@ -316,16 +316,6 @@ def test_report_without_data_or_backtest(tmp_path, store):
 # -- a real browser --------------------------------------------------------------------------
 
 
-def _browser_or_skip():
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} not found: apt-get install -y chromium (Debian's build)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright for Python is not installed: pip install playwright")
-    return sync_playwright
-
-
 def _image_stats(png: bytes) -> tuple[int, float, float]:
     """(distinct colours, share of non-white pixels, share of saturated pixels)."""
     import io
@@ -342,7 +332,7 @@ def _image_stats(png: bytes) -> tuple[int, float, float]:
 
 
 def test_report_renders_in_chromium(report, tmp_path):
-    sync_playwright = _browser_or_skip()
+    sync_playwright = sync_playwright_or_skip()
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     path, _ = report
@@ -366,14 +356,7 @@ def test_report_renders_in_chromium(report, tmp_path):
         d.dismiss()
 
     with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_FLAGS,
-            headless=True,
-            viewport={"width": 1300, "height": 900},
-            accept_downloads=True,
-        )
+        ctx = launch(pw, tmp_path / "profile", 1300, 900, accept_downloads=True)
         try:
             ctx.route("**/*", route)
             page = ctx.new_page()
@@ -633,13 +616,10 @@ def test_country_section_and_print_layout_in_chromium(report, tmp_path):
     markers, its map labels the capital, the watchlist wraps (no cell clips its text); printed
     (print media), no table or figure is cut at the page's right edge and the toolbar and
     download links are gone."""
-    sync_playwright = _browser_or_skip()
+    sync_playwright = sync_playwright_or_skip()
     path, _ = report
     with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS,
-            headless=True, viewport={"width": 1100, "height": 900},
-        )  # fmt: skip
+        ctx = launch(pw, tmp_path / "profile", 1100, 900)
         try:
             page = ctx.new_page()
             page.goto(path.as_uri(), wait_until="load")

@@ -13,22 +13,17 @@ import time
 import urllib.request
 
 import pytest
+from browser import free_port  # tools/, on sys.path via conftest
 
 from sahelsim.app import core
 from sahelsim.cli.main import main
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_without_streamlit_prints_no_address(monkeypatch, capsys):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "streamlit" else real(name, *a))  # fmt: skip
-    code = main(["serve", "--synthetic", "--port", str(_free_port())])
+    code = main(["serve", "--synthetic", "--port", str(free_port())])
     out = capsys.readouterr()
     assert code != 0
     assert "needs Streamlit" in out.out + out.err
@@ -54,7 +49,7 @@ def _default_signals() -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_stopping_serve_stops_the_server_and_its_children(tmp_path, sig):
     pytest.importorskip("streamlit")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, SAHELSIM_APP_CACHE=str(tmp_path))
     proc = subprocess.Popen(
         [sys.executable, "-m", "sahelsim.cli.main", "serve", "--synthetic", "--port", str(port)],

@@ -46,6 +46,13 @@ def attractiveness(cs, fl, geo, c):
     )
 
 
+@njit(cache=True, inline="always")
+def move_weight(cs, fl, geo, n, home_lat, home_lon, home_range):
+    """w(n) = A(n) * exp(-d(n, home) / home_range), d in degrees between centroids."""
+    d = math.hypot(geo[Geo.LAT, n] - home_lat, geo[Geo.LON, n] - home_lon)
+    return attractiveness(cs, fl, geo, n) * math.exp(-d / home_range)
+
+
 @njit(cache=True)
 def aggregate(cs, us):
     """Cell side fields = the sums of the active units' strengths."""
@@ -82,33 +89,25 @@ def member(key, t, state, flows, geog, drivers, p):
         hl, ho = geo[Geo.LAT, home], geo[Geo.LON, home]
         total = 0.0
         if not cleared:
-            total += attractiveness(cs, fl, geo, c) * math.exp(
-                -math.hypot(geo[Geo.LAT, c] - hl, geo[Geo.LON, c] - ho) / rng_home
-            )
+            total += move_weight(cs, fl, geo, c, hl, ho, rng_home)
         for j in range(nptr[c], nptr[c + 1]):
             n = nidx[j]
             if country[n] < 0:
                 continue
-            total += attractiveness(cs, fl, geo, n) * math.exp(
-                -math.hypot(geo[Geo.LAT, n] - hl, geo[Geo.LON, n] - ho) / rng_home
-            )
+            total += move_weight(cs, fl, geo, n, hl, ho, rng_home)
         if total <= 0:
             continue
         pick = uniform(key, t, Stream.UNIT_WHERE, u) * total
         dest = c
         acc = 0.0
         if not cleared:
-            acc += attractiveness(cs, fl, geo, c) * math.exp(
-                -math.hypot(geo[Geo.LAT, c] - hl, geo[Geo.LON, c] - ho) / rng_home
-            )
+            acc += move_weight(cs, fl, geo, c, hl, ho, rng_home)
         if acc < pick:
             for j in range(nptr[c], nptr[c + 1]):
                 n = nidx[j]
                 if country[n] < 0:
                     continue
-                acc += attractiveness(cs, fl, geo, n) * math.exp(
-                    -math.hypot(geo[Geo.LAT, n] - hl, geo[Geo.LON, n] - ho) / rng_home
-                )
+                acc += move_weight(cs, fl, geo, n, hl, ho, rng_home)
                 dest = n
                 if acc >= pick:
                     break

@@ -29,6 +29,7 @@ from sahelsim.core.atomic import (
 )
 from sahelsim.core.backend import Backend
 from sahelsim.core.canon import month_id
+from sahelsim.data.readers import ged_cm as ged_cm_reader
 from sahelsim.data.readers.dtm import SOURCE as DTM_SOURCE
 from sahelsim.data.readers.naturalearth import ADMIN1_FILE, read_admin1
 from sahelsim.data.store.store import Store
@@ -45,8 +46,8 @@ from sahelsim.validation.patterns import Pattern, load_patterns
 
 log = logging.getLogger(__name__)
 
-GED_CM_FOLDER = "ucdp-ged-country-month-views2020"
-GED_CM_FILE = "ged_cm_westafrica_1989_2021h1.csv.gz"
+GED_CM_FOLDER = ged_cm_reader.FOLDER
+GED_CM_FILE = ged_cm_reader.FILE
 GED_CM_TYPES = {"ged_best_sb": "deaths_state_based", "ged_best_ns": "deaths_non_state",
                 "ged_best_os": "deaths_one_sided"}  # fmt: skip
 COLUMNS = ["pattern", "title", "unit", "unit_name", "measures", "display", "observed", "target",
@@ -134,18 +135,16 @@ def _read_store(ctx: Context, st: Store) -> None:
 
 
 def read_ged_cm(data_dir: Path) -> pd.DataFrame:
-    """The ViEWS UCDP GED country-month file as a long frame (iso3, month_id, type, value)."""
+    """The ViEWS UCDP GED country-month file as a long frame (iso3, month_id, type, value),
+    read by the project's checked reader (:func:`sahelsim.data.readers.ged_cm.read_ged_cm`)."""
     path = Path(data_dir) / GED_CM_FOLDER / GED_CM_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} not found (UCDP GED country-month, ViEWS 2020)")
-    raw = pd.read_csv(path)
-    missing = [c for c in ("isoab", "month_id", *GED_CM_TYPES) if c not in raw.columns]
-    if missing:
-        raise ValueError(f"{path.name}: missing column(s) {missing}")
-    long = raw.melt(id_vars=["isoab", "month_id"], value_vars=list(GED_CM_TYPES),
-                    var_name="column", value_name="value")  # fmt: skip
+    data = ged_cm_reader.read_ged_cm(path).data
+    long = data.melt(id_vars=["iso3", "month_id"], value_vars=list(GED_CM_TYPES),
+                     var_name="column", value_name="value")  # fmt: skip
     long["type"] = long["column"].map(GED_CM_TYPES)
-    return long.rename(columns={"isoab": "iso3"})[["iso3", "month_id", "type", "value"]]
+    return long[["iso3", "month_id", "type", "value"]]
 
 
 def _geography(ctx: Context, space: Space, data_dir: Path | None, synthetic: bool) -> None:

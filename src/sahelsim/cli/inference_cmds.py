@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.text import Text
 
@@ -39,7 +41,7 @@ from sahelsim.cli.options import (
     years_option,
 )  # fmt: skip
 from sahelsim.cli.seams import DEFAULT_OUT, data_or_none, ingested_store, open_backend
-from sahelsim.core.canon import month_id
+from sahelsim.core.canon import month_id, month_id_to_year_month
 from sahelsim.core.config import resolve_data_dir
 from sahelsim.evidence import indicators
 from sahelsim.forecast.backtest import forecast as run_forecast
@@ -53,7 +55,7 @@ from sahelsim.forecast.backtest_cm import (
 from sahelsim.forecast.forecasters import month_text, observed_cm
 from sahelsim.forecast.origin import check_origin, forecast_from_origin
 from sahelsim.forecast.views_io import read_views_parquet
-from sahelsim.inference.calibrate import run_calibration
+from sahelsim.inference.calibrate import calibration_end, pre_origin_posterior, run_calibration
 from sahelsim.inference.if2 import run_if2
 from sahelsim.inference.likelihood import (
     dispersion_from_data,
@@ -412,8 +414,25 @@ def backtest(
             " (1..5, default 2).",
         ),
     ] = None,
-    particles: Particles = 150,
-    generations: Generations = 3,
+    particles: Annotated[
+        int, int_option("--particles", "ABC-SMC particles of the pre-origin calibration")
+    ] = 300,
+    generations: Annotated[
+        int, int_option("--generations", "ABC-SMC generations of the pre-origin calibration")
+    ] = 8,
+    members: Annotated[int, int_option("--members", "Particles of the filtered model")] = 200,
+    start_posterior: Annotated[
+        str,
+        typer.Option(
+            "--start-posterior",
+            metavar="pre-origin|shipped|FILE",
+            help="Starting parameters of the filtered model: 'pre-origin' calibrates on"
+            " 2012 to the year before the first origin (cm) or to the first origin year"
+            " (cy), so no parameter has seen the scored period; 'shipped' uses the"
+            " package's posterior (fitted to all the data: scores are then in-sample"
+            " for the parameters, and say so); or a posterior.json.",
+        ),
+    ] = "pre-origin",
     draws: Annotated[
         int | None, int_option("--draws", "Draws per unit-period (default: 1000 cm, 500 cy)")
     ] = None,
@@ -451,15 +470,23 @@ def backtest(
         given = source is not None and source.name != "DEFAULT"
         cm_origins = _cm_origins(origins, given)
         check_members(n, cm_origins[-1] - int(month_id(2012, 1)) + h, option="--draws")
+    if members < 2:
+        raise _bad("--members", f"{members} is out of range (allowed: 2 or more)")
+    first_year = o0 if lv == "cy" else month_id_to_year_month(cm_origins[0])[0] - 1
     with open_backend(backend.value, address) as be:
         st, dd, _ = ingested_store(data_dir, store, out)
         with st, progress() as p:
+            obs_f = None if synthetic else observations_from_store(st)
+            post = _start_posterior(start_posterior, st, first_year, out, particles,
+                                    generations, seed, data_or_none(dd), Bar(p, "calibrate"),
+                                    be) if obs_f is not None else None  # fmt: skip
             if lv == "cy":
                 res = run_backtest(
                     st, origins=(o0, o1), horizons=tuple(range(1, h + 1)),
                     n_particles=particles, generations=generations, draws=n, seed=seed,
                     seeds=seed_list, data_dir=data_or_none(dd), synthetic=synthetic,
-                    progress=Bar(p, "backtest"), backend=be,
+                    progress=Bar(p, "backtest"), backend=be, observations=obs_f,
+                    start_posterior=post, members=members,
                 )  # fmt: skip
             else:
                 obs, last = _observed_for(st, "cm")
@@ -469,11 +496,52 @@ def backtest(
                                f"{month_text(last - 1)} (the data end in {month_text(last)})")  # fmt: skip
                 res = run_backtest_cm(obs, cm_origins, range(1, h + 1), draws=n, seeds=seed_list,
                                       backend=be, data_dir=data_or_none(dd), synthetic=synthetic,
-                                      progress=Bar(p, "backtest"),
-                                      observations=observations_from_store(st))  # fmt: skip
+                                      progress=Bar(p, "backtest"), observations=obs_f,
+                                      start_posterior=post, members=members)  # fmt: skip
+    res["setup"] = _setup_table(lv, start_posterior, post, first_year, members, n, seed_list)
     folder = out / ("backtest" if lv == "cy" else "backtest_cm")
     _write_and_print(res, folder, lv)
+    for r in res["setup"].itertuples():
+        say(f"{r.item}: {r.value}")
     return 0
+
+
+def _start_posterior(choice: str, st: Any, first_year: int, out: Path, particles: int,
+                     generations: int, seed: int, data_dir: Path | None, bar: Any,
+                     be: Any) -> Any:  # fmt: skip
+    """The filtered model's starting posterior for a backtest (``--start-posterior``)."""
+    if choice == "shipped":
+        return load_posterior()
+    if choice == "pre-origin":
+        if first_year < 2012:
+            raise _bad("--origins", "the first origin leaves no year before it to calibrate on")
+        return pre_origin_posterior(st, last_year=first_year, out=out / f"calibration_2012-{first_year}",
+                                    n_particles=particles, generations=generations, seed=seed,
+                                    data_dir=data_dir, progress=bar, backend=be)  # fmt: skip
+    path = Path(choice)
+    if not path.is_file():
+        raise _bad("--start-posterior", f"{choice!r} is neither 'pre-origin', 'shipped' nor an "
+                   "existing posterior file")  # fmt: skip
+    return load_posterior(path)
+
+
+def _setup_table(level: str, choice: str, post: Any, first_year: int, members: int, draws: int,
+                 seeds: Sequence[int]) -> pd.DataFrame:  # fmt: skip
+    """What the backtest ran with, and whether the parameters saw the scored period."""
+    end = calibration_end(post)
+    first_scored = first_year + 1  # cy: the first origin's next year; cm: its own year
+    if post is None:
+        where = "no posterior: priors"
+    else:
+        where = f"{choice} (calibrated on 2012-{end})" if end else choice
+    honest = end is not None and end < first_scored
+    rows = [("model", "filtered model, projections from the filtered state at each origin"),
+            ("starting parameters", where),
+            ("parameters out of sample", "yes" if honest else
+             "NO: the posterior was fitted to data of the scored period"),
+            ("filter particles", str(members)), ("draws", str(draws)),
+            ("seeds", ",".join(str(x) for x in seeds))]  # fmt: skip
+    return pd.DataFrame(rows, columns=["item", "value"])
 
 
 def _write_and_print(res: dict[str, Any], folder: Path, level: str) -> None:

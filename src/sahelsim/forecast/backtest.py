@@ -37,12 +37,15 @@ from sahelsim.forecast.baselines import (
 )
 from sahelsim.forecast.ensembles import add_ensembles
 from sahelsim.forecast.evaluate import evaluate
+from sahelsim.forecast.filtered import FilteredForecaster
 from sahelsim.forecast.forecasters import sub_seed
+from sahelsim.forecast.origin import to_country_year
 from sahelsim.forecast.views_io import to_views, views_parquet_item
 from sahelsim.inference.calibrate import Calibrator, posterior_predictive
 from sahelsim.inference.observe import simulated_country_year
 from sahelsim.model.engine import Record
 from sahelsim.model.space import Space
+from sahelsim.scenarios.posterior import Posterior
 from sahelsim.scenarios.run import HISTORY_START, make_space, run_scenario
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,20 @@ def model_draws(
     return out
 
 
+def filtered_draws(fc: FilteredForecaster, T: int, years: list[int], draws: int,
+                   seed: int) -> dict[tuple[str, str, int], np.ndarray]:  # fmt: skip
+    """{(target, iso3, year): draws} of the filtered model forecaster from December ``T``:
+    the country-month draws summed over each forecast year (observation noise per month)."""
+    origin = int(month_id(T, 12))
+    long = fc(pd.DataFrame(), origin, 12 * (max(years) - T), draws, seed)
+    cy = to_country_year(long[long["target"].isin(list(TARGETS))])
+    out = {}
+    for (t, c, y), g in cy.groupby(["target", "iso3", "year"]):
+        if int(y) in years:
+            out[(str(t), str(c), int(y))] = g.sort_values("draw")["outcome"].to_numpy(float)
+    return out
+
+
 def baseline_draws(
     obs: pd.DataFrame, origin: int, years: list[int], draws: int, seed: int
 ) -> dict[str, dict[tuple[str, str, int], np.ndarray]]:
@@ -128,11 +145,15 @@ def backtest_origin(
         # one stream per (seed, origin): seed + T as before for the first seed's origins would
         # make seed 1 at T equal seed 0 at T + 1, so the other seeds derive theirs
         item_seed = seed + T if seed == s["seeds"][0] else sub_seed(seed, T) % 2**31
-        cal = Calibrator(n_particles=s["n_particles"], generations=s["generations"],
-                         years=(2012, T), seed=item_seed, data_dir=s["data_dir"],
-                         synthetic=s["synthetic"], space=s.get("space")).fit(cy)  # fmt: skip
-        md = model_draws(cal.posterior_, last_year=max(years), members=s["draws"], seed=item_seed,
-                         data_dir=s["data_dir"], synthetic=s["synthetic"], space=s.get("space"))  # fmt: skip
+        if s.get("filtered") is not None:  # filtered on the data up to December T
+            md = filtered_draws(s["filtered"], T, years, s["draws"], seed)
+        else:
+            cal = Calibrator(n_particles=s["n_particles"], generations=s["generations"],
+                             years=(2012, T), seed=item_seed, data_dir=s["data_dir"],
+                             synthetic=s["synthetic"], space=s.get("space")).fit(cy)  # fmt: skip
+            md = model_draws(cal.posterior_, last_year=max(years), members=s["draws"],
+                             seed=item_seed, data_dir=s["data_dir"], synthetic=s["synthetic"],
+                             space=s.get("space"))  # fmt: skip
         forecasts = {"model": md} | baseline_draws(obs, T, years, s["draws"], item_seed)
         for name, fc in forecasts.items():
             for t in TARGETS:
@@ -159,6 +180,9 @@ def run_backtest(
     progress: Progress | None = None,
     backend: Backend | None = None,
     seeds: tuple[int, ...] | None = None,
+    observations: pd.DataFrame | None = None,
+    start_posterior: Posterior | None = None,
+    members: int = 200,
 ) -> dict[str, pd.DataFrame]:
     """Rolling-origin backtest; returns the forecast rows, the median-ensemble and linear-pool
     rows (:func:`sahelsim.forecast.ensembles.add_ensembles`, pool weights from earlier origins
@@ -167,6 +191,12 @@ def run_backtest(
     ``seeds`` (default: ``(seed,)``) are run for every origin (seed noise); origin ``T`` of
     the first seed ``s`` calibrates and draws with seed ``s + T`` (as before), of the others
     with ``sub_seed(s, T)`` (independent streams).
+
+    With ``observations`` (the filter's table), the model is the filtered model
+    (:class:`~sahelsim.forecast.filtered.FilteredForecaster`, ``members`` particles started
+    from ``start_posterior``): filtered on the data up to December of each origin year, then
+    run on; otherwise it is calibrated by ABC on 2012..T at each origin and run freely from
+    2012 (the old harness).
 
     ``source``: a store, or the country-year indicator frame (``indicators.country_year``).
     ``backend`` runs one item per origin year (None: in this process); the results do not
@@ -183,6 +213,11 @@ def run_backtest(
                 "data_dir": data_dir, "synthetic": synthetic,
                 "space": make_space(data_dir, HISTORY_START, synthetic=synthetic)}  # fmt: skip
     span = list(range(origins[0], origins[1] + 1))
+    if observations is not None and len(observations):
+        settings["filtered"] = FilteredForecaster(
+            observations, space=settings["space"], members=members,
+            start=start_posterior if start_posterior is not None else "prior",
+            origins=[int(month_id(T, 12)) for T in span])  # fmt: skip
     fn = functools.partial(backtest_origin, cy, obs, settings)
     try:
         parts = map_items(backend, fn, span, labels=[f"origin {T}" for T in span],

@@ -41,6 +41,7 @@ from sahelsim.forecast.forecasters import (
 )
 from sahelsim.forecast.origin import default_model_forecaster
 from sahelsim.forecast.views_io import forecast_set_items
+from sahelsim.scenarios.posterior import Posterior
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,14 @@ ROW_COLUMNS = ["seed", "origin", "horizon", "month_id", "iso3", "target", "forec
 def default_forecasters(*, data_dir: Path | None = None, synthetic: bool = False,
                         model: Forecaster | None = None,
                         observations: pd.DataFrame | None = None,
-                        origins: Sequence[int] = ()) -> dict[str, Forecaster]:  # fmt: skip
+                        origins: Sequence[int] = (),
+                        start: Posterior | str | None = None,
+                        members: int = 200) -> dict[str, Forecaster]:  # fmt: skip
     """``{"model": model or :func:`~sahelsim.forecast.origin.default_model_forecaster` (the
     filtered model when ``observations`` are given), **baseline_forecasters()}``."""
     m = model if model is not None else default_model_forecaster(data_dir, synthetic,
-                                                                 observations, origins)  # fmt: skip
+                                                                 observations, origins, start,
+                                                                 members)  # fmt: skip
     return {"model": m, **baseline_forecasters()}
 
 
@@ -134,6 +138,8 @@ def run_backtest_cm(
     synthetic: bool = False,
     progress: Progress | None = None,
     observations: pd.DataFrame | None = None,
+    start_posterior: Posterior | str | None = None,
+    members: int = 200,
 ) -> dict[str, Any]:
     """Rolling-origin country-month backtest (module doc); returns ``forecasts`` (rows with
     draws), ``idps``, ``weights`` (linear pool), ``dropped`` and the tables of
@@ -143,6 +149,9 @@ def run_backtest_cm(
     each forecast may see); ``forecasters``: default :func:`default_forecasters` (the model
     on ``data_dir``/``synthetic``, filtered on ``observations`` (the filter's table) up to each
     origin when they are given, and the five baselines);
+    ``start_posterior``: the filtered model's starting parameters (default the shipped
+    posterior; pass one calibrated before the first origin for a strictly out-of-sample test,
+    :func:`~sahelsim.inference.calibrate.pre_origin_posterior`);
     ``ensemble_members``: forecasters combined (default: all).
     """
     t0 = time.perf_counter()
@@ -159,7 +168,8 @@ def run_backtest_cm(
         raise ValueError(f"origins must lie in {month_text(first)}..{month_text(last - 1)} (the "
                          f"data), got {month_text(origins[0])}..{month_text(origins[-1])}")  # fmt: skip
     fcs = dict(forecasters) if forecasters is not None else default_forecasters(
-        data_dir=data_dir, synthetic=synthetic, observations=observations, origins=origins)  # fmt: skip
+        data_dir=data_dir, synthetic=synthetic, observations=observations, origins=origins,
+        start=start_posterior, members=members)  # fmt: skip
     members = list(ensemble_members) if ensemble_members is not None else list(fcs)
     unknown = [m for m in members if m not in fcs]
     if unknown:
@@ -202,7 +212,7 @@ def long_from_rows(rows: pd.DataFrame, period: str = "month_id") -> pd.DataFrame
 
 
 TABLES = ("scores", "scores_by_horizon", "overall", "overall_by_seed", "by_target", "by_horizon",
-          "seed_spread", "pit", "goals", "verdict", "weights", "dropped")  # fmt: skip
+          "seed_spread", "pit", "goals", "verdict", "weights", "dropped", "setup")  # fmt: skip
 
 
 def write_backtest(result: dict[str, Any], folder: Path, *, level: str = "cm") -> list[Path]:

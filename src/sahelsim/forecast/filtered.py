@@ -24,10 +24,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from sahelsim.forecast.forecasters import check_request, dataset_forecast, month_text
 from sahelsim.inference.abc import CALIBRATED
 from sahelsim.inference.filter import (
+    RECENT,
     Context,
     LiuWest,
     ParamScale,
@@ -36,7 +38,14 @@ from sahelsim.inference.filter import (
     streams,
     systematic_resample,
 )
-from sahelsim.inference.likelihood import ObsModel, dispersion_from_data, until_month
+from sahelsim.inference.likelihood import (
+    COUNT_OBSERVABLES,
+    SIM_VARIABLE,
+    ObsModel,
+    dispersion_from_data,
+    series_dispersion,
+    until_month,
+)
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.params import Params
 from sahelsim.model.space import Space
@@ -75,6 +84,9 @@ class FilteredForecaster:
         scenario: str | Scenario = "acceleration",
         noise: bool = True,
         idps: bool = True,
+        anchor: float = 1.0,
+        anchor_months: int = 12,
+        noise_by_series: bool = True,
     ) -> None:
         self.observations = observations
         self.space = space
@@ -87,13 +99,21 @@ class FilteredForecaster:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.noise = noise
         self.idps = idps
+        if not 0.0 <= float(anchor) <= 1.0:
+            raise ValueError(f"anchor must lie in [0, 1], got {anchor}")
+        if not 1 <= int(anchor_months) <= RECENT:
+            raise ValueError(f"anchor_months must lie in 1..{RECENT}, got {anchor_months}")
+        self.anchor = float(anchor)
+        self.noise_by_series = bool(noise_by_series)
+        self.anchor_months = int(anchor_months)
         self._kept: dict[tuple[int, int], tuple[Any, np.ndarray, np.ndarray]] = {}
+        self._recent: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._reach: dict[int, int] = {}
         self._obs_model: ObsModel | None = None
         self.passes = 0
 
     def __getstate__(self) -> dict[str, Any]:  # ship settings to workers, not filtered states
-        return {**self.__dict__, "_kept": {}, "_reach": {}}
+        return {**self.__dict__, "_kept": {}, "_reach": {}, "_recent": {}}
 
     def _space(self) -> Space:
         if self.space is None:
@@ -128,15 +148,22 @@ class FilteredForecaster:
         self.passes += 1
         for o, kept in res.checkpoints.items():
             self._kept[(seed, o)] = kept
+        for o, rec in res.recent.items():
+            self._recent[(seed, o)] = rec
         self._reach[seed] = end
 
     def seed_with(self, origin: int, seed: int, state: Any, param_matrix: np.ndarray,
-                  log_weights: np.ndarray | None = None) -> None:  # fmt: skip
+                  log_weights: np.ndarray | None = None,
+                  recent: tuple[np.ndarray, np.ndarray] | None = None) -> None:  # fmt: skip
         """Use an ensemble already filtered to ``origin`` (``sahelsim assimilate``) for
-        forecasts from ``origin`` with ``seed``, instead of filtering again."""
+        forecasts from ``origin`` with ``seed``, instead of filtering again; ``recent``: the
+        members' simulated counts of the last months (months, (N, months, 3, countries)), for
+        the anchoring (without them the forecast is not anchored)."""
         n = state.members
         lw = np.full(n, -np.log(n)) if log_weights is None else np.asarray(log_weights, float)
         self._kept[(int(seed), int(origin))] = (state, np.asarray(param_matrix, float), lw)
+        if recent is not None:
+            self._recent[(int(seed), int(origin))] = recent
 
     def filtered(self, origin: int, seed: int) -> tuple[Any, np.ndarray, np.ndarray]:
         """(state, parameter matrix, normalised log-weights) at the end of ``origin``."""
@@ -163,11 +190,61 @@ class FilteredForecaster:
                             flags=self.scenario.flags, projection_start=origin + 1)  # fmt: skip
         ds = simulate(space, Params.default(), drv, members=np.arange(draws), seed=seed,
                       record=Record(cells=()), state0=state.take(idx), param_matrix=pm[idx])  # fmt: skip
+        rec = self._recent.get((seed, origin))
+        if self.anchor > 0 and rec is not None:
+            ratio = anchor_ratios(self.observations, origin, rec[0], rec[1][idx],
+                                  space.countries, gamma=self.anchor,
+                                  window=self.anchor_months)  # fmt: skip
+            for j, o in enumerate(COUNT_OBSERVABLES):
+                v = SIM_VARIABLE[o]
+                ds[v] = ds[v] * xr.DataArray(ratio[:, j, :], dims=("member", "country"))
+        elif self.anchor > 0:
+            log.info("forecast from %s: no recent simulated counts kept, not anchored",
+                     month_text(origin))  # fmt: skip
         out = dataset_forecast(ds, idps=self.idps)
         if self.noise:
             om = self.obs_model(min([*self.origins, origin]))
-            k = om.k_month
             deaths = (out["target"] != "idps").to_numpy()
+            if self.noise_by_series:
+                ks = series_dispersion(self.observations, origin, default=om.k_month)
+                keys = zip(out.loc[deaths, "iso3"], out.loc[deaths, "target"], strict=True)
+                k = np.array([ks.get(key, om.k_month) for key in keys])
+            else:
+                k = om.k_month
             mu = np.maximum(out.loc[deaths, "outcome"].to_numpy(dtype=float), 0.0) + om.floor
             out.loc[deaths, "outcome"] = rng.negative_binomial(k, k / (k + mu)).astype(float)
         return out
+
+
+def anchor_ratios(observations: pd.DataFrame, origin: int, months: np.ndarray,
+                  counts: np.ndarray, countries: Sequence[str], *, gamma: float = 1.0,
+                  window: int = 12, prior: float = 1.0) -> np.ndarray:  # fmt: skip
+    """(N, 3, countries) factors that anchor each member's projected deaths by type on the
+    observed level: ``((O + a) / (S_i + a)) ** gamma``, with O the deaths UCDP recorded in the
+    observation rows (country-months, or whole-period sums) that lie inside the last
+    ``window`` months up to ``origin``, S_i the member's simulated deaths of the same months
+    (``counts``: (N, months, 3, countries) over ``months``) and a = ``prior`` deaths per month
+    covered (so a series with no deaths on either side keeps factor 1). A series the window's
+    rows cover for fewer than half its months keeps factor 1. Only rows observed by the origin
+    enter (rows after it are dropped here)."""
+    n, k = counts.shape[0], len(countries)
+    out = np.ones((n, len(COUNT_OBSERVABLES), k))
+    lo = int(origin) - int(window) + 1
+    rows = observations[(observations["month_id"] <= origin) & (observations["first_month"] >= lo)
+                        & observations["resolution"].isin(["month", "year"])]  # fmt: skip
+    months = np.asarray(months)
+    for (iso, obs_name), g in rows.groupby(["iso3", "observable"]):
+        if iso not in countries or obs_name not in COUNT_OBSERVABLES:
+            continue
+        sel = np.zeros(months.size, dtype=bool)
+        for r in g.itertuples(index=False):
+            sel |= (months >= r.first_month) & (months <= r.month_id)
+        covered = int(sel.sum())
+        if covered < max(1, window // 2):
+            continue
+        o_sum = float(g["value"].sum())
+        s_sum = counts[:, sel, COUNT_OBSERVABLES.index(obs_name), countries.index(iso)].sum(axis=1)
+        a = prior * covered
+        out[:, COUNT_OBSERVABLES.index(obs_name), countries.index(iso)] = (
+            (o_sum + a) / (np.maximum(s_sum, 0.0) + a)) ** gamma  # fmt: skip
+    return out

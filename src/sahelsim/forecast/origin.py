@@ -39,6 +39,7 @@ from sahelsim.forecast.forecasters import (
     month_text,
 )
 from sahelsim.forecast.views_io import forecast_set_items
+from sahelsim.scenarios.posterior import Posterior
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,9 @@ Level = Literal["cm", "cy"]
 
 def default_model_forecaster(data_dir: Path | None, synthetic: bool,
                              observations: pd.DataFrame | None = None,
-                             origins: Sequence[int] = ()) -> Forecaster:  # fmt: skip
+                             origins: Sequence[int] = (),
+                             start: Posterior | str | None = None,
+                             members: int = 200) -> Forecaster:  # fmt: skip
     """The model forecaster of ``sahelsim forecast --origin`` and the backtests: the filtered
     model (:class:`~sahelsim.forecast.filtered.FilteredForecaster`, conditioned on
     ``observations`` up to each origin), or without observations the free-running model
@@ -56,7 +59,7 @@ def default_model_forecaster(data_dir: Path | None, synthetic: bool,
         log.warning("no observations for the filter: the model forecast runs freely from 2012")
         return ModelForecaster(data_dir=data_dir, synthetic=synthetic)
     return FilteredForecaster(observations, data_dir=data_dir, synthetic=synthetic,
-                              origins=origins)  # fmt: skip
+                              origins=origins, start=start, members=members)  # fmt: skip
 
 
 def check_origin(origin: int, horizon: int, level: Level, data_end: int) -> None:

@@ -252,3 +252,44 @@ def run_calibration(
         paths["installed"] = target
     return {"calibrator": cal, "posterior": post, "ppc": tab, "paths": paths,
             "attrition": attrition_report(post)}  # fmt: skip
+
+
+def calibration_end(post: Posterior | None) -> int | None:
+    """The last year of the data ``post`` was calibrated on (its ``settings.years``), or None
+    when the posterior does not say."""
+    if post is None:
+        return None
+    years = (getattr(post, "meta", None) or {}).get("settings", {}).get("years")
+    return int(years[1]) if years else None
+
+
+def pre_origin_posterior(store: Any, *, last_year: int, out: Path, n_particles: int = 300,
+                         generations: int = 8, seed: int = 0, data_dir: Path | None = None,
+                         progress: Progress | None = None,
+                         backend: Backend | None = None) -> Posterior:  # fmt: skip
+    """A posterior calibrated on 2012..``last_year`` only, for backtests whose first origin
+    lies after it (so no parameter has seen the period scored out of sample). It is written to
+    ``out`` (``posterior.json`` and the calibration's tables) and reused from there when its
+    years, settings and data hash match; otherwise :func:`run_calibration` runs again."""
+    path = Path(out) / POSTERIOR_FILE
+    want = {"years": [2012, int(last_year)], "n_particles": int(n_particles),
+            "generations": int(generations), "seed": int(seed)}  # fmt: skip
+    if path.is_file():
+        old = load_posterior(path)
+        got = {k: (old.meta or {}).get("settings", {}).get(k) for k in want} if old else {}
+        ledger = store.ledger()
+        used = ledger[ledger["source"].isin(["ucdp_cy", "unhcr_population", "idmc"])
+                      & ~ledger["superseded"]]  # fmt: skip
+        same_data = old is not None and sorted(
+            str(f.get("sha256")) for f in (old.meta or {}).get("data_files", [])
+        ) == sorted(used["sha256"].astype(str))
+        if old is not None and got == want and same_data:
+            log.info("pre-origin posterior (2012-%d) reused from %s", last_year, path)
+            return old
+    log.info("calibrating on 2012-%d for a posterior that has not seen the backtest's "
+             "origins (%d particles, %d generations)", last_year, n_particles, generations)  # fmt: skip
+    res = run_calibration(store, out=Path(out), data_dir=data_dir, progress=progress,
+                          backend=backend, years=(2012, int(last_year)),
+                          n_particles=int(n_particles), generations=int(generations),
+                          seed=int(seed))  # fmt: skip
+    return res["posterior"]

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 #: spawn-key tag of the filter's own random streams (member keys use 1-tuples, posteriors 2).
 TAG = 0x5F11
-STREAM_INIT, STREAM_RESAMPLE, STREAM_MOVE = 0, 1, 2
+STREAM_INIT, STREAM_RESAMPLE, STREAM_MOVE, STREAM_ANALYSIS = 0, 1, 2, 3
 #: Parameters that act only through the initial state (``model.state.initial_state``): an
 #: initial-value parameter is drawn per particle at the start and not moved afterwards. None
 #: today: the armed groups' founding strengths are scaled per member (``scale_*``) inside the
@@ -62,6 +62,8 @@ STREAM_INIT, STREAM_RESAMPLE, STREAM_MOVE = 0, 1, 2
 INITIAL_ONLY: tuple[str, ...] = ()
 SPEC_INDEX = {s.name: j for j, s in enumerate(SPECS)}
 _EPS = 1e-6
+#: Months of simulated counts each checkpoint keeps per particle (for anchoring forecasts).
+RECENT = 24
 Progress = Callable[[str, int, int], None]
 
 
@@ -70,7 +72,7 @@ def streams(seed: int, pass_id: int = 0) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(np.random.SeedSequence(int(seed),
                                                                spawn_key=(TAG, pass_id, s)))
             for name, s in (("init", STREAM_INIT), ("resample", STREAM_RESAMPLE),
-                            ("move", STREAM_MOVE))}  # fmt: skip
+                            ("move", STREAM_MOVE), ("analysis", STREAM_ANALYSIS))}  # fmt: skip
 
 
 # -- parameter scale ----------------------------------------------------------------------------
@@ -263,6 +265,10 @@ class PassResult:
     final: xr.Dataset | None  # the country outputs of the last month (member, country)
     #: month -> (state, parameter matrix, normalised log-weights) at the end of that month
     checkpoints: dict[int, tuple[State, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: month -> (months, counts): each particle's simulated deaths by type of the last
+    #: :data:`RECENT` months up to that checkpoint, (N, months, 3, countries), aligned with the
+    #: checkpoint's particles (resampled with them)
+    recent: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def _windows(times: np.ndarray, start: int, end: int,
@@ -295,12 +301,18 @@ def filter_pass(
     progress: Progress | None = None,
     label: str = "filter",
     checkpoints: Sequence[int] = (),
+    stock_update: str = "enkf",
 ) -> PassResult:
     """One pass of the filter from ``ctx.start`` to ``end`` (inclusive) over the rows of
     ``obs`` observed in that span, starting from parameter matrix ``pm`` (N, N_PARAMS).
     ``checkpoints``: months at whose end the filtered ensemble (state, parameters, normalised
     log-weights) is kept in ``PassResult.checkpoints``; each depends only on the rows observed
-    up to it (the filter is sequential), so one pass serves every forecast origin."""
+    up to it (the filter is sequential), so one pass serves every forecast origin.
+    ``stock_update``: ``"enkf"`` assimilates the displaced-people stocks by an ensemble Kalman
+    analysis of the state (:func:`enkf_stocks`), ``"weight"`` by reweighting like every other
+    observation."""
+    if stock_update not in ("enkf", "weight"):
+        raise ValueError(f"stock_update must be 'enkf' or 'weight', got {stock_update!r}")
     n = pm.shape[0]
     slots = np.arange(n)
     obs = obs[(obs["month_id"] >= ctx.start) & (obs["month_id"] <= end)]
@@ -320,6 +332,9 @@ def filter_pass(
     diag, checks, total, last_ds = [], [], 0.0, None
     wins = _windows(times, ctx.start, end, checkpoints)
     kept: dict[int, tuple[State, np.ndarray, np.ndarray]] = {}
+    recent: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    rec_months = np.zeros(0, dtype=np.int64)
+    rec = np.zeros((n, 0, len(COUNT_OBSERVABLES), ctx.space.n_countries))
     stops = {int(c) for c in checkpoints}
     for i, (first, last, observed) in enumerate(wins):
         months = last - first + 1
@@ -334,24 +349,39 @@ def filter_pass(
         buf_months, buf = _this_year(
             buf_months + list(range(first, last + 1)), np.concatenate([buf, counts], axis=1), last
         )
+        rec_months = np.concatenate([rec_months, np.arange(first, last + 1)])[-RECENT:]
+        rec = np.concatenate([rec, counts], axis=1)[:, -RECENT:]
         if progress:
             progress(label, i + 1, len(wins))
         if not observed:
             if last in stops:
                 kept[last] = (state.copy(), pm.copy(), logw.copy())
+                recent[last] = (rec_months.copy(), rec.copy())
             continue
         rows = obs[obs["month_id"] == last].reset_index(drop=True)
         sim = _simulated(rows, ds, buf_months, buf, countries)
+        w_prior = np.exp(logw)
+        stock = (rows["resolution"] == "stock").to_numpy() & (stock_update == "enkf")
+        n_rows, ll_stock = len(rows), 0.0
+        if stock.any():  # displaced stocks: an ensemble Kalman analysis of the state
+            sim_a, ll_stock = enkf_stocks(rows[stock], sim[:, stock], w_prior, state,
+                                          ctx.space, obs_model, rngs["analysis"])  # fmt: skip
+            checks.append(_checks(rows[stock].reset_index(drop=True), sim[:, stock], w_prior,
+                                  w_prior, obs_model, sim_filtered=sim_a))  # fmt: skip
+            total += ll_stock
+            for j, r in enumerate(rows[stock].itertuples(index=False)):
+                last_ds[SIM_VARIABLE[r.observable]].values[:, countries[r.iso3]] = sim_a[:, j]
+            rows, sim = rows[~stock].reset_index(drop=True), sim[:, ~stock]
         ll = row_loglik(rows, sim, obs_model).sum(axis=1)
         ll = np.where(np.isfinite(ll), ll, -np.inf)
         if not np.isfinite(ll).any():
             raise FloatingPointError(f"month {last}: every particle has zero likelihood")
         inc = float(logsumexp(logw + ll))
-        w_prior = np.exp(logw)
         logw = logw + ll - inc
         w = np.exp(logw)
         e = ess(w)
-        checks.append(_checks(rows, sim, w_prior, w, obs_model))
+        if len(rows):
+            checks.append(_checks(rows, sim, w_prior, w, obs_model))
         total += inc
         resampled, unique = False, n
         if always_resample or e < ess_threshold * n:
@@ -359,6 +389,7 @@ def filter_pass(
             unique = int(np.unique(idx).size)
             state = state.take(idx)
             buf = buf[idx]
+            rec = rec[idx]
             last_ds = last_ds.isel(member=idx).assign_coords(member=slots)
             if isinstance(move, LiuWest):
                 z = move.after_resample(z, w, idx, movable, rngs["move"])
@@ -373,13 +404,14 @@ def filter_pass(
                             "(degenerate)", label, last, unique, n)  # fmt: skip
         if last in stops:
             kept[last] = (state.copy(), pm.copy(), logw.copy())
-        diag.append({"month_id": last, "n_obs": len(rows), "ess": e, "loglik_increment": inc,
+            recent[last] = (rec_months.copy(), rec.copy())
+        diag.append({"month_id": last, "n_obs": n_rows, "ess": e, "loglik_increment": inc + ll_stock,
                      "unique": unique, "resampled": resampled,
                      "degenerate": bool(unique < 0.1 * n)})  # fmt: skip
     diagnostics = pd.DataFrame(diag, columns=["month_id", "n_obs", "ess", "loglik_increment",
                                               "unique", "resampled", "degenerate"])  # fmt: skip
     chk = pd.concat(checks, ignore_index=True) if checks else pd.DataFrame()
-    return PassResult(state, pm, logw, diagnostics, chk, total, end, last_ds, kept)
+    return PassResult(state, pm, logw, diagnostics, chk, total, end, last_ds, kept, recent)
 
 
 def _year(mid: int) -> int:
@@ -412,7 +444,7 @@ def _simulated(rows: pd.DataFrame, ds: xr.Dataset, buf_months: list[int], buf: n
 
 
 def _checks(rows: pd.DataFrame, sim: np.ndarray, w_prior: np.ndarray, w: np.ndarray,
-            model: ObsModel) -> pd.DataFrame:  # fmt: skip
+            model: ObsModel, sim_filtered: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
     """Each observed row against the ensemble: the one-step-ahead predictive (before
     reweighting, observation noise included: quantiles and PIT) and the filtered ensemble of the
     simulated quantity (after reweighting)."""
@@ -420,7 +452,8 @@ def _checks(rows: pd.DataFrame, sim: np.ndarray, w_prior: np.ndarray, w: np.ndar
     pred = predictive_quantiles(rows, sim, w_prior, model, (0.05, 0.5, 0.95))
     for j, q in enumerate(("q05", "q50", "q95")):
         out[f"pred_{q}"] = pred[:, j]
-    filt = np.array([weighted_quantiles(sim[:, i], w, (0.05, 0.5, 0.95)) for i in range(len(rows))])
+    sf = sim if sim_filtered is None else sim_filtered
+    filt = np.array([weighted_quantiles(sf[:, i], w, (0.05, 0.5, 0.95)) for i in range(len(rows))])
     for j, q in enumerate(("q05", "q50", "q95")):
         out[f"sim_{q}"] = filt[:, j]
     val = out["value"].to_numpy(dtype=float)
@@ -435,6 +468,38 @@ def _checks(rows: pd.DataFrame, sim: np.ndarray, w_prior: np.ndarray, w: np.ndar
     out["pred_in_90"] = (out["pred_q05"] <= t_hi) & (out["pred_q95"] >= t_lo)
     out["sim_in_90"] = (out["sim_q05"] <= t_hi) & (out["sim_q95"] >= t_lo)
     return out
+
+
+def enkf_stocks(rows: pd.DataFrame, sim: np.ndarray, w: np.ndarray, state: State, space: Space,
+                model: ObsModel, rng: np.random.Generator) -> tuple[np.ndarray, float]:  # fmt: skip
+    """Ensemble Kalman analysis of displaced-people stocks (one row per country), in place on
+    ``state``: on the log scale of the observation model, x_i = log(sim_i + floor) moves to
+    x_i + K (y + e_i - x_i) with K = v / (v + sigma^2), v the weighted ensemble variance and
+    e_i ~ N(0, sigma^2) (perturbed observations; Evensen 1994, Burgers et al. 1998); the
+    member's displaced people are rescaled to match (:meth:`State.rescale_displaced`).
+    A stock is a slowly accumulated quantity that reweighting alone cannot move: particles
+    off by a factor of two all get near-zero weight and the ensemble collapses onto the few
+    nearest. Returns the analysed stocks (particles, rows) and the log predictive density of
+    the rows under the ensemble's Gaussian on the log scale."""
+    f, sd = model.idp_floor, model.idp_sigma
+    out = sim.copy()
+    total = 0.0
+    for j, r in enumerate(rows.itertuples(index=False)):
+        k = space.countries.index(r.iso3)
+        x = np.log(np.maximum(sim[:, j], 0.0) + f)
+        y = float(np.log(max(float(r.value), 0.0) + f))
+        mean = float(w @ x)
+        var = float(w @ (x - mean) ** 2)
+        gain = var / (var + sd * sd)
+        xa = x + gain * (y + sd * rng.standard_normal(x.size) - x)
+        target = np.maximum(np.exp(xa) - f, 0.0)
+        have = np.maximum(sim[:, j], 0.0)
+        factor = np.where(have > 0, target / np.where(have > 0, have, 1.0), 1.0)
+        delta = state.rescale_displaced(space.country, k, factor)
+        out[:, j] = have + delta
+        s2 = var + sd * sd
+        total += -0.5 * (y - mean) ** 2 / s2 - 0.5 * np.log(2 * np.pi * s2) - y
+    return out, float(total)
 
 
 # -- the particle filter --------------------------------------------------------------------------

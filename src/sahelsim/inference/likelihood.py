@@ -304,6 +304,18 @@ def last_month(obs: pd.DataFrame) -> int:
     return int(obs["month_id"].max())
 
 
+def _local_moments(y: np.ndarray, window: int) -> tuple[float, float]:
+    """(sum of level^2, sum of variance - level) of a count series about its local level (the
+    mean of its neighbours in a centred window, y itself left out)."""
+    if y.size < window:
+        return 0.0, 0.0
+    roll = pd.Series(y).rolling(window, center=True, min_periods=window).sum().to_numpy()
+    level = (roll - y) / (window - 1)  # the neighbours' mean (leaving y out)
+    ok = np.isfinite(level)
+    var = (y[ok] - level[ok]) ** 2 * (window - 1) / window  # E = Var(y) (1 + 1/(w-1))
+    return float(np.sum(level[ok] ** 2)), float(np.sum(var - level[ok]))
+
+
 def dispersion_from_data(obs: pd.DataFrame, *, lo: float = 0.3, hi: float = 50.0) -> ObsModel:
     """An :class:`ObsModel` whose negative-binomial dispersions are estimated from ``obs``.
 
@@ -321,18 +333,27 @@ def dispersion_from_data(obs: pd.DataFrame, *, lo: float = 0.3, hi: float = 50.0
         if kind == "year":  # whole-year sums only (a part-year remainder is not comparable)
             sub = sub[sub["first_month"] == sub["month_id"] - 11]
         for _, g in sub.groupby(["iso3", "observable"]):
-            y = g.sort_values("month_id")["value"].to_numpy(dtype=float)
-            if y.size < window:
-                continue
-            roll = pd.Series(y).rolling(window, center=True, min_periods=window).sum().to_numpy()
-            level = (roll - y) / (window - 1)  # the neighbours' mean (leaving y out)
-            ok = np.isfinite(level)
-            var = (y[ok] - level[ok]) ** 2 * (window - 1) / window  # E = Var(y) (1 + 1/(w-1))
-            num += float(np.sum(level[ok] ** 2))
-            den += float(np.sum(var - level[ok]))
+            a, b = _local_moments(g.sort_values("month_id")["value"].to_numpy(dtype=float), window)
+            num, den = num + a, den + b
         ks[kind] = float(np.clip(num / den, lo, hi)) if den > 0 and num > 0 else default
         log.info("NB dispersion (%s) estimated from the data: %.3g", kind, ks[kind])
     return ObsModel(k_month=ks["month"], k_year=ks["year"])
+
+
+def series_dispersion(obs: pd.DataFrame, until: int, *, months: int = 36, default: float = 1.0,
+                      lo: float = 0.3, hi: float = 50.0) -> dict[tuple[str, str], float]:  # fmt: skip
+    """Country-month dispersion ``k`` per (iso3, type), by the local-level moments of
+    :func:`dispersion_from_data` on that series' last ``months`` country-months up to
+    ``until`` (``default`` for a series without deaths; ``hi`` where no extra-Poisson noise
+    shows)."""
+    sub = obs[(obs["resolution"] == "month") & obs["observable"].isin(COUNT_OBSERVABLES)
+              & (obs["month_id"] <= until) & (obs["month_id"] > until - months)]  # fmt: skip
+    out: dict[tuple[str, str], float] = {}
+    for (iso, o), g in sub.groupby(["iso3", "observable"]):
+        a, b = _local_moments(g.sort_values("month_id")["value"].to_numpy(dtype=float), 5)
+        k = default if a <= 0 else (hi if b <= 0 else a / b)  # b <= 0: no extra-Poisson noise
+        out[(str(iso), str(o))] = float(np.clip(k, lo, hi))
+    return out
 
 
 def draw_observations(

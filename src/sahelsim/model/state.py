@@ -68,6 +68,27 @@ class State:
             raise ValueError(f"{path}: state written by another model layout")
         return st
 
+    def rescale_displaced(self, country: np.ndarray, k: int, factor: np.ndarray) -> np.ndarray:
+        """An assimilation's analysis increment: multiply member m's displaced people hosted in
+        the cells of country ``k`` (``country``: the space's cell -> country index) by
+        ``factor[m]``, in place. The people added are taken from the country's residents, and
+        the people removed return to them, in proportion to where residents live, so
+        :meth:`people` is unchanged; no more than half the residents move. Returns the change
+        in the country's displaced people per member."""
+        cells = np.nonzero(np.asarray(country) == k)[0]
+        f = np.asarray(factor, dtype=float)
+        if f.shape != (self.members,) or not np.all(np.isfinite(f)) or np.any(f < 0):
+            raise ValueError(f"factor must be {self.members} finite non-negative numbers")
+        idp = self.cells[:, Cell.IDP][:, cells]
+        pop = np.maximum(self.cells[:, Cell.POP][:, cells], 0.0)
+        total = idp.sum(axis=1)
+        delta = np.minimum(total * (f - 1.0), 0.5 * pop.sum(axis=1))
+        scale = np.where(total > 0, (total + delta) / np.where(total > 0, total, 1.0), 1.0)
+        share = pop / np.maximum(pop.sum(axis=1, keepdims=True), 1e-12)
+        self.cells[:, Cell.IDP, cells] = idp * scale[:, None]
+        self.cells[:, Cell.POP, cells] = pop - delta[:, None] * share
+        return delta
+
     @property
     def members(self) -> int:
         return int(self.cells.shape[0])

@@ -166,8 +166,9 @@ def test_help_documents_every_option(path, cmd, capsys):
 def test_help_shows_defaults_and_units(capsys):
     assert main(["simulate", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    for snippet in ("[default: 100]", "[default: 168]", "[default: 2012-01]", "YYYY-MM",
-                    "SAHELSIM_DATA", "0..2^63-1", "[default: acceleration]"):  # fmt: skip
+    for snippet in ("[default: 100]", "[default: (to 2030-12)]", "[default: (2012-01)]",
+                    "YYYY-MM", "[default: (auto)]", "DIR|auto|none", "SAHELSIM_DATA", "0..2^63-1",
+                    "[default: acceleration]"):  # fmt: skip
         assert snippet in text, snippet
 
 

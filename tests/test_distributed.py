@@ -314,6 +314,40 @@ def test_cli_simulate_on_ray_writes_the_local_result(ray_backend, tmp_path):
     assert ray_backend._ray.is_initialized()  # the CLI did not shut the session's cluster down
 
 
+def test_cli_simulate_from_a_filtered_present_on_ray_equals_local(ray_backend, tmp_path):
+    from sahelsim.cli.main import main
+    from sahelsim.inference.assimilate import assimilate, load_filtered
+    from sahelsim.inference.filter import Context
+    from sahelsim.inference.likelihood import ObsModel, draw_observations
+
+    grid = Space.synthetic()  # the grid of --synthetic
+    hist = simulate(grid, Params.default(), Context(grid).drivers(run.HISTORY_START, 14),
+                    members=np.array([0]), seed=11, record=Record(cells=()))  # fmt: skip
+    obs = draw_observations(hist, 0, ObsModel(), seed=11)
+    folder = tmp_path / "filtered"
+    assimilate(obs, grid, until=run.HISTORY_START + 13, out=folder, members=5, seed=2,
+               params=("engage_rate", "harm_jnim"), grid="synthetic")  # fmt: skip
+    common = ["simulate", "--synthetic", "--present", str(folder), "--members", "7", "--months",
+              "3", "--seed", "3"]  # fmt: skip
+    assert main([*common, "--out", str(tmp_path / "local")]) == 0
+    assert main([*common, "--out", str(tmp_path / "ray"), "--backend", "ray"]) == 0
+    with (
+        xr.open_dataset(tmp_path / "local" / "acceleration.nc") as a,
+        xr.open_dataset(tmp_path / "ray" / "acceleration.nc") as b,
+    ):
+        xr.testing.assert_identical(a.load(), b.load())
+        assert a.attrs["start_kind"] == "filtered" and int(a.month[0]) == run.HISTORY_START + 14
+    # the library seam: the states travel with their members' chunks
+    state, pm, _ = load_filtered(folder)
+    kw = {"state0": state, "param_matrix": pm, "start": run.HISTORY_START + 14, "months": 3,
+          "space": grid, "members": np.arange(3, 12), "seed": 6}  # fmt: skip
+    local = run.project_scenario("acceleration", **kw)
+    ray_backend.chunk = 4
+    xr.testing.assert_identical(run.project_scenario("acceleration", backend=ray_backend, **kw),
+                                local)  # fmt: skip
+    assert ray_backend._ray.is_initialized()
+
+
 def test_cli_without_ray_says_which_extra(monkeypatch, tmp_path, capsys):
     from sahelsim.cli.main import main
 

@@ -23,16 +23,11 @@ from sahelsim.cli.options import (
 from sahelsim.cli.seams import DEFAULT_OUT, data_or_none, ingested_store
 from sahelsim.core.canon import ISO3_TO_NAME
 from sahelsim.core.errors import SahelsimError
-from sahelsim.inference.assimilate import MIN_UNTIL, check_until
-from sahelsim.inference.assimilate import assimilate as run_assimilate
-from sahelsim.inference.likelihood import observations_from_store
-from sahelsim.scenarios.posterior import load_posterior
+from sahelsim.inference.assimilate import FILES, MIN_UNTIL, NoObservations, plan_present
 from sahelsim.scenarios.run import HISTORY_START, make_space, month_label
 from sahelsim.scenarios.run import parse_month as month_id_of
 
 log = logging.getLogger("sahelsim.cli")
-
-SOURCES = ("ucdp_cy", "ucdp_ged_cm", "unhcr_population", "idmc")
 
 Until = Annotated[
     str,
@@ -52,7 +47,8 @@ def assimilate(
 ) -> int:
     """Filter the ensemble on the observations up to --until (UCDP deaths by type, UNHCR/IDMC
     IDP stocks, the Burkina Faso territory range) and write it to --out. Members start from the
-    shipped posterior (priors without one)."""
+    shipped posterior (priors without one). A folder already holding this filter (same
+    cut-off, seed, members, data, grid and code) is reused."""
     until_id = month_id_of(until)
     if until_id < MIN_UNTIL:  # before reading any data (the upper bound needs the data)
         raise typer.BadParameter(f"{until} is before {month_label(MIN_UNTIL)}, the first month the"
@@ -62,30 +58,28 @@ def assimilate(
     t0 = time.perf_counter()
     st, dd, _ = ingested_store(data_dir, store, out)
     with st:
-        obs = observations_from_store(st)
-        ledger = st.ledger()
-    if not len(obs):
-        raise typer.BadParameter("the store holds no observations: run `sahelsim data ingest`")
-    try:
-        check_until(until_id, obs)
-    except SahelsimError as exc:
-        raise typer.BadParameter(
-            str(exc).removeprefix("--until "), param_hint="'--until'"
-        ) from None
-    used = ledger[ledger["source"].isin(SOURCES) & ~ledger["superseded"]]
+        try:
+            plan = plan_present(st, out=out, members=members, seed=seed, until=until_id)
+        except NoObservations as exc:
+            raise typer.BadParameter(str(exc)) from None
+        except SahelsimError as exc:
+            raise typer.BadParameter(
+                str(exc).removeprefix("--until "), param_hint="'--until'"
+            ) from None
     space = make_space(data_or_none(dd), HISTORY_START, synthetic=synthetic)
     with progress() as p:
-        res, paths = run_assimilate(
-            obs, space, until=until_id, out=out, members=members, seed=seed,
-            start=load_posterior(), source_hashes=list(used["sha256"].astype(str)),
-            grid="synthetic" if synthetic else "study grid", progress=Bar(p, "assimilate"),
-        )  # fmt: skip
-    d = res.diagnostics
+        got = plan.ensure(space, grid="synthetic" if synthetic else "study grid",
+                          progress=Bar(p, "assimilate"))  # fmt: skip
+    if got.reused:
+        say(f"{out} already holds this filter (same cut-off, seed, members, data, grid, starting"
+            " ensemble and code): reused it; delete the folder to filter again")  # fmt: skip
+    d, loglik = got.diagnostics(), float(got.meta["loglik"])
     say(f"filtered {members} members from 2012-01 to {until} on {int(d['n_obs'].sum())} "
-        f"observations at {len(d)} times: log-likelihood {res.loglik:,.1f}; final ESS "
+        f"observations at {len(d)} times: log-likelihood {loglik:,.1f}; final ESS "
         f"{d['ess'].iloc[-1]:.0f}; {int(d['resampled'].sum())} resamplings; "
         f"{int(d['degenerate'].sum())} degenerate times")  # fmt: skip
-    last = res.checks[res.checks["month_id"] == res.checks["month_id"].max()]
+    checks = got.checks()
+    last = checks[checks["month_id"] == checks["month_id"].max()]
     rows = [(ISO3_TO_NAME.get(r.iso3, r.iso3), r.observable, f"{r.value:,.0f}" if r.value == r.value
              else f"{r.lo:.0%}-{r.hi:.0%}", f"{r.sim_q05:,.0f} - {r.sim_q95:,.0f}"
              if r.observable != "territory_state" else f"{r.sim_q05:.0%} - {r.sim_q95:.0%}",
@@ -94,7 +88,7 @@ def assimilate(
     table(f"Last observation time ({int(last['month_id'].iloc[0])}): filtered 90 % intervals",
           ("country", "observable", "observed", "filtered 90 %", "inside",
            "inside predictive 90 %"), rows)  # fmt: skip
-    for k, pth in paths.items():
-        say(f"{k}: {pth}")
+    for k, name in FILES.items():
+        say(f"{k}: {out / name}")
     say(f"{time.perf_counter() - t0:.0f} s")
     return 0

@@ -41,7 +41,13 @@ from sahelsim.cli.options import (
     years_option,
 )  # fmt: skip
 from sahelsim.cli.seams import DEFAULT_OUT, data_or_none, ingested_store, open_backend
-from sahelsim.core.canon import month_id, month_id_to_year_month
+from sahelsim.core.canon import (
+    GW_TO_ISO3,
+    ISO3_TO_NAME,
+    TYPE_OF_VIOLENCE,
+    month_id,
+    month_id_to_year_month,
+)
 from sahelsim.core.config import resolve_data_dir
 from sahelsim.evidence import indicators
 from sahelsim.forecast.backtest import forecast as run_forecast
@@ -276,19 +282,36 @@ def forecast(
                                  draws=draws, seed=seed, data_end=data_end,
                                  data_dir=data_or_none(dd), synthetic=synthetic,
                                  observations=filter_obs)  # fmt: skip
-    period = "month_id" if lv == "cm" else "year"
+    print_forecast(paths, f"Forecast from {month_text(o)} ({draws} draws, {lv})", lv)
+    return 0
+
+
+#: The VIEWS targets and the UCDP type of violence each counts.
+TARGETS = {"sb": TYPE_OF_VIOLENCE[1], "ns": TYPE_OF_VIOLENCE[2], "os": TYPE_OF_VIOLENCE[3]}
+
+
+def forecast_rows(paths: dict[str, Path], level: str) -> list[tuple[str, ...]]:
+    """Median and 90 % interval of the deaths per target, period and country (by name)."""
+    period = "month_id" if level == "cm" else "year"
     rows = []
-    for tgt in ("sb", "ns", "os"):
-        df = read_views_parquet(paths[tgt], keep=("iso3",))
-        for (p, iso), g in df.groupby([period, "iso3"]):
+    for tgt, kind in TARGETS.items():
+        df = read_views_parquet(paths[tgt])
+        for (p, gw), g in df.groupby([period, "country_id"]):
             q = np.quantile(g["outcome"], [0.05, 0.5, 0.95])
-            label = month_text(int(p)) if lv == "cm" else str(p)
-            rows.append((tgt, label, iso, f"{q[1]:,.0f}", f"{q[0]:,.0f} - {q[2]:,.0f}"))
-    table(f"Forecast from {month_text(o)} ({draws} draws, {lv})",
-          ("target", "period", "country", "median", "90% interval"), rows)  # fmt: skip
+            iso = GW_TO_ISO3.get(int(gw))
+            name = ISO3_TO_NAME.get(iso, f"country {gw}") if iso else f"country {gw}"
+            label = month_text(int(p)) if level == "cm" else str(p)
+            rows.append((f"{kind} ({tgt})", label, name, f"{q[1]:,.0f}",
+                         f"{q[0]:,.0f} - {q[2]:,.0f}"))  # fmt: skip
+    return rows
+
+
+def print_forecast(paths: dict[str, Path], title: str, level: str) -> None:
+    """The forecast summary table (both forecast paths) and the files written."""
+    table(title, ("deaths", "month" if level == "cm" else "year", "country", "median",
+                  "90% interval"), forecast_rows(paths, level))  # fmt: skip
     for k, pth in paths.items():
         say(f"{k}: {pth}")
-    return 0
 
 
 def _observed_for(st: Any, level: str) -> tuple[Any, int]:
@@ -317,16 +340,7 @@ def _forecast_years(years: Years, draws: int, seed: int, scenario: str, data_dir
     dd = resolve_data_dir(data_dir)
     paths = run_forecast(years=tuple(years), draws=draws, seed=seed, scenario=scenario,
                          data_dir=data_or_none(dd), synthetic=synthetic, out=out / "forecast")  # fmt: skip
-    rows = []
-    for tgt in ("sb", "ns", "os"):
-        df = read_views_parquet(paths[tgt])
-        for (y, cid), g in df.groupby(["year", "country_id"]):
-            q = np.quantile(g["outcome"], [0.05, 0.5, 0.95])
-            rows.append((tgt, y, cid, f"{q[1]:,.0f}", f"{q[0]:,.0f} - {q[2]:,.0f}"))
-    table(f"Forecast ({draws} draws, scenario {scenario})",
-          ("target", "year", "country_id", "median", "90% interval"), rows)  # fmt: skip
-    for k, pth in paths.items():
-        say(f"{k}: {pth}")
+    print_forecast(paths, f"Forecast ({draws} draws, scenario {scenario})", "cy")
     return 0
 
 

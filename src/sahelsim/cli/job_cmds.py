@@ -37,10 +37,8 @@ from sahelsim.core.config import resolve_data_dir
 from sahelsim.forecast.backtest import forecast
 from sahelsim.forecast.filtered import FilteredForecaster
 from sahelsim.forecast.origin import forecast_from_origin
-from sahelsim.inference.assimilate import assimilate as run_assimilate
-from sahelsim.inference.likelihood import last_month, observations_from_store
+from sahelsim.inference.assimilate import NoObservations, plan_present
 from sahelsim.report.build import build_report
-from sahelsim.scenarios.posterior import load_posterior
 from sahelsim.scenarios.run import HISTORY_START, make_space, month_label
 from sahelsim.validation.run import run_validation
 
@@ -156,29 +154,31 @@ def run(
 
 def _filtered_forecast(st: Any, data: Path | None, out: Path, members: int,
                        seed: int) -> dict[str, Path]:  # fmt: skip
-    """Filter the ensemble on the data up to their last month (``out/assimilate``), then
-    forecast the next two calendar years from that present (``out/forecast``). Without
-    observations (no data), the free-running forecast of the shipped posterior."""
+    """Filter the ensemble on the data up to their last December (``out/assimilate``, reused
+    when it already holds that filter), then forecast the next two calendar years from that
+    present (``out/forecast``). Without observations (no data), the free-running forecast of
+    the shipped posterior."""
     try:
-        obs = observations_from_store(st)
-    except LookupError:  # no UCDP country-years in the store (a partial data folder)
-        obs = None
-    if obs is None or not len(obs):
+        plan = plan_present(st, out=out / "assimilate", members=members, seed=seed)
+    except NoObservations:
         log.warning("no observations to filter on: forecasts run freely from 2012")
         return forecast(years=RUN_YEARS, draws=RUN_DRAWS, seed=seed, data_dir=data,
                         out=out / "forecast")  # fmt: skip
-    end = last_month(obs)
+    end = plan.until
     origin = end - (month_id_to_year_month(end)[1] % 12)  # the last December in the data
+    if origin != end:
+        plan = plan_present(st, out=out / "assimilate", members=members, seed=seed, until=origin)
     space = make_space(data, HISTORY_START, synthetic=data is None)
     with progress() as p:
-        res, _ = run_assimilate(obs, space, until=origin, out=out / "assimilate",
-                                members=members, seed=seed, start=load_posterior(),
-                                progress=Bar(p, "assimilate"))  # fmt: skip
-    d = res.diagnostics
-    say(f"filtered {members} members on the data to {month_label(origin)}: final ESS "
-        f"{d['ess'].iloc[-1]:.0f}; wrote {out / 'assimilate'}")  # fmt: skip
-    fc = FilteredForecaster(obs, space=space, members=members, origins=(origin,))
-    fc.seed_with(origin, seed, res.state, res.param_matrix)
+        got = plan.ensure(space, grid="synthetic" if data is None else "study grid",
+                          progress=Bar(p, "assimilate"))  # fmt: skip
+    d = got.diagnostics()
+    say(f"{'reused' if got.reused else 'filtered'} {members} members on the data to "
+        f"{month_label(origin)}: final ESS {d['ess'].iloc[-1]:.0f}; "
+        f"{'read' if got.reused else 'wrote'} {got.folder}")  # fmt: skip
+    say(f"forecasts start from {got.describe()}")
+    fc = FilteredForecaster(plan.obs, space=space, members=members, origins=(origin,))
+    fc.seed_with(origin, seed, got.state, got.param_matrix)
     return forecast_from_origin(None, origin=origin, horizon=len(RUN_YEARS), level="cy",
                                 out=out / "forecast", draws=RUN_DRAWS, seed=seed,
                                 data_end=origin, model_forecaster=fc)  # fmt: skip

@@ -210,12 +210,66 @@ Members = Annotated[
     int_option("--members", "Ensemble size, at most what fits in available memory",
                shown=">= 1"),
 ]  # fmt: skip
-Months = Annotated[int, int_option("--months", "Months to simulate")]
-Start = Annotated[
-    str,
+#: Where a projection ends when --months is not given.
+HORIZON_END = "2030-12"
+FREE_START = "2012-01"
+Months = Annotated[
+    int | None,
     typer.Option(
-        "--start", parser=parse_month, metavar="YYYY-MM",
-        help=f"First simulated month, YYYY-MM ({FIRST_YEAR}-01..{LAST_YEAR}-12).",
+        "--months", parser=int_range(1), metavar="N", show_default=f"to {HORIZON_END}",
+        help="Months to project (>= 1): from the month after the filtered present, or from"
+        f" --start with --present none; by default up to {HORIZON_END}.",
+    ),
+]  # fmt: skip
+Start = Annotated[
+    str | None,
+    typer.Option(
+        "--start", parser=parse_month, metavar="YYYY-MM", show_default=FREE_START,
+        help=f"First simulated month of a free run, YYYY-MM ({FIRST_YEAR}-01..{LAST_YEAR}-12);"
+        " runs starting after 2012-01 simulate the history from 2012 first. Giving --start"
+        " without --present means --present none; with --present auto or DIR it is an error"
+        " (the projection starts the month after the filtered present).",
+    ),
+]  # fmt: skip
+
+AUTO, NONE = "auto", "none"
+
+
+def parse_present(text: str) -> str:
+    """``auto``, ``none`` or an existing folder (its files are checked when it is read)."""
+    value = str(text).strip()
+    if value.lower() in (AUTO, NONE):
+        return value.lower()
+    if not value:
+        raise ValueError("empty: use a folder, auto or none")
+    if not Path(value).expanduser().is_dir():
+        raise ValueError(f"{value!r} is not a folder (a filtered ensemble folder, auto or none)")
+    return value
+
+
+Present = Annotated[
+    str | None,
+    typer.Option(
+        "--present", parser=parse_present, metavar="DIR|auto|none", show_default=AUTO,
+        help="Where projections start. auto: the ensemble filtered on the data to their last"
+        " month (out/assimilate, reused when it matches the data, else filtered and written"
+        " there; a free run when there are no observations or with --synthetic); DIR: a"
+        " filtered ensemble folder (`sahelsim assimilate --out DIR`); none: a free run from"
+        " --start.",
+    ),
+]  # fmt: skip
+FilterMembers = Annotated[
+    int,
+    int_option("--filter-members", "Size of the filtered ensemble --present auto writes when"
+               " out/assimilate does not match (projected members cycle through it)",
+               shown=">= 1"),
+]  # fmt: skip
+PresentStore = Annotated[
+    Path | None,
+    typer.Option(
+        "--store", dir_okay=False, show_default=False,
+        help="DuckDB store --present auto reads the observations from (default:"
+        " out/sahelsim.duckdb, the main job's store).",
     ),
 ]  # fmt: skip
 Synthetic = Annotated[

@@ -17,6 +17,12 @@ rows), and writes the filtered ensemble into a folder, atomically as a set:
 :func:`load_filtered` reads it back as ``(State, param_matrix, meta)`` for a projection that
 starts from the filtered present (``simulate(..., state0=state, param_matrix=pm)`` from the
 month after ``meta["until"]``). The saved members are equally weighted.
+
+:func:`filtered_present` is the whole sequence a projection from the observed present needs
+(observations from the store -> the space -> :func:`assimilate`, or the reuse of a folder
+already filtered to the same cut-off, seed, members, data, grid, starting ensemble and code ->
+:func:`load_filtered`); :func:`plan_present` is its first, cheap half (the cut-off and the data
+hash), for callers that check a request before the filter runs.
 """
 
 from __future__ import annotations
@@ -25,24 +31,32 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+import sahelsim
 from sahelsim import __version__
 from sahelsim.core.atomic import write_all_atomic
 from sahelsim.core.canon import month_id
 from sahelsim.core.errors import SahelsimError
 from sahelsim.inference.abc import CALIBRATED
 from sahelsim.inference.filter import FilterResult, ParticleFilter, Progress
-from sahelsim.inference.likelihood import ObsModel, dispersion_from_data, last_month, until_month
+from sahelsim.inference.likelihood import (
+    ObsModel,
+    dispersion_from_data,
+    last_month,
+    observations_from_store,
+    until_month,
+)
 from sahelsim.model.fields_table import SPECS
 from sahelsim.model.space import Space
 from sahelsim.model.state import State
-from sahelsim.scenarios.posterior import Posterior
-from sahelsim.scenarios.run import month_label
+from sahelsim.scenarios.posterior import Posterior, load_posterior
+from sahelsim.scenarios.run import HISTORY_START, make_space, month_label
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +66,11 @@ FILES = {"state": "state.npz", "parameters": "parameters.parquet",
          "parameters_csv": "parameters.csv", "diagnostics": "diagnostics.csv",
          "checks": "checks.csv", "summary": "summary.json"}  # fmt: skip
 FORMAT = "sahelsim filtered ensemble v1"
+#: The store's sources whose files the observations come from (their hashes enter the data hash).
+SOURCES = ("ucdp_cy", "ucdp_ged_cm", "unhcr_population", "idmc")
+#: What must agree for a filtered folder to be reused instead of filtering again.
+IDENTITY = ("format", "until_month_id", "members", "seed", "moving_parameters", "data_hash",
+            "grid_hash", "start_hash", "code_hash")  # fmt: skip
 
 
 def check_until(until: int, obs: pd.DataFrame, option: str = "--until") -> int:
@@ -109,6 +128,10 @@ def assimilate(
             "given matrix" if start is not None else "uniform priors"),
         "observations": len(known),
         "data_hash": observation_hash(known, source_hashes),
+        "grid_hash": grid_hash(space),
+        "cells": int(space.n_cells),
+        "start_hash": start_hash(start),
+        "code_hash": code_hash(),
         "loglik": res.loglik,
         "final_ess": float(res.diagnostics["ess"].iloc[-1]) if len(res.diagnostics) else None,
         "resamplings": int(res.diagnostics["resampled"].sum()),
@@ -146,10 +169,15 @@ def load_filtered(folder: str | Path) -> tuple[State, np.ndarray, dict[str, Any]
     by :func:`assimilate`; a missing file or another model's layout is a :class:`SahelsimError`
     naming the file."""
     folder = Path(folder)
-    for key in ("state", "parameters", "summary"):
-        if not (folder / FILES[key]).is_file():
-            raise SahelsimError(f"{folder / FILES[key]}: missing (not a filtered ensemble folder:"
-                                f" run `sahelsim assimilate --out {folder}`)")  # fmt: skip
+    if not folder.is_dir():
+        raise SahelsimError(f"{folder}: no such folder (write a filtered ensemble there with "
+                            f"`sahelsim assimilate --out {folder}`)")  # fmt: skip
+    missing = [FILES[k] for k in ("state", "parameters", "summary")
+               if not (folder / FILES[k]).is_file()]  # fmt: skip
+    if missing:
+        raise SahelsimError(f"{folder}: not a filtered ensemble folder: "
+                            f"{'; '.join(f'{m}: missing' for m in missing)} (write one with "
+                            f"`sahelsim assimilate --out {folder}`)")  # fmt: skip
     try:
         meta = json.loads((folder / FILES["summary"]).read_text())
     except json.JSONDecodeError as exc:
@@ -170,3 +198,203 @@ def load_filtered(folder: str | Path) -> tuple[State, np.ndarray, dict[str, Any]
     if pm.shape[0] != state.members:
         raise SahelsimError(f"{folder}: {pm.shape[0]} parameter rows for {state.members} members")
     return state, np.ascontiguousarray(pm), meta
+
+
+# -- the filtered present: reuse or filter, then load ------------------------------------------
+
+
+class NoObservations(SahelsimError):
+    """The store holds no observations to filter on (nothing ingested, or a partial folder)."""
+
+
+def _sha(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for arr in arrays:
+        a = np.ascontiguousarray(arr)
+        h.update(str((a.dtype, a.shape)).encode() + a.tobytes())
+    return h.hexdigest()
+
+
+def grid_hash(space: Space) -> str:
+    """sha256 of the grid the filter ran on (cell ids and the engine's geography)."""
+    return _sha(np.asarray(space.gid), *space.kernel_arrays())
+
+
+def start_hash(start: Posterior | np.ndarray | None) -> str:
+    """sha256 of the ensemble the filter starts from ("prior" for the uniform priors)."""
+    if start is None:
+        return "prior"
+    if isinstance(start, Posterior):
+        names = np.frombuffer(json.dumps(list(start.names)).encode(), dtype=np.uint8)
+        return _sha(names, start.particles, start.weights)
+    return _sha(np.asarray(start, dtype=np.float64))
+
+
+_CODE_HASH: str | None = None
+
+
+def code_hash() -> str:
+    """sha256 of the code and tables a filtered ensemble depends on (the model, inference and
+    scenario modules, the timeline and the scenario files), once per process: a folder written
+    by other code is filtered again rather than reused."""
+    global _CODE_HASH
+    if _CODE_HASH is None:
+        root = Path(sahelsim.__file__).parent
+        files = [p for d in ("model", "inference", "scenarios", "evidence")
+                 for p in (root / d).rglob("*.py")]  # fmt: skip
+        files += list((root / "resources").rglob("*.toml"))
+        h = hashlib.sha256(__version__.encode())
+        for p in sorted(set(files)):
+            h.update(str(p.relative_to(root)).encode() + p.read_bytes())
+        _CODE_HASH = h.hexdigest()
+    return _CODE_HASH
+
+
+def store_observations(store: Any) -> tuple[pd.DataFrame, list[str]]:
+    """The observation table of ``store`` and the sha256 of the source files behind it; a
+    :class:`NoObservations` when there is none."""
+    try:
+        obs = observations_from_store(store)
+    except LookupError:  # no UCDP country-years and no country-months in the store
+        obs = None
+    if obs is None or not len(obs):
+        raise NoObservations("the store holds no observations: run `sahelsim data ingest`")
+    ledger = store.ledger()
+    used = ledger[ledger["source"].isin(SOURCES) & ~ledger["superseded"]]
+    return obs, sorted(used["sha256"].astype(str))
+
+
+@dataclass
+class Filtered:
+    """A filtered ensemble loaded for a projection: ``state`` and ``param_matrix`` (one row per
+    filtered member), the folder's ``meta``, and whether the folder was ``reused``."""
+
+    state: State
+    param_matrix: np.ndarray
+    meta: dict[str, Any]
+    folder: Path
+    reused: bool
+    result: FilterResult | None = None  # the filter's own result when it ran here
+    space: Space | None = None  # the grid it was filtered on, when known
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> Filtered:
+        """A folder written by :func:`assimilate` (errors name the folder and the file)."""
+        state, pm, meta = load_filtered(folder)
+        return cls(state, pm, meta, Path(folder), reused=True)
+
+    @property
+    def until(self) -> int:
+        """The last filtered month (month id)."""
+        return int(self.meta["until_month_id"])
+
+    @property
+    def first_month(self) -> int:
+        """The first month a projection from this ensemble simulates."""
+        return self.until + 1
+
+    @property
+    def members(self) -> int:
+        return self.state.members
+
+    def describe(self) -> str:
+        """What a reader is told: "the filtered ensemble of 2024-12 (out/assimilate, 200
+        members)"."""
+        return (f"the filtered ensemble of {month_label(self.until)} ({self.folder}, "
+                f"{self.members} members)")  # fmt: skip
+
+    def diagnostics(self) -> pd.DataFrame:
+        """Per observation time (the filter's result, else the folder's diagnostics.csv)."""
+        if self.result is not None:
+            return self.result.diagnostics
+        return pd.read_csv(self.folder / FILES["diagnostics"])
+
+    def checks(self) -> pd.DataFrame:
+        """Every observation against the filtered intervals (as :meth:`diagnostics`)."""
+        if self.result is not None:
+            return self.result.checks
+        return pd.read_csv(self.folder / FILES["checks"])
+
+
+StartSpec = Posterior | np.ndarray | None | Literal["posterior"]
+
+
+@dataclass
+class PresentPlan:
+    """The cheap half of :func:`filtered_present`: the observations, the cut-off and the data
+    hash, known before the filter runs; :meth:`ensure` does the rest."""
+
+    obs: pd.DataFrame
+    source_hashes: list[str]
+    until: int
+    out: Path
+    members: int
+    seed: int
+    params: tuple[str, ...] = tuple(CALIBRATED)
+    data_hash: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.data_hash = observation_hash(until_month(self.obs, self.until), self.source_hashes)
+
+    def identity(self, space: Space, start: Posterior | np.ndarray | None) -> dict[str, Any]:
+        """The summary values a reusable folder must hold (:data:`IDENTITY`)."""
+        return {"format": FORMAT, "until_month_id": self.until, "members": self.members,
+                "seed": self.seed, "moving_parameters": list(self.params),
+                "data_hash": self.data_hash, "grid_hash": grid_hash(space),
+                "start_hash": start_hash(start), "code_hash": code_hash()}  # fmt: skip
+
+    def stale(self, space: Space, start: Posterior | np.ndarray | None) -> str | None:
+        """None when ``out`` already holds this filter; else why not (for the log)."""
+        if not all((self.out / f).is_file() for f in FILES.values()):
+            return f"{self.out} holds no complete filtered ensemble"
+        try:
+            meta = json.loads((self.out / FILES["summary"]).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            return f"{self.out / FILES['summary']} unreadable ({exc})"
+        want = self.identity(space, start)
+        differ = [k for k in IDENTITY if meta.get(k) != want[k]]
+        if differ:
+            return f"{self.out} was filtered with another {', '.join(differ)}"
+        return None
+
+    def ensure(self, space: Space, *, start: StartSpec = "posterior", grid: str = "study grid",
+               progress: Progress | None = None, reuse: bool = True) -> Filtered:  # fmt: skip
+        """Reuse ``out`` when it holds this filter (same cut-off, seed, members, data, grid,
+        starting ensemble and code), else filter and write it there; then load it."""
+        begin = load_posterior() if isinstance(start, str) else start
+        why = self.stale(space, begin) if reuse else "reuse switched off"
+        if why is None:
+            log.info("reusing the filtered ensemble in %s", self.out)
+            got = Filtered.from_folder(self.out)
+            got.space = space
+            return got
+        log.info("filtering %d members to %s: %s", self.members, month_label(self.until), why)
+        res, _ = assimilate(self.obs, space, until=self.until, out=self.out, members=self.members,
+                            seed=self.seed, params=self.params, start=begin,
+                            source_hashes=self.source_hashes, grid=grid, progress=progress)  # fmt: skip
+        state, pm, meta = load_filtered(self.out)
+        return Filtered(state, pm, meta, self.out, reused=False, result=res, space=space)
+
+
+def plan_present(store: Any, *, out: str | Path, members: int = 200, seed: int = 0,
+                 until: int | None = None, option: str = "--until") -> PresentPlan:  # fmt: skip
+    """The observations of ``store``, the cut-off (``until``, default the data's last month;
+    outside 2012-02..last a :class:`SahelsimError` naming ``option``) and the data hash.
+    A :class:`NoObservations` when the store has none."""
+    obs, hashes = store_observations(store)
+    cut = last_month(obs) if until is None else check_until(int(until), obs, option)
+    return PresentPlan(obs, hashes, cut, Path(out), int(members), int(seed))
+
+
+def filtered_present(store: Any, *, out: str | Path, members: int = 200, seed: int = 0,
+                     until: int | None = None, space: Space | None = None,
+                     data_dir: Path | None = None, synthetic: bool = False,
+                     start: StartSpec = "posterior", progress: Progress | None = None,
+                     reuse: bool = True) -> Filtered:  # fmt: skip
+    """The filtered ensemble at ``until`` (default: the data's last month) in ``out``: reused
+    when ``out`` already holds it, else filtered on the store's observations (on ``space``,
+    default the study grid of ``data_dir``) and written there; see :class:`PresentPlan`."""
+    plan = plan_present(store, out=out, members=members, seed=seed, until=until)
+    space = space or make_space(data_dir, HISTORY_START, synthetic=synthetic)
+    grid = "synthetic" if synthetic or data_dir is None else "study grid"
+    return plan.ensure(space, start=start, grid=grid, progress=progress, reuse=reuse)

@@ -21,6 +21,7 @@ from sahelsim.grid.build import build_grid
 from sahelsim.model.engine import Record, summarise
 from sahelsim.model.params import SPECS, Params
 from sahelsim.model.space import Space
+from sahelsim.model.state import State
 from sahelsim.scenarios.ensemble import simulate_members
 from sahelsim.scenarios.posterior import load_posterior
 from sahelsim.scenarios.scenario import Scenario, check_name, load_scenario
@@ -118,6 +119,49 @@ def run_scenario(
     return ds
 
 
+def project_scenario(
+    scenario: str | Path | Scenario,
+    *,
+    state0: State,
+    param_matrix: np.ndarray | None,
+    start: str | int,
+    months: int,
+    space: Space,
+    members: int | np.ndarray = 100,
+    seed: int = 0,
+    params: Params | None = None,
+    record: Record | None = None,
+    present: str = "",
+    progress: Callable[[str, int, int], None] | None = None,
+    backend: Backend | None = None,
+) -> xr.Dataset:
+    """``months`` months of a scenario from a present ensemble (e.g. a filtered one): the first
+    simulated month is ``start`` (the month after the present), and the scenario's levers and
+    switches are those in force from ``start`` on (the history before it is the present's own).
+
+    Member ``i`` (a global id) starts from row ``i % rows`` of ``state0`` with that row's
+    parameters (``param_matrix``, one row per present member; None: ``params`` for all), so
+    two scenarios run with the same members and seed are paired. Coups are drawn by the model
+    from ``start`` on. ``present`` (what the run starts from) goes into ``attrs["present"]``.
+    The numbers equal one :func:`~sahelsim.model.engine.simulate` call with ``state0`` and do
+    not depend on ``backend`` or on its chunks.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    first = parse_month(start)
+    ids = np.arange(members) if np.isscalar(members) else np.asarray(members, dtype=np.int64)
+    rows = ids % state0.members
+    pm = None if param_matrix is None else np.asarray(param_matrix, dtype=np.float64)[rows]
+    drivers = build_drivers(space, first, months, levers=sc.lever_series(first, months),
+                            flags=sc.flags, projection_start=first)  # fmt: skip
+    ds = simulate_members(space, params or default_params(), drivers, members=ids, seed=seed,
+                          record=record, progress=progress, param_matrix=pm, backend=backend,
+                          state0=state0.take(rows))  # fmt: skip
+    ds.attrs.update(parameters="present" if pm is not None else "given", scenario=sc.name,
+                    scenario_title=sc.title, projection_start=int(first), present=present,
+                    present_members=int(state0.members))  # fmt: skip
+    return ds
+
+
 def default_params() -> Params:
     """The sourced prior defaults (switches all on)."""
     return Params.default()
@@ -147,8 +191,14 @@ def country_frame(ds: xr.Dataset) -> pd.DataFrame:
     )
 
 
+#: Dataset attributes copied into the summary table's ``attrs``.
+SUMMARY_ATTRS = ("scenario", "present", "start_kind", "projection_start", "present_folder",
+                 "present_until", "seed")  # fmt: skip
+
+
 def summary_frame(ds: xr.Dataset) -> pd.DataFrame:
-    """Median and 50 % / 90 % intervals per month, country and variable."""
+    """Median and 50 % / 90 % intervals per month, country and variable (``attrs``: where
+    the run started, :data:`SUMMARY_ATTRS`)."""
     q = summarise(ds)
     df = q.to_dataframe().reset_index()
     df = df.drop(columns=[c for c in ("year", "month_of_year") if c in df])
@@ -157,6 +207,8 @@ def summary_frame(ds: xr.Dataset) -> pd.DataFrame:
     wide.columns = [f"q{round(c * 100):02d}" for c in wide.columns]
     wide = wide.reset_index().rename(columns={"month": "month_id", "q50": "median"})
     wide.insert(1, "date", [month_label(m) for m in wide["month_id"]])
+    # where the run started travels with the table (pandas keeps ``attrs`` in Parquet files)
+    wide.attrs = {k: str(ds.attrs[k]) for k in SUMMARY_ATTRS if k in ds.attrs}
     return wide
 
 

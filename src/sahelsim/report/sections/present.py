@@ -211,7 +211,7 @@ def _diagnostics_html(p: PresentInputs, figs: FigureSet) -> str:
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=d[col],
+                y=d[col].tolist(),
                 name=name,
                 mode="lines+markers",
                 line={"color": colour, "width": 2},

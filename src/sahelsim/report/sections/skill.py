@@ -202,8 +202,8 @@ def _horizon_html(t: SkillTables, order: Sequence[str], figs: FigureSet) -> str:
         baseline = str(f) not in NOT_BASELINES
         fig.add_trace(
             go.Scatter(
-                x=g["horizon"],
-                y=g["crps"],
+                x=g["horizon"].tolist(),
+                y=g["crps"].tolist(),
                 name=label,
                 mode="lines+markers",
                 line={

@@ -241,7 +241,7 @@ def test_figures_and_sections_content(report):
     assert "(this run&#x27;s output folder)" in skill or "(this run's output folder)" in skill
     assert "not re-run for this report" in skill
     present = _section(text, "present")
-    assert "Check at 2024-12" in present and "7 of 9 inside the filtered" in present
+    assert "Check at 2024-12" in present and "7 of 9</strong> inside the filtered" in present
     assert "Known limitations" in text and "Mechanisms" in text
     assert "uncalibrated priors" in text or "posterior median" in text
     for mech in ("combat", "civilian_harm", "displacement", "regime"):

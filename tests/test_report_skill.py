@@ -248,7 +248,7 @@ def test_present_section_checks_december_against_both_intervals():
     niger_ns = re.search(r"<tr><td>Niger</td><td>non-state deaths, 2024</td>(.*?)</tr>", h)
     cells = re.findall(r"<td>(.*?)</td>", niger_ns.group(1))
     assert cells[0] == "40" and cells[1] == "44 to 778" and "no" in cells[2]
-    assert "territory held by the state: 1 of 1" in text and "30 % to 55 %" in text
+    assert "territory held by the state: 1 of 1" in text and "30\u00a0% to 55\u00a0%" in h
     fig = figs.items["present_ess"]
     assert [tr["name"] for tr in fig["data"]] == [
         "effective sample size",

@@ -108,7 +108,7 @@ def _value(v: Any, obs: str) -> str:
     x = float(v) if v is not None else math.nan
     if not math.isfinite(x):
         return ""
-    return f"{100 * x:.0f} %" if obs == "territory_state" else fmt_num(x)
+    return f"{100 * x:.0f}\u00a0%" if obs == "territory_state" else fmt_num(x)
 
 
 def _interval(lo: Any, hi: Any, obs: str) -> str:
@@ -186,7 +186,7 @@ def _all_times_html(p: PresentInputs) -> str:
     for g, rows in c.groupby("group", sort=False):
         inside = sum(_bool(v) for v in rows["pred_in_90"])
         bits.append(
-            f"{esc(GROUP_NAMES.get(str(g), str(g)))} {inside} of {len(rows)}"
+            f"{esc(GROUP_NAMES.get(str(g), str(g)))} {fmt_num(inside)} of {fmt_num(len(rows))}"
             f" ({inside / len(rows):.0%})".replace("%)", " %)")
         )
     span = f"{_month(c['month_id'].min())} to {_month(c['month_id'].max())}"
@@ -230,7 +230,7 @@ def _diagnostics_html(p: PresentInputs, figs: FigureSet) -> str:
         fig.add_hline(
             y=0.1 * float(members),
             line={"color": INK, "dash": "dot", "width": 1},
-            annotation_text="10 % of members (degenerate below)",
+            annotation_text="10 % of members (fewer unique particles: degenerate)",
             annotation_position="bottom left",
         )
     fig.update_yaxes(title_text="particles", rangemode="tozero")
@@ -244,11 +244,11 @@ def _diagnostics_html(p: PresentInputs, figs: FigureSet) -> str:
         f" {esc(s.get('resamplings', 'n/a'))} resamplings; {esc(deg if deg is not None else 'n/a')}"
         " observation times with fewer than 10 % unique particles (degenerate)."
     )
+    style_layout(fig, "Particle filter: effective sample size and unique particles", height=440)
+    fig.update_layout(legend={"y": -0.2}, margin={"b": 120})  # below the axis title
     return figs.add(
         "present_ess",
-        style_layout(
-            fig, "Particle filter: effective sample size and unique particles", height=400
-        ),
+        fig,
         units="particles (members of the filtered ensemble)",
         source=f"sahelsim assimilate ({p.where}/diagnostics.csv, {p.date} UTC)",
         data=data,

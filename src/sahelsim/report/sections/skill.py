@@ -235,9 +235,11 @@ def _horizon_html(t: SkillTables, order: Sequence[str], figs: FigureSet) -> str:
         )
         if c in data.columns
     ]
+    style_layout(fig, f"CRPS by horizon, {LEVEL_NAMES[t.level]} (lower is better)", height=460)
+    fig.update_layout(legend={"y": -0.2}, margin={"b": 120})  # below the axis title
     return figs.add(
         f"skill_{t.level}_horizon",
-        style_layout(fig, f"CRPS by horizon, {LEVEL_NAMES[t.level]} (lower is better)", height=420),
+        fig,
         units=f"mean CRPS, deaths per {LEVEL_NAMES[t.level]}; horizon in {unit}",
         source=_source_text(t, "by_horizon.csv"),
         data=data[keep],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -76,6 +77,9 @@ def _backtest_csvs(folder: Path) -> Path:
             for i, f in enumerate(names[:5]) for c in ("MLI", "BFA", "NER")
             for t in ("sb", "ns", "os")]  # fmt: skip
     pd.DataFrame(rows).to_csv(folder / "scores.csv", index=False)
+    pd.DataFrame([{"forecaster": f, "horizon": h, "n": 30, "crps": 300.0 + 10 * h + i}
+                  for i, f in enumerate(names) for h in (1, 2)]).to_csv(
+        folder / "by_horizon.csv", index=False)  # fmt: skip
     pd.DataFrame([{"model_crps": 310.0, "best_baseline": "conflictology",
                    "best_baseline_crps": 290.0, "ratio": 1.07, "aim_ratio": 0.85,
                    "meets_crps_aim": False, "model_coverage90": 0.88,
@@ -93,6 +97,8 @@ def report(shared_data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     calls: list[tuple[str, int, int]] = []
     (tmp / "out").mkdir()
+    shutil.copytree(Path(__file__).parent / "fixtures" / "report_skill" / "present",
+                    tmp / "out" / "assimilate")  # fmt: skip
     (tmp / "out" / "validate.json").write_text(json.dumps({"patterns": [
         {"pattern": "deaths peak after 2019", "unit": "deaths", "target": 1, "median": 1,
          "q05": 0, "q95": 2, "status": "pass"},
@@ -135,7 +141,9 @@ def test_report_is_one_self_contained_file(report):
     path, calls = report
     assert path.name == REPORT_FILE
     names = sorted(p.name for p in path.parent.iterdir())
-    assert names == sorted([REPORT_FILE, SUMMARY_FILE, "validate.json"]), "one page + summary"
+    assert names == sorted([REPORT_FILE, SUMMARY_FILE, "validate.json", "assimilate"]), (
+        "one page + summary"
+    )
     size = path.stat().st_size
     assert 4_000_000 < size < 8_000_000, f"report is {size / 1e6:.1f} MB"
     text = path.read_text(encoding="utf-8")
@@ -199,7 +207,7 @@ def test_figures_and_sections_content(report):
     assert sorted(divs) == sorted(figs)
     expected = {"ind_deaths", "ind_civilians", "ind_idps", "ind_timeline", "fan_deaths",
                 "fan_civilians", "fan_territory", "fan_idps", "map_violence", "map_control",
-                "map_admin1", "backtest_crps", "map_mli", "map_bfa", "map_ner",
+                "map_admin1", "skill_cy_horizon", "skill_cm_horizon", "present_ess", "map_mli", "map_bfa", "map_ner",
                 "country_mli_deaths", "country_bfa_idps"}  # fmt: skip
     assert expected <= set(figs)
     # maps: inline GeoJSON, clockwise polygons, no visible base map
@@ -226,8 +234,14 @@ def test_figures_and_sections_content(report):
     assert all(b["args"][1]["yaxis.range"][1] > 0 for b in buttons)
     assert any(s.get("type") == "line" for s in fan["layout"]["shapes"])
     assert "projection" in text
-    # backtest table and the model card
-    assert "conflictology" in text and "Backtest not run" not in text
+    # forecast skill (cy from the run's folder, cm from the shipped copy), the filtered
+    # present and the model card
+    skill = _section(text, "skill")
+    assert "conflictology" in skill and "not measured" not in skill
+    assert "(this run&#x27;s output folder)" in skill or "(this run's output folder)" in skill
+    assert "not re-run for this report" in skill
+    present = _section(text, "present")
+    assert "Check at 2024-12" in present and "7 of 9</strong> inside the filtered" in present
     assert "Known limitations" in text and "Mechanisms" in text
     assert "uncalibrated priors" in text or "posterior median" in text
     for mech in ("combat", "civilian_harm", "displacement", "regime"):
@@ -307,7 +321,9 @@ def test_report_without_data_or_backtest(tmp_path, store):
     text = path.read_text(encoding="utf-8")
     for title in SECTION_TITLES.values():
         assert f"<h2>{html.escape(title)}</h2>" in text
-    assert "Backtest not run" in text and "Indicators not available" in text
+    assert "Country-year skill: not measured" in text and "Indicators not available" in text
+    assert "not re-run for this report" in text  # the shipped country-month copy
+    assert "Filtered present: not run" in text
     assert "synthetic grid" in text and EVIL not in text and html.escape(EVIL) in text
     with pytest.raises(ValueError, match="members"):
         build_report(store, data_dir=None, out=tmp_path / "p", members=1, claims=claims)
@@ -471,10 +487,18 @@ def test_summary_first_with_headline_numbers(report):
     assert summ.count('class="v-') >= 4 and summ.count("<li><span") == 3
     assert "Validation scorecard: 1 of 3 patterns pass" in summ and html.escape(EVIL) in summ
     assert "Forecast skill" in summ and "conflictology" in summ
+    # both levels, each goal met or NOT met in words, and the filtered present's last check
+    assert "<strong>Country-month</strong> (measured on " in summ and "NOT met" in summ
+    assert "<strong>Country-year</strong> (this run, " in summ
+    assert "7 of 9</strong> inside the filtered" in summ
+    assert summ.index("Forecast skill") < summ.index("Claims of the article")
     assert "First report in this folder" in summ
     rec = json.loads((path.parent / SUMMARY_FILE).read_text(encoding="utf-8"))
     assert rec["projection_start"] == "2025-01" and rec["data_last"]["ucdp_country_year"] == "2024"
     assert {r["region"] for r in rec["headline"]} == {"MLI", "BFA", "NER", "AES"}
+    assert rec["skill"]["cm"]["source"] == "shipped" and rec["skill"]["cy"]["source"] == "run"
+    assert rec["skill"]["cy"]["best_baseline"] == "conflictology"
+    assert rec["present"]["checks"]["deaths"] == {"n": 9, "predictive": 8, "filtered": 7}
     assert all(r["deaths_q05"] <= r["deaths_median"] <= r["deaths_q95"] for r in rec["headline"])
     # the sources ledger sits in the appendix, not before the summary
     assert text.index("<h3>Sources ledger</h3>") > text.index('<section id="model">')
@@ -523,7 +547,7 @@ def test_country_sections_watchlist_and_names(report):
     texts = [t.get("text") for t in doc["figures"]["map_mli"]["data"] if t["type"] == "scattergeo"]
     assert any("Bamako" in (t or []) for t in texts) and any("MALI" in (t or []) for t in texts)
     # the backtest table says countries and violence types in words
-    bt = _section(text, "backtest")
+    bt = _section(text, "skill")
     assert "<td>Burkina Faso</td><td>one-sided (civilians)</td>" in bt and "<td>os</td>" not in bt
 
 

@@ -1,4 +1,4 @@
-"""One self-contained HTML report: data, indicators, claims, scenarios, maps, backtest, model card.
+"""One self-contained HTML report: data, indicators, claims, scenarios, maps, skill, model card.
 
 :func:`build_report` writes ``out/report.html``, a single file that opens offline: Plotly's
 JavaScript is inlined once, every figure is inlined as JSON in one
@@ -8,7 +8,8 @@ GeoJSON (see :mod:`sahelsim.viz.maps` for how they stay offline).
 
 Sections
     the executive summary (one screen: data cut-off, projection start, headline numbers with
-    90 % intervals, claims, validation and backtest skill when present, what changed since the
+    90 % intervals, the forecast skill against the baselines per level, the filtered present's
+    last check, claims, validation, what changed since the
     previous report, kept in ``report_summary.json`` beside it); one section per country
     (observed against projected, the country's map, a watchlist of admin-1 units); then
     (b) indicators: UCDP country-year deaths by
@@ -16,7 +17,10 @@ Sections
     timeline (table and markers on a chart); (c) the claims audit; (d) fan charts of the
     scenarios (median, 50 % and 90 % bands; projection start marked); (e) maps: PRIO-GRID cells
     by simulated deaths and by state control, admin-1 units by displaced people hosted; (f)
-    backtest scores against the baselines (from ``backtest_dir``); (g) a model card:
+    forecast skill: the country-month and country-year backtests against the baselines and the
+    ensembles (the run's ``backtest_cm``/``backtest`` folders, else the shipped measured copy,
+    else "not measured"), and the filtered present (``assimilate``: ESS over time, the last
+    observations against the predictive and filtered 90 % intervals); (g) a model card:
     mechanisms, parameters, posterior, calibration diagnostics, known limitations; and last,
     as an appendix, (a) the data: the store's ``sources`` ledger, provenance from the data
     folders' ``PROVENANCE.md``, quarantine counts by reason.
@@ -56,20 +60,29 @@ from sahelsim.core.atomic import (
 )
 from sahelsim.core.errors import SahelsimError
 from sahelsim.data.store.store import Store
+from sahelsim.report.inputs import (
+    COMMANDS,
+    LEVELS,
+    PRESENT_FOLDER,
+    RUN_FOLDERS,
+    load_present,
+    load_skill,
+)
 from sahelsim.report.page import SECTION_TITLES, render_page
-from sahelsim.report.sections.backtest import read_verdict, section_backtest
 from sahelsim.report.sections.claims import section_claims
 from sahelsim.report.sections.country import country_key, section_country
 from sahelsim.report.sections.data import section_data
 from sahelsim.report.sections.indicators import section_indicators
 from sahelsim.report.sections.maps import section_maps
 from sahelsim.report.sections.model import section_model
+from sahelsim.report.sections.present import section_present
 from sahelsim.report.sections.scenarios import (
     MAP_SCENARIO,
     observed_series,
     run_scenarios,
     section_scenarios,
 )
+from sahelsim.report.sections.skill import section_skill
 from sahelsim.report.sections.summary import (
     SUMMARY_FILE,
     SummaryInputs,
@@ -109,6 +122,8 @@ def build_report(
     backtest_dir: Path | None = None,
     claims: pd.DataFrame | None = None,
     progress: Progress | None = None,
+    backtest_cm_dir: Path | None = None,
+    present_dir: Path | None = None,
 ) -> Path:
     """Write ``out/report.html`` and return its path.
 
@@ -116,8 +131,12 @@ def build_report(
     study grid, admin-1 polygons, provenance files; None = the synthetic grid and no admin-1
     map). ``members``/``seed``: the ensemble of every scenario (2012-01 to 2030-12).
     ``scenarios``: names (default: every shipped scenario). ``backtest_dir``: folder with
-    ``overall.csv`` (and ``scores.csv``, ``verdict.csv``) from ``sahelsim backtest``; default
-    ``out/backtest``. ``claims``: a claims audit table (default: :func:`sahelsim.claims.audit`
+    ``overall.csv`` (and ``scores.csv``, ``verdict.csv``) from ``sahelsim backtest --level cy``;
+    default ``out/backtest``. ``backtest_cm_dir``: the same of ``--level cm``; default
+    ``out/backtest_cm``. A level whose folder has no ``overall.csv`` is shown from the shipped
+    measured copy (labelled so), else as "not measured" (:mod:`sahelsim.report.inputs`).
+    ``present_dir``: the folder of ``sahelsim assimilate``; default ``out/assimilate``.
+    ``claims``: a claims audit table (default: :func:`sahelsim.claims.audit`
     with the model, ``members`` and ``seed``). ``progress(label, done, total)`` is called
     between steps.
     """
@@ -131,7 +150,11 @@ def build_report(
         load_scenario(n)  # fail early on an unknown name
     if members < 2:
         raise ValueError(f"members must be at least 2 for intervals, got {members}")
-    backtest_dir = Path(backtest_dir) if backtest_dir is not None else out / "backtest"
+    folders = {
+        "cy": Path(backtest_dir) if backtest_dir is not None else out / RUN_FOLDERS["cy"],
+        "cm": Path(backtest_cm_dir) if backtest_cm_dir is not None else out / RUN_FOLDERS["cm"],
+    }
+    present_dir = Path(present_dir) if present_dir is not None else out / PRESENT_FOLDER
     total = 8 + len(names)
     step = 0
 
@@ -174,8 +197,11 @@ def build_report(
     rows = headline(runs, head_sc)
     tick("countries")
     sections.update(_countries(runs, names, cy, rows, admin1, figs))
-    tick("backtest")
-    sections["backtest"] = section_backtest(backtest_dir, figs)
+    tick("forecast skill")
+    skills = {lv: load_skill(lv, folders[lv]) for lv in LEVELS}
+    sections["skill"] = section_skill(skills, folders, COMMANDS, figs)
+    present = load_present(present_dir)
+    sections["present"] = section_present(present, present_dir, figs)
     validation = load_validation(out)
     sections["validation"] = section_validation(validation)
     tick("model card")
@@ -188,11 +214,12 @@ def build_report(
         cutoffs=data_cutoffs(store),
         claims=claims,
         validation=validation,
-        backtest_verdict=read_verdict(backtest_dir),
         forecasts=load_forecasts(out),
         members=members,
         seed=seed,
         names=names,
+        skills=skills,
+        present=present,
     )
     record = summary_record(inputs)
     sections["summary"] = section_summary(inputs, record, read_previous(out))

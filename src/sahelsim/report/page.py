@@ -23,7 +23,8 @@ SECTION_TITLES: dict[str, str] = {
     "claims": "Claims audit",
     "scenarios": "Scenario projections",
     "maps": "Maps",
-    "backtest": "Backtest",
+    "skill": "Forecast skill",
+    "present": "Filtered present",
     "validation": "Validation scorecard",
     "model": "Model card",
     "data": "Appendix: data sources and provenance",
@@ -73,6 +74,10 @@ table.headline td, table.headline th { padding: 6px 14px; }
 .keyfacts .cutoffs, .keyfacts .trust { font-size: 14px; }
 ul.changes { margin-top: 0; font-size: 14px; }
 figcaption .units, figcaption .src { display: inline; }
+.met { background: #dff3e0; color: #14532d; font-weight: 600; padding: 0 4px; }
+.miss { background: #fbe0e0; color: #7f1d1d; font-weight: 700; padding: 0 4px; }
+ul.skill { margin-top: 0; }
+h4 { margin: 18px 0 6px; font-size: 15px; }
 a.dl { margin-left: 8px; font-size: 13px; white-space: nowrap; }
 nav ol li { white-space: nowrap; }
 @media print {

@@ -3,7 +3,8 @@
 What the data cover (the last period of each source), when the projections start and from
 what run, the headline numbers with 90 % intervals (deaths in the first projection year and
 displaced people at its end, per country, from the reference scenario), the claims verdicts,
-the validation scorecard and the backtest skill when they exist in the output folder, and what
+the validation scorecard, the forecast skill against the baselines at each level (from the
+run or the shipped measured copy) and the filtered present's last check, and what
 changed since the previous report there (``report_summary.json`` beside the report).
 """
 
@@ -14,7 +15,7 @@ import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,11 @@ from sahelsim.core.errors import SahelsimError
 from sahelsim.data.store.store import Store
 from sahelsim.forecast.views_io import read_views_parquet
 from sahelsim.report.html import note, table
+from sahelsim.report.inputs import PresentInputs, SkillTables
 from sahelsim.report.sections.claims import verdict_class
 from sahelsim.report.sections.model import limitation_items, markdown_inline
+from sahelsim.report.sections.present import present_counts, present_summary_html
+from sahelsim.report.sections.skill_text import skill_headline, skill_summary_html
 from sahelsim.scenarios.run import month_label
 from sahelsim.viz.runs import CORE, COUNTRY_NAMES, SIM_START, ScenarioRuns
 from sahelsim.viz.text import VIOLENCE_NAMES, esc, fmt_num
@@ -274,8 +278,9 @@ def read_previous(out: Path) -> dict[str, Any] | None:
 @dataclass(frozen=True)
 class SummaryInputs:
     """What the summary says: the headline scenario, the runs and their headline rows
-    (:func:`headline`), the data cut-offs (:func:`data_cutoffs`), the claims, the validation
-    scorecard and the backtest verdict (None when absent), the ensemble settings."""
+    (:func:`headline`), the data cut-offs (:func:`data_cutoffs`), the claims and the validation
+    scorecard (None when absent), the forecast skill per level (None: not measured), the
+    filtered present (None: not run), the ensemble settings."""
 
     scenario: str
     runs: ScenarioRuns
@@ -283,11 +288,12 @@ class SummaryInputs:
     cutoffs: pd.DataFrame
     claims: pd.DataFrame | None
     validation: pd.DataFrame | None
-    backtest_verdict: pd.DataFrame | None
     forecasts: pd.DataFrame | None
     members: int
     seed: int
     names: Sequence[str]
+    skills: Mapping[str, SkillTables | None] = field(default_factory=dict)
+    present: PresentInputs | None = None
 
 
 def summary_record(inp: SummaryInputs) -> dict[str, Any]:
@@ -315,7 +321,25 @@ def summary_record(inp: SummaryInputs) -> dict[str, Any]:
         "validation_passed": int(sum(_passed(s) for s in validation["status"]))
         if validation is not None
         else None,
+        "skill": {lv: _skill_record(t) for lv, t in inp.skills.items()},
+        "present": None
+        if inp.present is None
+        else {"until": inp.present.summary.get("until"), "checks": present_counts(inp.present)},
     }
+
+
+def _skill_record(t: SkillTables | None) -> dict[str, Any] | None:
+    """A level's headline for the record (None: not measured)."""
+    if t is None:
+        return None
+    h = skill_headline(t)
+
+    def num(v: Any) -> float | None:
+        return round(float(v), 4) if isinstance(v, float | int) and math.isfinite(v) else None
+
+    return {"source": h["origin"], "date": h["date"], "model_crps": num(h["model_crps"]),
+            "best_baseline": h["best_baseline"], "best_baseline_crps": num(h["best_baseline_crps"]),
+            "goals": {g["goal"]: bool(g["met"]) for g in h["goals"]}}  # fmt: skip
 
 
 def write_summary(out: Path, record: dict[str, Any]) -> Path:
@@ -383,12 +407,7 @@ def section_summary(
     """The summary's HTML (every data value escaped); ``record``: this report's
     :func:`summary_record`, ``previous``: the last one in the folder (:func:`read_previous`)."""
     scenario, runs, rows, cutoffs = inp.scenario, inp.runs, inp.rows, inp.cutoffs
-    claims, validation, backtest_verdict, names = (
-        inp.claims,
-        inp.validation,
-        inp.backtest_verdict,
-        inp.names,
-    )
+    claims, validation, names = inp.claims, inp.validation, inp.names
     scenario_title = runs.titles.get(scenario, scenario)
     start = month_label(runs.projection_start)
     year = start[:4]
@@ -431,6 +450,9 @@ def section_summary(
                 " are in the country sections."
             )
         )
+    if inp.skills:
+        parts.append(skill_summary_html(inp.skills))
+    parts.append(present_summary_html(inp.present))
     if claims is not None and len(claims):
         counts = claims["verdict"].value_counts()
         pills = " ".join(
@@ -456,24 +478,6 @@ def section_summary(
                     else ""
                 )
                 + ".",
-                cls="note fg",
-            )
-        )
-    if backtest_verdict is not None and len(backtest_verdict):
-        r = backtest_verdict.iloc[0]
-        ratio = r.get("ratio")
-        try:
-            better = float(ratio) < 1
-        except (TypeError, ValueError):
-            better = False
-        parts.append(
-            note(
-                f"<strong>Forecast skill</strong> (backtest of country-year deaths): model CRPS"
-                f" {fmt_num(r.get('model_crps'), 1)} against the best baseline"
-                f" ({esc(r.get('best_baseline'))}) {fmt_num(r.get('best_baseline_crps'), 1)},"
-                f" ratio {fmt_num(ratio, 2)}: the model is "
-                + ("better than" if better else "not better than")
-                + " the best simple baseline.",
                 cls="note fg",
             )
         )

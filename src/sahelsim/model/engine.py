@@ -78,7 +78,9 @@ def _member_month(key, t, s, f, g, d, p, sw):
             entry[1](key, t, s, f, g, d, p)
 
 
-@njit(parallel=True, cache=True)
+# nogil: the compiled loop releases the GIL while it runs, so a server thread (the explorer's
+# Streamlit event loop) keeps serving during a run; it changes no number.
+@njit(parallel=True, cache=True, nogil=True)
 def _run(keys, t0, cells, ctry, gc, units, params, drv, flags, lev, geog, sw, out, rec, rec_sel,
          area_w):  # fmt: skip
     M = cells.shape[0]

@@ -89,6 +89,8 @@ class FigureSet:
     template: dict[str, Any] | None = None
     maps: set[str] = field(default_factory=set)
     csv: dict[str, str] = field(default_factory=dict)
+    #: Build each figure's CSV download (the report); the explorer has its own downloads.
+    tables: bool = True
 
     def add_geo(self, name: str, collection: dict[str, Any]) -> str:
         """Register a GeoJSON collection; returns the reference a trace's ``geojson`` takes."""
@@ -123,8 +125,9 @@ class FigureSet:
         if is_map:
             self.maps.add(fid)
         kind = "map" if is_map else "chart"
-        table = data if data is not None else trace_table(d)
-        self.csv[fid] = figure_csv(table, units, source)
+        if self.tables:
+            table = data if data is not None else trace_table(d)
+            self.csv[fid] = figure_csv(table, units, source)
         bits = [caption] if caption else []
         if units:
             bits.append(f'<span class="units">Units: {esc(units)}.</span>')

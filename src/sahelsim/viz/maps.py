@@ -58,6 +58,7 @@ GEO_STUB = (
     '{"type": "Topology", "objects": {}, "arcs": []}}};'
 )
 _MAP_HEIGHT = 560
+_COUNTRY_MAP_HEIGHT = 520
 _CELL_LINE = {"width": 0.2, "color": "#999"}
 
 # Geometry that depends only on the grid and the admin-1 polygons (cell squares, unit outlines,
@@ -370,7 +371,8 @@ def map_figures(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet
         if admin1 is not None
         else None
     )
-    labels = _memo("labels", _digest(gid), lambda: label_traces(cells))
+    labels = _memo("labels", _digest(gid, cells["lat"], cells["lon"]),
+                   lambda: label_traces(cells, height=_MAP_HEIGHT))  # fmt: skip
     sc = plotly_text(runs.titles.get(runs.map_scenario, runs.map_scenario))
     start = month_label(runs.projection_start)
     span = f"{start} to {runs.last_month}"
@@ -458,8 +460,8 @@ def country_map(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet
             fig,
             outline,
             f"{name}: median simulated deaths per cell, {span} ({sc})",
-            label_traces(cells, (iso3,)),
-            height=520,
+            label_traces(cells, (iso3,), height=_COUNTRY_MAP_HEIGHT),
+            height=_COUNTRY_MAP_HEIGHT,
         ),
         is_map=True,
         caption="Grey lines: admin-1 units; star: the capital; dots: regional capitals.",

@@ -6,6 +6,7 @@ Everything runs on the synthetic grid with small ensembles (20 members, 24 proje
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -216,6 +217,29 @@ def test_split_ensemble_changes_no_result():
     ref = run_scenario("acceleration", members=req.members, months=res.ds.sizes["month"],
                        seed=2, space=core.space_for(None))  # fmt: skip
     np.testing.assert_array_equal(res.ds["deaths_total"].values, ref["deaths_total"].values)
+
+
+def test_a_run_leaves_other_threads_running():
+    """The server's event loop keeps serving while a session's run goes: the compiled loop
+    releases the GIL (``nogil``, and its parallel region), so a thread alongside keeps
+    ticking; the longest pause is far below the run's length."""
+    from sahelsim.model import engine
+    from sahelsim.scenarios.run import run_scenario
+
+    assert engine._run.targetoptions.get("nogil") is True
+    kw = {"synthetic": True, "record": engine.Record(cells=())}
+    run_scenario("acceleration", members=2, months=1, **kw)  # compiled / loaded
+    ticks: list[float] = []
+    t0 = time.perf_counter()
+    th = threading.Thread(target=run_scenario, args=("acceleration",),
+                          kwargs={"members": 200, "months": 60, **kw})  # fmt: skip
+    th.start()
+    while th.is_alive():
+        ticks.append(time.perf_counter())
+        time.sleep(0.002)
+    run_s = time.perf_counter() - t0
+    longest = max(b - a for a, b in itertools.pairwise(ticks))
+    assert longest < max(0.25, 0.4 * run_s), (longest, run_s)
 
 
 def test_figures_and_comparison(small_run):

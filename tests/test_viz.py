@@ -4,7 +4,10 @@ one palette for violence types and perpetrators, log ticks 1, 10, 100, 1 k."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -108,3 +111,85 @@ def test_log_ticks_read_1_10_100_1k():
         "1 k",
     ]
     assert vals[1] == pytest.approx(np.log10(2))
+
+
+def _fan_runs() -> runs.ScenarioRuns:
+    """Two scenarios' fan quantiles on the synthetic space (no model run)."""
+    out = runs.ScenarioRuns(space=Space.synthetic(), projection_start=PROJECTION_START)
+    x = np.arange(6, dtype=np.float32) * 3.15e10 + 1.3e12
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        out.titles[name] = name.upper()
+        for var in runs.FAN_VARS:
+            for region in runs.REGIONS:
+                q = np.sort(rng.gamma(2.0, 50.0, (5, 6)), axis=0).astype(np.float32)
+                out.fans[(name, var, region)] = (x, q)
+    return out
+
+
+@pytest.mark.parametrize("names", [["a"], ["a", "b"]])
+def test_fan_figure_is_valid_plotly_with_coloured_observed_markers(names):
+    """The fan charts are built as Plotly JSON without validation: Plotly's full validation
+    accepts them, and the observed civilians carry their perpetrator's colour (their symbols
+    still tell them apart)."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from sahelsim.viz.fans import FAN_SERIES, fan_figure
+    from sahelsim.viz.observed import observed_series
+
+    cy = pd.DataFrame(
+        {
+            "iso3": ["MLI", "BFA", "NER"] * 2,
+            "year": [2015] * 3 + [2016] * 3,
+            "deaths_total": [10.0, 20, 30, 40, 50, 60],
+            "civilians_killed_by_government": [1.0, 2, 3, 4, 5, 6],
+            "civilians_killed_by_nonstate": [6.0, 5, 4, 3, 2, 1],
+            "idps": [100.0, 200, 300, 400, 500, 600],
+        }
+    )
+    _, civ, _ = observed_series(cy)
+    fig = fan_figure(_fan_runs(), names, list(FAN_SERIES["civilians"]), title="T", ytitle="Y",
+                     observed=civ)  # fmt: skip
+    d = json.loads(pio.to_json(fig, validate=False))
+    go.Figure(d)  # raises on any invalid property
+    obs = {t["name"]: t["marker"] for t in d["data"] if t["name"].startswith("observed")}
+    gov, ns = (
+        obs["observed: UCDP one-sided, government"],
+        obs["observed: UCDP one-sided, non-state"],
+    )
+    assert gov["color"] == palette.PERPETRATOR_COLOURS["state_side"]
+    assert ns["color"] == palette.PERPETRATOR_COLOURS["non_state"]
+    assert gov["symbol"] != ns["symbol"] and gov["symbol"].endswith("-open")
+    # every panel has its axes, the menu switches regions, the first column has the y title
+    assert {t["xaxis"] for t in d["data"]} == ({"x"} if len(names) == 1 else {"x", "x2"})
+    assert d["layout"]["yaxis"]["title"]["text"] == "Y"
+    buttons = d["layout"]["updatemenus"][0]["buttons"]
+    assert [b["label"] for b in buttons] == ["AES (three states)", "Mali", "Burkina Faso", "Niger"]
+    assert len(d["layout"]["shapes"]) == len(names)  # the projection start in every panel
+
+
+def test_town_labels_do_not_overlap():
+    """Bamako (the capital) and Koulikoro sit 50 km apart: their labels are placed apart, and
+    no two labels (nor a label and a marker) overlap on any one-country map."""
+    from sahelsim.grid.build import load_urban_cores
+    from sahelsim.viz import places
+
+    towns = load_urban_cores()
+    for iso in ("MLI", "BFA", "NER"):
+        t = towns[(towns["iso3"] == iso) & towns["kind"].isin(("capital", "regional_capital"))]
+        scale = 20.0  # px per degree, a small map
+        text, where = places.place_labels(t, scale)
+        boxes = []
+        for (_, row), lab, pos in zip(t.iterrows(), text, where, strict=True):
+            if not lab:
+                continue
+            font, marker, _ = places._TOWN_STYLE[row["kind"]]
+            b = places._text_box(row["lon"], row["lat"], lab, font, marker, pos, scale)
+            assert not places._overlaps(b, boxes), (iso, lab)
+            boxes.append(b)
+        assert sum(bool(x) for x in text) >= len(t) - 2, (iso, text)
+        if iso == "MLI":
+            pos = dict(zip(t["name"], where, strict=True))
+            assert "Bamako" in text and "Koulikoro" in text
+            assert pos["Bamako"] != pos["Koulikoro"] or pos["Bamako"] != "top center"

@@ -482,7 +482,7 @@ def map_figures(res: Result) -> dict[str, dict[str, Any]]:
     validates them itself); keys ``map_violence``, ``map_control`` and, with the study grid,
     ``map_admin1``."""
     runs = _summaries([(res.request.label, res)], maps=True)
-    figs = FigureSet()
+    figs = FigureSet(tables=False)  # the page has its own downloads
     draw_maps(runs, _admin1(res.request.data_dir), figs)
     start, end = month_label(PROJECTION_START), runs.last_month
     titles = {

@@ -78,7 +78,10 @@ def _member_month(key, t, s, f, g, d, p, sw):
             entry[1](key, t, s, f, g, d, p)
 
 
-@njit(parallel=True, cache=True)
+# nogil: the compiled loop runs without the GIL (its parallel region already ran without it;
+# nogil covers the rest of the call), so a server thread keeps serving during a run (tested in
+# tests/test_app.py); it changes no number.
+@njit(parallel=True, cache=True, nogil=True)
 def _run(keys, t0, cells, ctry, gc, units, params, drv, flags, lev, geog, sw, out, rec, rec_sel,
          area_w):  # fmt: skip
     M = cells.shape[0]

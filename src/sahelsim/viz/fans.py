@@ -3,17 +3,20 @@ shows the three states together or one of them, the projection start marked."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from sahelsim.scenarios.run import month_label
-from sahelsim.viz.figures import style_layout
+from sahelsim.viz.figures import layout_style
 from sahelsim.viz.palette import INK, OBSERVED_COLOUR, VARIABLE_COLOURS, rgba
 from sahelsim.viz.runs import COUNTRY_NAMES, FAN_VARS, REGIONS, ScenarioRuns
 from sahelsim.viz.text import plotly_text
@@ -36,24 +39,32 @@ FAN_SERIES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "idps": (("idps", "IDPs hosted", VARIABLE_COLOURS["idps"]),),
 }
 
-#: Observed points per region: (label, x (Plotly date numbers), values).
-Observed = dict[str, list[tuple[str, Any, list[float]]]]
+#: Observed points per region: (label, x (Plotly date numbers), values) or, to colour the
+#: markers (e.g. by perpetrator), (label, x, values, colour); without a colour they are
+#: :data:`~sahelsim.viz.palette.OBSERVED_COLOUR`.
+Observed = dict[str, list[tuple[Any, ...]]]
 _BANDS = ((0, 4, 0.15, "90 %"), (1, 3, 0.3, "50 %"))
 _OBS_SYMBOLS = ("circle-open", "diamond-open", "square-open")
 
+# The figures are built as Plotly JSON (dicts) and wrapped in a ``go.Figure`` without
+# validation: Plotly's validation of every trace and layout property took most of the time of
+# an explorer lever change (0.4-0.9 s for the four fan charts, against ~0.05 s), and these
+# figures are always the same few trace kinds. tests/test_viz.py validates them in full.
+
 
 class _Traces:
-    """Traces added to a subplot grid, with the region each belongs to (for the menu)."""
+    """Traces of a subplot grid, with the region each belongs to (for the menu)."""
 
-    def __init__(self, fig: go.Figure, regions: Sequence[str]) -> None:
-        self.fig = fig
+    def __init__(self, regions: Sequence[str]) -> None:
         self.regions = tuple(regions)
+        self.data: list[dict[str, Any]] = []
         self.region_of: list[str] = []
         self.legend_of: list[bool] = []  # the trace carries the legend entry when shown
         self.tops: dict[str, float] = {}  # region -> upper end of the y axis
 
-    def add(self, trace: go.Scatter, row: int, col: int, region: str, legend: bool) -> None:
-        self.fig.add_trace(trace, row=row, col=col)
+    def add(self, trace: dict[str, Any], axes: tuple[str, str], region: str, legend: bool) -> None:
+        trace["xaxis"], trace["yaxis"] = axes
+        self.data.append(trace)
         self.region_of.append(region)
         self.legend_of.append(legend)
 
@@ -105,7 +116,7 @@ def _add_series(
     runs: ScenarioRuns,
     name: str,
     first_panel: bool,
-    pos: tuple[int, int],
+    axes: tuple[str, str],
     region: str,
     series: Sequence[tuple[str, str, str]],
     yformat: str,
@@ -117,60 +128,92 @@ def _add_series(
         xx = np.concatenate([x, x[::-1]])
         when = "%{x|%Y}" if FAN_VARS[var] == "flow" else "%{x|%Y-%m}"
         for lo, hi, alpha, band in _BANDS:
-            band_trace = go.Scatter(
-                x=xx,
-                y=np.concatenate([q[lo], q[hi][::-1]]),
-                fill="toself",
-                fillcolor=rgba(colour, alpha),
-                line={"width": 0},
-                mode="lines",
-                name=f"{band} interval" if len(series) > 1 else f"{lab}: {band} interval",
-                legendgroup=f"{k}{band}",
-                showlegend=first and k == 0,
-                hoverinfo="skip",
-                visible=vis,
-            )
-            tr.add(band_trace, *pos, region, first_panel and k == 0)
-        median = go.Scatter(
-            x=x,
-            y=q[2],
-            mode="lines",
-            line={"color": colour, "width": 2},
-            name=f"{lab}: median",
-            legendgroup=f"{k}m",
-            showlegend=first,
-            customdata=np.stack([q[0], q[1], q[3], q[4]], axis=1).astype(np.float32),
-            hovertemplate=_hover(region, lab, when, yformat),
-            visible=vis,
-        )
-        tr.add(median, *pos, region, first_panel)
+            band_trace = {
+                "type": "scatter",
+                "x": xx,
+                "y": np.concatenate([q[lo], q[hi][::-1]]),
+                "fill": "toself",
+                "fillcolor": rgba(colour, alpha),
+                "line": {"width": 0},
+                "mode": "lines",
+                "name": f"{band} interval" if len(series) > 1 else f"{lab}: {band} interval",
+                "legendgroup": f"{k}{band}",
+                "showlegend": first and k == 0,
+                "hoverinfo": "skip",
+                "visible": vis,
+            }
+            tr.add(band_trace, axes, region, first_panel and k == 0)
+        median = {
+            "type": "scatter",
+            "x": x,
+            "y": q[2],
+            "mode": "lines",
+            "line": {"color": colour, "width": 2},
+            "name": f"{lab}: median",
+            "legendgroup": f"{k}m",
+            "showlegend": first,
+            "customdata": np.stack([q[0], q[1], q[3], q[4]], axis=1).astype(np.float32),
+            "hovertemplate": _hover(region, lab, when, yformat),
+            "visible": vis,
+        }
+        tr.add(median, axes, region, first_panel)
 
 
 def _add_observed(
     tr: _Traces,
     first_panel: bool,
-    pos: tuple[int, int],
+    axes: tuple[str, str],
     region: str,
     observed: Observed,
     yformat: str,
 ) -> None:
-    for j, (lab, x, y) in enumerate(observed.get(region, [])):
-        trace = go.Scatter(
-            x=x,
-            y=y,
-            mode="markers",
-            marker={
-                "color": OBSERVED_COLOUR,
-                "size": 6,
+    for j, (lab, x, y, *rest) in enumerate(observed.get(region, [])):
+        colour = rest[0] if rest and rest[0] else OBSERVED_COLOUR
+        trace = {
+            "type": "scatter",
+            "x": x,
+            "y": y,
+            "mode": "markers",
+            # open symbols (told apart without colour), in the series' colour, a little bolder
+            # than Plotly's default outline so a coloured marker reads over a band
+            "marker": {
+                "color": colour,
+                "size": 7,
                 "symbol": _OBS_SYMBOLS[j % 3],
+                "line": {"width": 1.5},
             },
-            name=f"observed: {lab}",
-            legendgroup=f"obs{lab}",
-            showlegend=first_panel and region == tr.regions[0],
-            hovertemplate=f"{COUNTRY_NAMES[region]} observed {lab} %{{x|%Y}}: %{{y:{yformat}}}<extra></extra>",
-            visible=region == tr.regions[0],
-        )
-        tr.add(trace, *pos, region, first_panel)
+            "name": f"observed: {lab}",
+            "legendgroup": f"obs{lab}",
+            "showlegend": first_panel and region == tr.regions[0],
+            "hovertemplate": f"{COUNTRY_NAMES[region]} observed {lab} %{{x|%Y}}: "
+            f"%{{y:{yformat}}}<extra></extra>",
+            "visible": region == tr.regions[0],
+        }
+        tr.add(trace, axes, region, first_panel)
+
+
+@lru_cache(maxsize=32)
+def _grid_json(nrows: int, ncols: int, n: int) -> str:
+    """The layout of a grid of ``n`` panels (axes, domains, title annotations) as JSON, from
+    ``make_subplots`` (shared axes), computed once per shape."""
+    fig = make_subplots(
+        rows=nrows,
+        cols=ncols,
+        shared_yaxes=True,
+        shared_xaxes=True,
+        subplot_titles=[f"panel {i}" for i in range(n)],
+        vertical_spacing=0.16 if nrows > 1 else 0.1,
+        horizontal_spacing=0.03,
+    )
+    layout = fig.to_plotly_json()["layout"]
+    layout.pop("template", None)
+    return pio.to_json(layout, validate=False)
+
+
+def _axes(i: int) -> tuple[str, str]:
+    """The axes of panel ``i`` (row-major, as ``make_subplots`` numbers them)."""
+    k = "" if i == 0 else str(i + 1)
+    return f"x{k}", f"y{k}"
 
 
 def fan_figure(
@@ -188,64 +231,66 @@ def fan_figure(
     :data:`~sahelsim.viz.runs.FAN_VARS`, legend label, colour) drawn in every panel.
     ``regions``: the regions drawn (the first shown; a menu switches when there are several).
     The y axis ends where the central quantiles and the observations need
-    (:func:`axis_top`); a 90 % band may run past it."""
+    (:func:`axis_top`); a 90 % band may run past it. ``observed`` markers take the colour of
+    their entry (:data:`Observed`)."""
     ncols = min(3, len(names))
     nrows = math.ceil(len(names) / ncols)
-    fig = make_subplots(
-        rows=nrows,
-        cols=ncols,
-        shared_yaxes=True,
-        shared_xaxes=True,
-        subplot_titles=[plotly_text(runs.titles.get(n, n)) for n in names],
-        vertical_spacing=0.16 if nrows > 1 else 0.1,
-        horizontal_spacing=0.03,
-    )
+    layout: dict[str, Any] = json.loads(_grid_json(nrows, ncols, len(names)))
+    for ann, n in zip(layout.get("annotations", []), names, strict=True):
+        ann["text"] = plotly_text(runs.titles.get(n, n))
     top, bottom = 100, 110
     height = 330 * nrows + top + bottom
     start = month_label(runs.projection_start) + "-01"
-    tr = _Traces(fig, regions)
+    tr = _Traces(regions)
     share = all(FAN_VARS[var] == "share" for var, _, _ in series)
     for region in regions:
         qs = [runs.fans[(n, var, region)][1] for n in names for var, _, _ in series]
-        obs = [v for _, _, ys in (observed or {}).get(region, []) for v in ys]
+        obs = [v for _, _, ys, *_ in (observed or {}).get(region, []) for v in ys]
         tr.tops[region] = 1.0 if share else axis_top(qs, obs)
+    shapes = []
     for i, name in enumerate(names):
-        pos = (i // ncols + 1, i % ncols + 1)
+        axes = _axes(i)
         for region in regions:
-            _add_series(tr, runs, name, i == 0, pos, region, series, yformat)
-            _add_observed(tr, i == 0, pos, region, observed or {}, yformat)
-        fig.add_vline(
-            x=start, row=pos[0], col=pos[1], line={"color": INK, "width": 1, "dash": "dash"}
-        )
-    fig.add_annotation(
-        x=start,
-        xref="x",
-        yref="y domain",
-        y=0.98,
-        text="projection →",
-        showarrow=False,
-        xanchor="left",
-        font={"size": 11, "color": INK},
+            _add_series(tr, runs, name, i == 0, axes, region, series, yformat)
+            _add_observed(tr, i == 0, axes, region, observed or {}, yformat)
+        shapes.append({"type": "line", "x0": start, "x1": start, "xref": axes[0], "y0": 0,
+                       "y1": 1, "yref": f"{axes[1]} domain",
+                       "line": {"color": INK, "width": 1, "dash": "dash"}})  # fmt: skip
+    layout["shapes"] = shapes
+    layout.setdefault("annotations", []).append(
+        {
+            "x": start,
+            "xref": "x",
+            "yref": "y domain",
+            "y": 0.98,
+            "text": "projection →",
+            "showarrow": False,
+            "xanchor": "left",
+            "font": {"size": 11, "color": INK},
+        }
     )
-    yaxes = [k for k in fig.to_plotly_json()["layout"] if k.startswith("yaxis")]
+    yaxes = [k for k in layout if k.startswith("yaxis")]
     if len(regions) > 1:
-        fig.update_layout(
-            updatemenus=[
-                {
-                    "buttons": tr.menu(yaxes),
-                    "direction": "down",
-                    "x": 1.0,
-                    "xanchor": "right",
-                    "y": 1 + (top - 12) / (height - top - bottom),
-                    "yanchor": "top",
-                    "showactive": True,
-                }
-            ]
-        )
-    fig.update_yaxes(title_text=ytitle, col=1)
-    fig.update_yaxes(range=[0, tr.tops[regions[0]]])
-    fig.update_xaxes(type="date")
-    return style_layout(fig, title, height=height, margin={"l": 70, "r": 20, "t": top, "b": bottom})
+        layout["updatemenus"] = [
+            {
+                "buttons": tr.menu(yaxes),
+                "direction": "down",
+                "x": 1.0,
+                "xanchor": "right",
+                "y": 1 + (top - 12) / (height - top - bottom),
+                "yanchor": "top",
+                "showactive": True,
+            }
+        ]
+    for ax in yaxes:
+        layout[ax]["range"] = [0, tr.tops[regions[0]]]
+        if layout[ax].get("anchor") in {_axes(i)[0] for i in range(0, nrows * ncols, ncols)}:
+            layout[ax]["title"] = {"text": ytitle}  # the first column
+    for ax in (k for k in layout if k.startswith("xaxis")):
+        layout[ax]["type"] = "date"
+    layout.update(layout_style(title, height=height,
+                               margin={"l": 70, "r": 20, "t": top, "b": bottom}))  # fmt: skip
+    return go.Figure({"data": tr.data, "layout": layout}, _validate=False)
 
 
 def fan_table(
@@ -284,7 +329,7 @@ def fan_table(
                     )
                 )
     for region in regions:
-        for lab, x, ys in (observed or {}).get(region, []):
+        for lab, x, ys, *_ in (observed or {}).get(region, []):
             frames.append(
                 pd.DataFrame(
                     {

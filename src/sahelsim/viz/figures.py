@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import plotly.io as pio
 
 from sahelsim.viz.text import esc, safe_json
 
-__all__ = ["FONT_FAMILY", "FigureSet", "figure_csv", "style_layout", "trace_table"]
+__all__ = ["FONT_FAMILY", "FigureSet", "figure_csv", "layout_style", "style_layout", "trace_table"]
 
 #: Values of a Plotly date axis above this are epoch milliseconds (1973 onwards).
 _MS_DATES = 1e11
@@ -88,6 +89,8 @@ class FigureSet:
     template: dict[str, Any] | None = None
     maps: set[str] = field(default_factory=set)
     csv: dict[str, str] = field(default_factory=dict)
+    #: Build each figure's CSV download (the report); the explorer has its own downloads.
+    tables: bool = True
 
     def add_geo(self, name: str, collection: dict[str, Any]) -> str:
         """Register a GeoJSON collection; returns the reference a trace's ``geojson`` takes."""
@@ -122,8 +125,9 @@ class FigureSet:
         if is_map:
             self.maps.add(fid)
         kind = "map" if is_map else "chart"
-        table = data if data is not None else trace_table(d)
-        self.csv[fid] = figure_csv(table, units, source)
+        if self.tables:
+            table = data if data is not None else trace_table(d)
+            self.csv[fid] = figure_csv(table, units, source)
         bits = [caption] if caption else []
         if units:
             bits.append(f'<span class="units">Units: {esc(units)}.</span>')
@@ -157,15 +161,30 @@ class FigureSet:
         return safe_json(json.dumps(doc, separators=(",", ":"), allow_nan=False))
 
 
+@lru_cache(maxsize=4)
+def _template_json(name: str) -> str:
+    fig = go.Figure(layout={"template": name})
+    return json.dumps(json.loads(pio.to_json(fig, validate=False))["layout"]["template"])
+
+
+def _look(title: str, height: int, kw: dict[str, Any]) -> dict[str, Any]:
+    kw.setdefault("margin", {"l": 60, "r": 20, "t": 60, "b": 90})
+    return {
+        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
+        "height": height,
+        "font": {"family": FONT_FAMILY},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.1, "x": 0, "xanchor": "left"},
+        **kw,
+    }
+
+
+def layout_style(title: str, *, height: int = 420, **kw: Any) -> dict[str, Any]:
+    """:func:`style_layout`'s properties as a dict for a figure built as Plotly JSON (the white
+    template as its JSON, a fresh copy each call)."""
+    return {**_look(title, height, kw), "template": json.loads(_template_json("plotly_white"))}
+
+
 def style_layout(fig: go.Figure, title: str, *, height: int = 420, **kw: Any) -> go.Figure:
     """The common look: left-aligned title, white template, system fonts, legend below."""
-    kw.setdefault("margin", {"l": 60, "r": 20, "t": 60, "b": 90})
-    fig.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
-        template="plotly_white",
-        height=height,
-        font={"family": FONT_FAMILY},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.1, "x": 0, "xanchor": "left"},
-        **kw,
-    )
+    fig.update_layout(template="plotly_white", **_look(title, height, kw))
     return fig

@@ -8,7 +8,10 @@ Plotly script, ``geo.visible`` is off and every polygon is wound clockwise
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from shapely.geometry.polygon import orient
 from sahelsim.core.canon import CELL_DEG
 from sahelsim.grid.build import build_grid
 from sahelsim.scenarios.run import month_label
-from sahelsim.viz.figures import FigureSet, style_layout
+from sahelsim.viz.figures import FigureSet, layout_style
 from sahelsim.viz.palette import INK, hold_colour, hold_key, hold_name
 from sahelsim.viz.places import CellFrame, admin1_weights, cell_frame, label_traces
 from sahelsim.viz.runs import CORE, COUNTRY_NAMES, ScenarioRuns
@@ -55,11 +58,54 @@ GEO_STUB = (
     '{"type": "Topology", "objects": {}, "arcs": []}}};'
 )
 _MAP_HEIGHT = 560
+_COUNTRY_MAP_HEIGHT = 520
 _CELL_LINE = {"width": 0.2, "color": "#999"}
+
+# Geometry that depends only on the grid and the admin-1 polygons (cell squares, unit outlines,
+# the cells' area shares per unit) is computed once per content and kept: it was most of an
+# explorer lever change's map time. Keys are hashes of the inputs, never object identities.
+_MEMO: dict[tuple[str, str], Any] = {}
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 16
+
+
+def _digest(*parts: Any) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        if isinstance(p, np.ndarray):
+            h.update(str((p.dtype, p.shape)).encode())
+            h.update(np.ascontiguousarray(p).tobytes())
+        elif isinstance(p, pd.DataFrame):  # admin-1 units: names, countries, polygons
+            h.update("\0".join(map(str, p["name"])).encode())
+            h.update("\0".join(map(str, p["iso3"])).encode())
+            h.update(b"".join(shapely.to_wkb(np.asarray(p["geometry"]))))
+        else:
+            h.update(repr(p).encode())
+        h.update(b"|")
+    return h.hexdigest()
+
+
+def _memo(kind: str, key: str, make: Callable[[], Any]) -> Any:
+    """``make()`` once per (kind, key); the value is shared: callers must not modify it."""
+    with _MEMO_LOCK:
+        if (kind, key) in _MEMO:
+            return _MEMO[(kind, key)]
+    value = make()
+    with _MEMO_LOCK:
+        while len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[(kind, key)] = value
+    return value
 
 
 def cell_geojson(gid: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> dict[str, Any]:
-    """A FeatureCollection of grid cells (clockwise squares), feature id = cell id."""
+    """A FeatureCollection of grid cells (clockwise squares), feature id = cell id (computed
+    once per grid and shared: do not modify it)."""
+    key = _digest(np.asarray(gid), np.asarray(lat), np.asarray(lon))
+    return _memo("cells", key, lambda: _cell_geojson(gid, lat, lon))
+
+
+def _cell_geojson(gid: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> dict[str, Any]:
     h = CELL_DEG / 2
     feats = []
     for g, y, x in zip(gid, lat, lon, strict=True):
@@ -117,13 +163,12 @@ def outline_trace(
     )
 
 
-def _geo_layout(fig: go.Figure) -> None:
-    fig.update_geos(
-        visible=False,
-        fitbounds="locations",
-        projection_type="equirectangular",
-        bgcolor="rgba(0,0,0,0)",
-    )
+_GEO_LAYOUT = {
+    "visible": False,
+    "fitbounds": "locations",
+    "projection": {"type": "equirectangular"},
+    "bgcolor": "rgba(0,0,0,0)",
+}
 
 
 def load_admin1(data_dir: Path | None) -> pd.DataFrame | None:
@@ -146,13 +191,17 @@ def _choropleth(
     labels: list[go.Scattergeo] | None = None,
     height: int = _MAP_HEIGHT,
 ) -> go.Figure:
-    if outline is not None:
-        fig.add_trace(outline)
-    for t in labels or []:
-        fig.add_trace(t)
-    _geo_layout(fig)
-    fig.update_layout(modebar={"orientation": "v"}, margin={"l": 10, "r": 10, "t": 60, "b": 20})
-    return style_layout(fig, title, height=height, margin={"l": 10, "r": 10, "t": 60, "b": 20})
+    """``fig``'s traces with the outline and labels over them and the map layout, assembled as
+    Plotly JSON without validating it again (the traces are validated when made)."""
+    data = [t.to_plotly_json() for t in (*fig.data, outline, *(labels or [])) if t is not None]
+    for t in data:
+        t.pop("uid", None)
+    layout = {
+        "geo": dict(_GEO_LAYOUT),
+        "modebar": {"orientation": "v"},
+        **layout_style(title, height=height, margin={"l": 10, "r": 10, "t": 60, "b": 20}),
+    }
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
 def _violence(
@@ -262,11 +311,7 @@ def _admin1_map(
         if runs.cell_deaths_members is not None
         else np.zeros(len(units))
     )
-    feats = [
-        {"type": "Feature", "id": f"u{i}", "properties": {}, "geometry": mapping(clockwise(g))}
-        for i, g in enumerate(units["geometry"])
-    ]
-    ugeo = figs.add_geo("admin1", {"type": "FeatureCollection", "features": feats})
+    ugeo = figs.add_geo("admin1", _admin1_geojson(units))
     names = [
         f"{plotly_text(n)} ({plotly_text(COUNTRY_NAMES.get(str(c), c))})"
         for n, c in zip(units["name"], units["iso3"], strict=True)
@@ -297,6 +342,19 @@ def _admin1_map(
     return fig, data
 
 
+def _admin1_geojson(units: pd.DataFrame) -> dict[str, Any]:
+    """The units as a FeatureCollection (ids ``u0``, ``u1``...), computed once per polygons."""
+
+    def make() -> dict[str, Any]:
+        feats = [
+            {"type": "Feature", "id": f"u{i}", "properties": {}, "geometry": mapping(clockwise(g))}
+            for i, g in enumerate(units["geometry"])
+        ]
+        return {"type": "FeatureCollection", "features": feats}
+
+    return _memo("admin1", _digest(units), make)
+
+
 def map_figures(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet) -> dict[str, str]:
     """Add the maps of ``runs``' map scenario to ``figs``: ``map_violence`` (median deaths per
     cell over the projection), ``map_control`` (share of members where the state holds each
@@ -308,8 +366,13 @@ def map_figures(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet
     assert gid is not None
     cells = cell_frame(runs)
     geo = figs.add_geo("cells", cell_geojson(gid, cells["lat"], cells["lon"]))
-    outline = outline_trace(admin1) if admin1 is not None else None
-    labels = label_traces(cells)
+    outline = (
+        _memo("outline", _digest(admin1), lambda: outline_trace(admin1))
+        if admin1 is not None
+        else None
+    )
+    labels = _memo("labels", _digest(gid, cells["lat"], cells["lon"]),
+                   lambda: label_traces(cells, height=_MAP_HEIGHT))  # fmt: skip
     sc = plotly_text(runs.titles.get(runs.map_scenario, runs.map_scenario))
     start = month_label(runs.projection_start)
     span = f"{start} to {runs.last_month}"
@@ -397,8 +460,8 @@ def country_map(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet
             fig,
             outline,
             f"{name}: median simulated deaths per cell, {span} ({sc})",
-            label_traces(cells, (iso3,)),
-            height=520,
+            label_traces(cells, (iso3,), height=_COUNTRY_MAP_HEIGHT),
+            height=_COUNTRY_MAP_HEIGHT,
         ),
         is_map=True,
         caption="Grey lines: admin-1 units; star: the capital; dots: regional capitals.",
@@ -411,5 +474,9 @@ def country_map(runs: ScenarioRuns, admin1: pd.DataFrame | None, figs: FigureSet
 def admin1_weights_for(runs: ScenarioRuns, admin1: pd.DataFrame) -> np.ndarray:
     """:func:`~sahelsim.viz.places.admin1_weights` of the run's map cells."""
     cells = cell_frame(runs)
-    assert runs.cell_gid is not None
-    return admin1_weights(admin1, runs.cell_gid, cells["lat"], cells["lon"], cells["iso"])
+    gid = runs.cell_gid
+    assert gid is not None
+    key = _digest(admin1, gid, cells["lat"], cells["lon"], cells["iso"].astype(str))
+    w = _memo("weights", key,
+              lambda: admin1_weights(admin1, gid, cells["lat"], cells["lon"], cells["iso"]))  # fmt: skip
+    return w.copy()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sahelsim.viz.fans import Observed
+from sahelsim.viz.palette import OBSERVED_COLOUR, PERPETRATOR_COLOURS
 from sahelsim.viz.runs import CORE, SIM_START
 from sahelsim.viz.text import mid_year, to_ms
 
@@ -14,7 +15,10 @@ __all__ = ["observed_series"]
 
 
 def observed_series(cy: pd.DataFrame | None) -> tuple[Observed, Observed, Observed]:
-    """Observed deaths, civilians killed (government, non-state) and IDPs per region."""
+    """Observed deaths, civilians killed (government, non-state) and IDPs per region; the
+    civilians' markers in their perpetrator's colour (government: the state side's, as the
+    simulated state-side fan; non-state groups: UCDP's non-state colour), the others in
+    :data:`~sahelsim.viz.palette.OBSERVED_COLOUR`."""
     deaths: Observed = {}
     civ: Observed = {}
     idp: Observed = {}
@@ -32,20 +36,29 @@ def observed_series(cy: pd.DataFrame | None) -> tuple[Observed, Observed, Observ
         g = aes.reset_index() if region == "AES" else d[d["iso3"] == region]
         yrs = g["year"].astype(int).tolist()
         x = to_ms(mid_year(yrs))
-        deaths[region] = [("UCDP deaths", x, g["deaths_total"].astype(float).tolist())]
+        deaths[region] = [
+            ("UCDP deaths", x, g["deaths_total"].astype(float).tolist(), OBSERVED_COLOUR)
+        ]
         civ[region] = [
             (
                 "UCDP one-sided, government",
                 x,
                 g["civilians_killed_by_government"].astype(float).tolist(),
+                PERPETRATOR_COLOURS["state_side"],
             ),
             (
                 "UCDP one-sided, non-state",
                 x,
                 g["civilians_killed_by_nonstate"].astype(float).tolist(),
+                PERPETRATOR_COLOURS["non_state"],
             ),
         ]
         idp[region] = [
-            ("UNHCR/IDMC IDPs", to_ms(f"{y}-12-15" for y in yrs), g["idps"].astype(float).tolist())
+            (
+                "UNHCR/IDMC IDPs",
+                to_ms(f"{y}-12-15" for y in yrs),
+                g["idps"].astype(float).tolist(),
+                OBSERVED_COLOUR,
+            )
         ]
     return deaths, civ, idp

@@ -69,7 +69,7 @@ def test_series_dispersion_separates_a_noisy_from_a_poisson_series():
 
 
 def test_rescale_displaced_conserves_people(space):
-    ds, state = simulate(space, Params.default(), Context(space).drivers(HISTORY_START, 24),
+    _ds, state = simulate(space, Params.default(), Context(space).drivers(HISTORY_START, 24),
                          members=np.arange(4), seed=3, record=Record(cells=()),
                          return_state=True)  # fmt: skip
     before = state.people().copy()

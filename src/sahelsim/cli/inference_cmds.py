@@ -55,13 +55,15 @@ from sahelsim.forecast.backtest import run_backtest
 from sahelsim.forecast.backtest_cm import (
     DEFAULT_ORIGINS,
     TABLES,
+    default_forecasters,
     run_backtest_cm,
     write_backtest,
 )
+from sahelsim.forecast.filtered import expanding_forecaster
 from sahelsim.forecast.forecasters import month_text, observed_cm
 from sahelsim.forecast.origin import check_origin, forecast_from_origin
 from sahelsim.forecast.views_io import read_views_parquet
-from sahelsim.inference.calibrate import calibration_end, pre_origin_posterior, run_calibration
+from sahelsim.inference.calibrate import calibration_end, run_calibration
 from sahelsim.inference.if2 import run_if2
 from sahelsim.inference.likelihood import (
     dispersion_from_data,
@@ -435,6 +437,15 @@ def backtest(
         int, int_option("--generations", "ABC-SMC generations of the pre-origin calibration")
     ] = 8,
     members: Annotated[int, int_option("--members", "Particles of the filtered model")] = 200,
+    recalibrate_every: Annotated[
+        int,
+        int_option(
+            "--recalibrate-every",
+            "Years between the pre-origin calibrations (expanding window; 0: one before the"
+            " first origin)",
+            0,
+        ),
+    ] = 2,
     start_posterior: Annotated[
         str,
         typer.Option(
@@ -486,21 +497,34 @@ def backtest(
         check_members(n, cm_origins[-1] - int(month_id(2012, 1)) + h, option="--draws")
     if members < 2:
         raise _bad("--members", f"{members} is out of range (allowed: 2 or more)")
+    if recalibrate_every < 0:
+        raise _bad(
+            "--recalibrate-every", f"{recalibrate_every} is out of range (allowed: 0 or more)"
+        )
+    origin_months = [int(month_id(T, 12)) for T in range(o0, o1 + 1)] if lv == "cy" else cm_origins
     first_year = o0 if lv == "cy" else month_id_to_year_month(cm_origins[0])[0] - 1
     with open_backend(backend.value, address) as be:
         st, dd, _ = ingested_store(data_dir, store, out)
         with st, progress() as p:
             obs_f = None if synthetic else observations_from_store(st)
-            post = _start_posterior(start_posterior, st, first_year, out, particles,
-                                    generations, seed, data_or_none(dd), Bar(p, "calibrate"),
-                                    be) if obs_f is not None else None  # fmt: skip
+            model, post, blocks = None, None, None
+            if obs_f is not None and start_posterior == "pre-origin":
+                if first_year < 2012:
+                    raise _bad("--origins", "the first origin leaves no year before it to "
+                               "calibrate on")  # fmt: skip
+                model, blocks = expanding_forecaster(
+                    st, obs_f, origin_months, every=recalibrate_every, out=out, members=members,
+                    n_particles=particles, generations=generations, seed=seed,
+                    data_dir=data_or_none(dd), progress=Bar(p, "calibrate"), backend=be)  # fmt: skip
+            elif obs_f is not None:
+                post = _start_posterior(start_posterior)
             if lv == "cy":
                 res = run_backtest(
                     st, origins=(o0, o1), horizons=tuple(range(1, h + 1)),
                     n_particles=particles, generations=generations, draws=n, seed=seed,
                     seeds=seed_list, data_dir=data_or_none(dd), synthetic=synthetic,
                     progress=Bar(p, "backtest"), backend=be, observations=obs_f,
-                    start_posterior=post, members=members,
+                    start_posterior=post, members=members, model=model,
                 )  # fmt: skip
             else:
                 obs, last = _observed_for(st, "cm")
@@ -508,11 +532,16 @@ def backtest(
                 if cm_origins[0] < first or cm_origins[-1] >= last:
                     raise _bad("--origins", f"cm origins must lie in {month_text(first)}.."
                                f"{month_text(last - 1)} (the data end in {month_text(last)})")  # fmt: skip
+                fcs = None if model is None else default_forecasters(model=model)
                 res = run_backtest_cm(obs, cm_origins, range(1, h + 1), draws=n, seeds=seed_list,
                                       backend=be, data_dir=data_or_none(dd), synthetic=synthetic,
                                       progress=Bar(p, "backtest"), observations=obs_f,
-                                      start_posterior=post, members=members)  # fmt: skip
-    res["setup"] = _setup_table(lv, start_posterior, post, first_year, members, n, seed_list)
+                                      start_posterior=post, members=members,
+                                      forecasters=fcs)  # fmt: skip
+    if blocks is not None:
+        res["calibrations"] = blocks
+    res["setup"] = _setup_table(lv, start_posterior, post, blocks, first_year, members, n,
+                                seed_list)  # fmt: skip
     folder = out / ("backtest" if lv == "cy" else "backtest_cm")
     _write_and_print(res, folder, lv)
     for r in res["setup"].itertuples():
@@ -520,18 +549,10 @@ def backtest(
     return 0
 
 
-def _start_posterior(choice: str, st: Any, first_year: int, out: Path, particles: int,
-                     generations: int, seed: int, data_dir: Path | None, bar: Any,
-                     be: Any) -> Any:  # fmt: skip
-    """The filtered model's starting posterior for a backtest (``--start-posterior``)."""
+def _start_posterior(choice: str) -> Any:
+    """The filtered model's starting posterior for ``--start-posterior shipped|FILE``."""
     if choice == "shipped":
         return load_posterior()
-    if choice == "pre-origin":
-        if first_year < 2012:
-            raise _bad("--origins", "the first origin leaves no year before it to calibrate on")
-        return pre_origin_posterior(st, last_year=first_year, out=out / f"calibration_2012-{first_year}",
-                                    n_particles=particles, generations=generations, seed=seed,
-                                    data_dir=data_dir, progress=bar, backend=be)  # fmt: skip
     path = Path(choice)
     if not path.is_file():
         raise _bad("--start-posterior", f"{choice!r} is neither 'pre-origin', 'shipped' nor an "
@@ -539,16 +560,22 @@ def _start_posterior(choice: str, st: Any, first_year: int, out: Path, particles
     return load_posterior(path)
 
 
-def _setup_table(level: str, choice: str, post: Any, first_year: int, members: int, draws: int,
+def _setup_table(level: str, choice: str, post: Any, blocks: pd.DataFrame | None,
+                 first_year: int, members: int, draws: int,
                  seeds: Sequence[int]) -> pd.DataFrame:  # fmt: skip
     """What the backtest ran with, and whether the parameters saw the scored period."""
-    end = calibration_end(post)
     first_scored = first_year + 1  # cy: the first origin's next year; cm: its own year
-    if post is None:
-        where = "no posterior: priors"
+    if blocks is not None:
+        where = "re-calibrated on an expanding window: " + "; ".join(
+            f"origins {b.first_origin}..{b.last_origin} from 2012-{b.calibrated_on[5:]}"
+            for b in blocks.itertuples())  # fmt: skip
+        honest = True  # each block's calibration ends before its first origin's data
+    elif post is None:
+        where, honest = "no posterior: priors", True
     else:
+        end = calibration_end(post)
         where = f"{choice} (calibrated on 2012-{end})" if end else choice
-    honest = end is not None and end < first_scored
+        honest = end is not None and end < first_scored
     rows = [("model", "filtered model, projections from the filtered state at each origin"),
             ("starting parameters", where),
             ("parameters out of sample", "yes" if honest else

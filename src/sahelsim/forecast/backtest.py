@@ -183,6 +183,7 @@ def run_backtest(
     observations: pd.DataFrame | None = None,
     start_posterior: Posterior | None = None,
     members: int = 200,
+    model: Any = None,
 ) -> dict[str, pd.DataFrame]:
     """Rolling-origin backtest; returns the forecast rows, the median-ensemble and linear-pool
     rows (:func:`sahelsim.forecast.ensembles.add_ensembles`, pool weights from earlier origins
@@ -196,7 +197,8 @@ def run_backtest(
     (:class:`~sahelsim.forecast.filtered.FilteredForecaster`, ``members`` particles started
     from ``start_posterior``): filtered on the data up to December of each origin year, then
     run on; otherwise it is calibrated by ABC on 2012..T at each origin and run freely from
-    2012 (the old harness).
+    2012 (the old harness). ``model``: a prebuilt model forecaster used instead (e.g.
+    :class:`~sahelsim.forecast.filtered.ExpandingForecaster`).
 
     ``source``: a store, or the country-year indicator frame (``indicators.country_year``).
     ``backend`` runs one item per origin year (None: in this process); the results do not
@@ -213,7 +215,9 @@ def run_backtest(
                 "data_dir": data_dir, "synthetic": synthetic,
                 "space": make_space(data_dir, HISTORY_START, synthetic=synthetic)}  # fmt: skip
     span = list(range(origins[0], origins[1] + 1))
-    if observations is not None and len(observations):
+    if model is not None:  # a prebuilt model forecaster (e.g. re-calibrated by blocks)
+        settings["filtered"] = model
+    elif observations is not None and len(observations):
         settings["filtered"] = FilteredForecaster(
             observations, space=settings["space"], members=members,
             start=start_posterior if start_posterior is not None else "prior",

@@ -212,7 +212,8 @@ def long_from_rows(rows: pd.DataFrame, period: str = "month_id") -> pd.DataFrame
 
 
 TABLES = ("scores", "scores_by_horizon", "overall", "overall_by_seed", "by_target", "by_horizon",
-          "seed_spread", "pit", "goals", "verdict", "weights", "dropped", "setup")  # fmt: skip
+          "seed_spread", "pit", "goals", "verdict", "weights", "dropped", "setup",
+          "calibrations")  # fmt: skip
 
 
 def write_backtest(result: dict[str, Any], folder: Path, *, level: str = "cm") -> list[Path]:

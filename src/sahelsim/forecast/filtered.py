@@ -28,6 +28,7 @@ import xarray as xr
 
 from sahelsim.forecast.forecasters import check_request, dataset_forecast, month_text
 from sahelsim.inference.abc import CALIBRATED
+from sahelsim.inference.calibrate import pre_origin_posterior
 from sahelsim.inference.filter import (
     RECENT,
     Context,
@@ -248,3 +249,64 @@ def anchor_ratios(observations: pd.DataFrame, origin: int, months: np.ndarray,
         out[:, COUNT_OBSERVABLES.index(obs_name), countries.index(iso)] = (
             (o_sum + a) / (np.maximum(s_sum, 0.0) + a)) ** gamma  # fmt: skip
     return out
+
+
+def calibration_years(origins: Sequence[int], every: int = 0) -> dict[int, int]:
+    """{origin: the last year of data its starting posterior may be calibrated on}: the last
+    complete year at or before the first origin, moved forward every ``every`` years of
+    origins (0: one calibration before the first origin). An origin in January 2017 may use
+    2012-2016; a December-2016 origin (country-year) may use 2012-2016."""
+    if every < 0:
+        raise ValueError(f"every must be >= 0 years, got {every}")
+    ends = {int(o): (int(o) - 1) // 12 + 1980 - (0 if int(o) % 12 == 0 else 1) for o in origins}
+    if not ends:
+        return {}
+    first = min(ends.values())
+    if every == 0:
+        return dict.fromkeys(ends, first)
+    return {o: first + every * ((e - first) // every) for o, e in ends.items()}
+
+
+class ExpandingForecaster:
+    """The filtered model with its starting parameters re-calibrated on an expanding window:
+    each origin is forecast by the forecaster of its block (``blocks``: calibration end year
+    -> a :class:`FilteredForecaster` started from a posterior fitted to 2012..that year, with
+    the block's origins), so no parameter has seen data after the origin."""
+
+    def __init__(self, blocks: dict[int, FilteredForecaster], years: dict[int, int]) -> None:
+        missing = sorted({y for y in years.values()} - set(blocks))
+        if missing:
+            raise ValueError(f"no forecaster for calibration years {missing}")
+        self.blocks = dict(blocks)
+        self.years = dict(years)
+
+    def __call__(self, history: pd.DataFrame, origin: int, horizon: int, draws: int,
+                 seed: int) -> pd.DataFrame:  # fmt: skip
+        if int(origin) not in self.years:
+            raise ValueError(f"origin {month_text(origin)} is not one of this forecaster's "
+                             "origins")  # fmt: skip
+        return self.blocks[self.years[int(origin)]](history, origin, horizon, draws, seed)
+
+
+def expanding_forecaster(store: Any, observations: pd.DataFrame, origins: Sequence[int], *,
+                         every: int, out: Path, members: int = 200, n_particles: int = 300,
+                         generations: int = 8, seed: int = 0, data_dir: Path | None = None,
+                         space: Space | None = None, progress: Any = None,
+                         backend: Any = None) -> tuple[ExpandingForecaster, pd.DataFrame]:  # fmt: skip
+    """The :class:`ExpandingForecaster` of a backtest over ``origins``: one ABC calibration per
+    block (:func:`~sahelsim.inference.calibrate.pre_origin_posterior`, cached under
+    ``out/calibration_2012-YYYY``), one filtered forecaster per block. Returns it and a table
+    of the blocks (calibration years, first and last origin, unique particles)."""
+    years = calibration_years(origins, every)
+    blocks, rows = {}, []
+    for end in sorted(set(years.values())):
+        post = pre_origin_posterior(store, last_year=end, out=Path(out) / f"calibration_2012-{end}",
+                                    n_particles=n_particles, generations=generations, seed=seed,
+                                    data_dir=data_dir, progress=progress, backend=backend)  # fmt: skip
+        mine = sorted(o for o, y in years.items() if y == end)
+        blocks[end] = FilteredForecaster(observations, space=space, data_dir=data_dir,
+                                         members=members, start=post, origins=mine)  # fmt: skip
+        rows.append({"calibrated_on": f"2012-{end}", "first_origin": month_text(mine[0]),
+                     "last_origin": month_text(mine[-1]), "origins": len(mine),
+                     "unique_particles": int(np.unique(post.particles, axis=0).shape[0])})  # fmt: skip
+    return ExpandingForecaster(blocks, years), pd.DataFrame(rows)

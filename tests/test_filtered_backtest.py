@@ -11,6 +11,7 @@ import pytest
 from sahelsim.core.canon import month_id
 from sahelsim.forecast.backtest import run_backtest
 from sahelsim.forecast.backtest_cm import run_backtest_cm
+from sahelsim.forecast.filtered import ExpandingForecaster, calibration_years
 from sahelsim.inference.filter import Context
 from sahelsim.inference.likelihood import ObsModel, draw_observations
 from sahelsim.model.engine import Record, simulate
@@ -80,3 +81,47 @@ def test_country_month_backtest_filters_to_each_origin(twin):
     assert set(m.origin) == set(origins) and set(m.horizon) == {1, 2, 3}
     assert {"linear_pool", "median_ensemble", "negbin"} <= set(f.forecaster)
     assert np.isfinite(res["overall"].set_index("forecaster").loc["model", "crps"])
+
+
+def test_calibration_years_never_reach_an_origin():
+    cm = [int(month_id(y, m)) for y in range(2015, 2021) for m in (1, 4, 7, 10)]
+    years = calibration_years(cm, 2)
+    assert sorted(set(years.values())) == [2014, 2016, 2018]
+    for o, end in years.items():
+        assert int(month_id(end, 12)) <= o  # the calibration's data end before the origin
+    assert years[int(month_id(2016, 10))] == 2014 and years[int(month_id(2017, 1))] == 2016
+    cy = [int(month_id(y, 12)) for y in range(2014, 2024)]
+    assert set(calibration_years(cy, 0).values()) == {2014}
+    assert calibration_years(cy, 2)[int(month_id(2017, 12))] == 2016
+    with pytest.raises(ValueError, match="every"):
+        calibration_years(cm, -1)
+
+
+def test_expanding_forecaster_sends_each_origin_to_its_block():
+    calls = []
+
+    def fake(tag):
+        def fc(history, origin, horizon, draws, seed):
+            calls.append((tag, origin))
+            return pd.DataFrame()
+
+        return fc
+
+    years = {400: 2012, 410: 2012, 420: 2014}
+    ef = ExpandingForecaster({2012: fake("a"), 2014: fake("b")}, years)
+    for o in (400, 410, 420):
+        ef(pd.DataFrame(), o, 3, 5, 0)
+    assert calls == [("a", 400), ("a", 410), ("b", 420)]
+    with pytest.raises(ValueError, match="not one of"):
+        ef(pd.DataFrame(), 999, 3, 5, 0)
+    with pytest.raises(ValueError, match="no forecaster"):
+        ExpandingForecaster({2012: fake("a")}, years)
+
+
+def test_backtest_rejects_an_unknown_start_posterior(tmp_path, shared_data, capsys):
+    from sahelsim.cli.main import main
+
+    code = main(["backtest", "--data-dir", str(shared_data), "--out", str(tmp_path), "--origins",
+                 "2022-2022", "--start-posterior", str(tmp_path / "nope.json")])  # fmt: skip
+    assert code == 2
+    assert "--start-posterior" in capsys.readouterr().err

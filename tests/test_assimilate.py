@@ -117,3 +117,24 @@ def test_cli_names_the_data_range_on_real_data(shared_data, tmp_path, capsys):
     assert "filtered 8 members" in out
     _, pm, meta = load_filtered(tmp_path / "o")
     assert pm.shape[0] == 8 and meta["grid"] == "synthetic" and meta["until"] == "2012-03"
+
+
+def test_filtered_folder_keeps_the_recent_counts_that_anchor_forecasts(setup, tmp_path):
+    from sahelsim.forecast.filtered import FilteredForecaster
+    from sahelsim.inference.assimilate import load_recent
+
+    space, obs = setup
+    res, _ = _run(space, obs, tmp_path)
+    months, counts = load_recent(tmp_path)
+    assert months[-1] == UNTIL and months.size == min(UNTIL - HISTORY_START + 1, 24)
+    assert counts.shape == (30, months.size, 3, space.n_countries)
+    np.testing.assert_array_equal(counts, res.recent[1])
+    state, pm, _ = load_filtered(tmp_path)
+    out = {}
+    for name, rec in (("anchored", (months, counts)), ("plain", None)):
+        fc = FilteredForecaster(obs, space=space, members=30, params=("engage_rate",),
+                                start="prior", origins=(UNTIL,))  # fmt: skip
+        fc.seed_with(UNTIL, 0, state, pm, recent=rec)
+        out[name] = fc(pd.DataFrame(), UNTIL, 3, 30, 0)
+    assert not out["anchored"]["outcome"].equals(out["plain"]["outcome"])
+    assert load_recent(tmp_path / "nowhere") is None

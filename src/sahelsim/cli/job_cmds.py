@@ -37,7 +37,7 @@ from sahelsim.core.config import resolve_data_dir
 from sahelsim.forecast.backtest import forecast
 from sahelsim.forecast.filtered import FilteredForecaster
 from sahelsim.forecast.origin import forecast_from_origin
-from sahelsim.inference.assimilate import NoObservations, plan_present
+from sahelsim.inference.assimilate import NoObservations, load_recent, plan_present
 from sahelsim.report.build import build_report
 from sahelsim.scenarios.run import HISTORY_START, make_space, month_label
 from sahelsim.validation.run import run_validation
@@ -178,7 +178,7 @@ def _filtered_forecast(st: Any, data: Path | None, out: Path, members: int,
         f"{'read' if got.reused else 'wrote'} {got.folder}")  # fmt: skip
     say(f"forecasts start from {got.describe()}")
     fc = FilteredForecaster(plan.obs, space=space, members=members, origins=(origin,))
-    fc.seed_with(origin, seed, got.state, got.param_matrix)
+    fc.seed_with(origin, seed, got.state, got.param_matrix, recent=load_recent(got.folder))
     return forecast_from_origin(None, origin=origin, horizon=len(RUN_YEARS), level="cy",
                                 out=out / "forecast", draws=RUN_DRAWS, seed=seed,
                                 data_end=origin, model_forecaster=fc)  # fmt: skip

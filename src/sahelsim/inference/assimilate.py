@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 
 #: The earliest cut-off: one month of data after the January 2012 start.
 MIN_UNTIL = int(month_id(2012, 2))
-FILES = {"state": "state.npz", "parameters": "parameters.parquet",
+FILES = {"state": "state.npz", "recent": "recent.npz", "parameters": "parameters.parquet",
          "parameters_csv": "parameters.csv", "diagnostics": "diagnostics.csv",
          "checks": "checks.csv", "summary": "summary.json"}  # fmt: skip
 FORMAT = "sahelsim filtered ensemble v1"
@@ -148,12 +148,30 @@ def _write_state(state: State, path: Path) -> None:
         state.save(fh)
 
 
+def _write_recent(recent: tuple[np.ndarray, np.ndarray] | None, path: Path) -> None:
+    months, counts = recent if recent is not None else (np.zeros(0), np.zeros((0, 0, 3, 0)))
+    with open(path, "wb") as fh:
+        np.savez_compressed(fh, months=months, counts=counts)
+
+
+def load_recent(folder: str | Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """(months, counts) of a filtered folder's ``recent.npz``: each member's simulated deaths
+    by type of its last months (for anchoring forecasts), or None when absent or empty."""
+    path = Path(folder) / FILES["recent"]
+    if not path.is_file():
+        return None
+    with np.load(path) as z:
+        months, counts = z["months"], z["counts"]
+    return (months, counts) if months.size else None
+
+
 def write_filtered(res: FilterResult, out: Path, meta: dict[str, Any]) -> dict[str, Path]:
     """Write the filtered ensemble (all files or none)."""
     paths = {k: out / v for k, v in FILES.items()}
     pf = res.parameter_frame()
     writers = {
         "state": lambda p: _write_state(res.state, p),
+        "recent": lambda p: _write_recent(res.recent, p),
         "parameters": lambda p: pf.to_parquet(p, index=False),
         "parameters_csv": lambda p: pf.to_csv(p, index=False),
         "diagnostics": lambda p: res.diagnostics.to_csv(p, index=False),

@@ -529,6 +529,9 @@ class FilterResult:
     seed: int
     obs_model: ObsModel
     final: xr.Dataset | None = None  # country outputs of month ``end`` (member, country)
+    #: (months, counts): each member's simulated deaths by type of the last RECENT months,
+    #: (N, months, 3, countries), for anchoring forecasts from ``end``
+    recent: tuple[np.ndarray, np.ndarray] | None = None
 
     def parameter_frame(self) -> pd.DataFrame:
         df = pd.DataFrame(self.param_matrix, columns=[s.name for s in SPECS])
@@ -578,12 +581,15 @@ class ParticleFilter:
         res = filter_pass(self.ctx, obs[obs["month_id"] <= until], pm, self.scale, end=until,
                           model_seed=self.seed, rngs=rngs, obs_model=self.obs_model,
                           move=self.move, ess_threshold=self.ess_threshold,
-                          progress=self.progress)  # fmt: skip
+                          progress=self.progress, checkpoints=(until,))  # fmt: skip
         state, pm, final = res.state, res.param_matrix, res.final
+        recent = res.recent.get(until)
         w = np.exp(res.log_weights)
         if not np.allclose(w, 1.0 / self.particles):  # the saved ensemble is equally weighted
             idx = systematic_resample(w / w.sum(), rngs["resample"])
             state, pm = state.take(idx), pm[idx]
+            if recent is not None:
+                recent = (recent[0], recent[1][idx])
             if final is not None:
                 final = final.isel(member=idx).assign_coords(member=np.arange(self.particles))
         d = res.diagnostics
@@ -592,4 +598,4 @@ class ParticleFilter:
                  int(d["resampled"].sum()) if len(d) else 0)  # fmt: skip
         return FilterResult(state, pm, np.full(self.particles, 1.0 / self.particles),
                             self.scale.names, d, res.checks, res.loglik, self.ctx.start, until,
-                            self.seed, self.obs_model, final)  # fmt: skip
+                            self.seed, self.obs_model, final, recent)  # fmt: skip

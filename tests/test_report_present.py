@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -73,11 +74,11 @@ def filtered(shared_data, tmp_path_factory):
         second = build_report(st, data_dir=None, out=out, members=MEMBERS, seed=3,
                               scenarios=SCENARIOS, claims=CLAIMS)  # fmt: skip
         assert (out / "assimilate" / FILES["state"]).stat().st_mtime_ns == stamp, "re-filtered"
-    return first, rec1, second, out
+    return first, rec1, second, out, tmp / "s.duckdb"
 
 
 def test_projections_start_from_the_filtered_ensemble_and_say_so(filtered):
-    first, rec1, second, out = filtered
+    first, rec1, second, out, _ = filtered
     got = Filtered.from_folder(out / "assimilate")
     until = got.meta["until"]
     assert until == "2024-12"  # the data's last month (UCDP GED, UNHCR end-year)
@@ -104,7 +105,7 @@ def test_projections_start_from_the_filtered_ensemble_and_say_so(filtered):
 
 
 def test_fan_charts_start_at_the_first_projected_month(filtered):
-    first, _, _, _ = filtered
+    first, _, _, _, _ = filtered
     figs = _figures(first.read_text(encoding="utf-8"))
     start_ms = pd.Timestamp("2025-01-01").value // 1_000_000
     for fid in ("fan_deaths", "fan_idps", "country_mli_deaths"):
@@ -118,7 +119,7 @@ def test_fan_charts_start_at_the_first_projected_month(filtered):
 
 def test_headline_numbers_come_from_the_filtered_projection(filtered):
     """Recompute the reference scenario's first 12 months from the folder, independently."""
-    _, rec, _, out = filtered
+    _, rec, _, out, _ = filtered
     got = Filtered.from_folder(out / "assimilate")
     ds = project_scenario("acceleration", state0=got.state, param_matrix=got.param_matrix,
                           start=got.first_month, months=SIM_END - got.first_month + 1,
@@ -155,18 +156,39 @@ def test_without_a_folder_the_report_says_free_run(tmp_path, store):
 
 def test_a_folder_on_another_grid_is_not_used(filtered, tmp_path, store):
     """A filtered folder whose cell count differs from the report's grid: free run, said."""
-    _, _, _, out = filtered
-    folder = tmp_path / "assimilate"
-    folder.mkdir()
-    for f in FILES.values():
-        (folder / f).write_bytes((out / "assimilate" / f).read_bytes())
-    meta = json.loads((folder / FILES["summary"]).read_text())
-    meta["cells"] = int(meta["cells"]) + 1
-    (folder / FILES["summary"]).write_text(json.dumps(meta))
+    folder = _copy_with(filtered[3] / "assimilate", tmp_path / "assimilate", cells=1)
     path = build_report(store, data_dir=None, out=tmp_path / "o", members=3, claims=CLAIMS,
                         scenarios=["acceleration"], present_dir=folder)  # fmt: skip
     summ = _section(path.read_text(encoding="utf-8"), "summary")
     assert "free run from 2012-01" in summ and "was filtered on a grid of" in summ
+
+
+def _copy_with(src: Path, folder: Path, *, cells: int = 0, data_hash: str = "") -> Path:
+    folder.mkdir()
+    for f in FILES.values():
+        (folder / f).write_bytes((src / f).read_bytes())
+    meta = json.loads((folder / FILES["summary"]).read_text())
+    meta["cells"] = int(meta["cells"]) + cells
+    meta["data_hash"] = data_hash or meta["data_hash"]
+    (folder / FILES["summary"]).write_text(json.dumps(meta))
+    return folder
+
+
+def test_a_folder_filtered_on_other_data_is_used_and_said(filtered, tmp_path):
+    from sahelsim.data.store.store import Store
+
+    _, _, _, out, store_path = filtered
+    rec = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
+    assert rec["projection_caveat"] is None  # the folder matches the store's data
+    folder = _copy_with(out / "assimilate", tmp_path / "assimilate", data_hash="0" * 64)
+    with Store(store_path) as st:
+        path = build_report(st, data_dir=None, out=tmp_path / "o", members=3, claims=CLAIMS,
+                            scenarios=["acceleration"], present_dir=folder)  # fmt: skip
+    summ = _section(path.read_text(encoding="utf-8"), "summary")
+    assert "from <strong>the filtered ensemble of 2024-12" in summ
+    assert "filtered on other observations up to 2024-12 than the store" in summ
+    got = json.loads((tmp_path / "o" / SUMMARY_FILE).read_text(encoding="utf-8"))
+    assert "other observations" in got["projection_caveat"]
 
 
 def test_window_words():

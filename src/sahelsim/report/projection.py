@@ -30,7 +30,13 @@ import xarray as xr
 from sahelsim.core.canon import month_id
 from sahelsim.core.errors import SahelsimError
 from sahelsim.data.store.store import Store
-from sahelsim.inference.assimilate import FILES, Filtered, NoObservations, filtered_present
+from sahelsim.inference.assimilate import (
+    FILES,
+    Filtered,
+    NoObservations,
+    filtered_present,
+    plan_present,
+)
 from sahelsim.model.space import Space
 from sahelsim.scenarios.run import PROJECTION_START, month_label
 from sahelsim.viz.runs import CORE, COUNTRY_NAMES, SIM_START
@@ -61,6 +67,9 @@ class ProjectionStart:
     first: int
     filtered: Filtered | None = None
     why: str = ""
+    #: What the reader must know about a filtered folder that does not match the store's data
+    #: (filtered on other data, or newer data since); "" when it matches.
+    caveat: str = ""
 
     @property
     def kind(self) -> str:
@@ -127,8 +136,34 @@ def resolve_start(
     bad = _check_grid(got, space)
     if bad:
         return _free(bad)
+    caveat = "" if present == "filter" else _data_caveat(store, got)
+    if caveat:
+        log.warning("report: %s", caveat)
     log.info("report: projections start from %s", got.describe())
-    return ProjectionStart(got.first_month, got)
+    return ProjectionStart(got.first_month, got, caveat=caveat)
+
+
+def _data_caveat(store: Store, got: Filtered) -> str:
+    """ "" when ``got`` was filtered on the store's observations up to its month and the store
+    has none later; else what differs, in words."""
+    try:
+        plan = plan_present(store, out=got.folder, members=got.members, seed=0)
+    except NoObservations:
+        return "the store holds no observations, so the ensemble's data could not be checked"
+    until = month_label(got.until)
+    if plan.until < got.until:
+        return f"the ensemble is filtered to {until} but the store's data end in {month_label(plan.until)}"
+    try:
+        same = plan_present(store, out=got.folder, members=got.members, seed=0, until=got.until)
+    except SahelsimError as exc:
+        return f"the ensemble's cut-off {until} could not be checked against the store ({exc})"
+    if got.meta.get("data_hash") != same.data_hash:
+        return (f"the ensemble was filtered on other observations up to {until} than the store"
+                " now holds (refilter with `sahelsim assimilate`)")  # fmt: skip
+    if plan.until > got.until:
+        return (f"the store's data run to {month_label(plan.until)}; the ensemble is"
+                f" conditioned on them up to {until} only")  # fmt: skip
+    return ""
 
 
 def window_words(first: int) -> tuple[str, str]:

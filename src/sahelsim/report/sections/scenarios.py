@@ -119,7 +119,7 @@ def _intro(runs: ScenarioRuns, names: Sequence[str], members: int, start: Projec
             f" parameters{rows_note}. Every scenario starts from the same members with the same"
             " seed, so scenario comparisons are paired; the levers act from the first projected"
             " month. The charts show the projection only; the markers before it are"
-            " observed."
+            " observed." + (f" Note: {esc(start.caveat)}." if start.caveat else "")
         )
     else:
         param_text = (

@@ -275,6 +275,7 @@ def summary_record(inp: SummaryInputs) -> dict[str, Any]:
         "seed": seed,
         "projection_start": inp.start.label,
         "projection_start_kind": inp.start.kind,
+        "projection_caveat": inp.start.caveat or inp.start.why or None,
         "first_projected_month": month_label(runs.projection_start),
         "data_last": dict(zip(cutoffs["source"], cutoffs["last"], strict=True)),
         "headline": [
@@ -379,7 +380,9 @@ def _start_words(start: ProjectionStart, runs: ScenarioRuns) -> str:
         return (
             f"from <strong>{esc(f.describe())}</strong>: the model's members conditioned on"
             f" the observations up to {esc(month_label(f.until))}, each run forward under"
-            " every scenario."
+            " every scenario"
+            + (f" (<strong>note</strong>: {esc(start.caveat)})" if start.caveat else "")
+            + "."
         )
     calibrated = runs.parameters == "posterior"
     return (

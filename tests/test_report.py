@@ -472,7 +472,9 @@ def test_summary_first_with_headline_numbers(report):
     assert main.startswith('<section id="summary">'), "the summary is the first section"
     summ = _section(text, "summary")
     assert "Observed data end in 2024" in summ and "projections start in 2025-01" in summ
-    assert "from a run from 2012-01" in summ and "not yet conditioned" in summ
+    # the fixture's assimilate folder has no state.npz: a free run, said plainly, and why
+    assert "from <strong>a free run from 2012-01</strong>" in summ
+    assert "not conditioned on the latest data" in summ and "no filtered ensemble in" in summ
     assert "How far to trust it" in summ and "Calibration is coarse" in summ
     # the data cut-off per source, in plain names
     assert (
@@ -494,7 +496,9 @@ def test_summary_first_with_headline_numbers(report):
     assert summ.index("Forecast skill") < summ.index("Claims of the article")
     assert "First report in this folder" in summ
     rec = json.loads((path.parent / SUMMARY_FILE).read_text(encoding="utf-8"))
-    assert rec["projection_start"] == "2025-01" and rec["data_last"]["ucdp_country_year"] == "2024"
+    assert rec["projection_start"] == "free run from 2012-01"
+    assert rec["projection_start_kind"] == "free" and rec["first_projected_month"] == "2025-01"
+    assert rec["data_last"]["ucdp_country_year"] == "2024"
     assert {r["region"] for r in rec["headline"]} == {"MLI", "BFA", "NER", "AES"}
     assert rec["skill"]["cm"]["source"] == "shipped" and rec["skill"]["cy"]["source"] == "run"
     assert rec["skill"]["cy"]["best_baseline"] == "conflictology"

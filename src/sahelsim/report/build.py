@@ -15,7 +15,9 @@ Sections
     (b) indicators: UCDP country-year deaths by
     violence type, civilians killed by government and non-state groups, IDPs, the institutional
     timeline (table and markers on a chart); (c) the claims audit; (d) fan charts of the
-    scenarios (median, 50 % and 90 % bands; projection start marked); (e) maps: PRIO-GRID cells
+    scenarios (median, 50 % and 90 % bands; projection start marked), projected from the
+    filtered present in ``out/assimilate`` when there is one, else from a free run from
+    2012-01, as the summary says (:mod:`sahelsim.report.projection`); (e) maps: PRIO-GRID cells
     by simulated deaths and by state control, admin-1 units by displaced people hosted; (f)
     forecast skill: the country-month and country-year backtests against the baselines and the
     ensembles (the run's ``backtest_cm``/``backtest`` folders, else the shipped measured copy,
@@ -69,6 +71,7 @@ from sahelsim.report.inputs import (
     load_skill,
 )
 from sahelsim.report.page import SECTION_TITLES, render_page
+from sahelsim.report.projection import PRESENT_MODES, resolve_start
 from sahelsim.report.sections.claims import section_claims
 from sahelsim.report.sections.country import country_key, section_country
 from sahelsim.report.sections.data import section_data
@@ -87,7 +90,6 @@ from sahelsim.report.sections.summary import (
     SUMMARY_FILE,
     SummaryInputs,
     data_cutoffs,
-    headline,
     load_forecasts,
     load_validation,
     read_previous,
@@ -96,6 +98,7 @@ from sahelsim.report.sections.summary import (
     write_summary,
 )
 from sahelsim.report.sections.validation import section_validation
+from sahelsim.scenarios.run import HISTORY_START, make_space
 from sahelsim.scenarios.scenario import list_scenarios, load_scenario
 from sahelsim.viz.figures import FigureSet
 from sahelsim.viz.maps import admin1_weights_for, load_admin1
@@ -104,7 +107,7 @@ from sahelsim.viz.text import esc
 
 log = logging.getLogger(__name__)
 
-__all__ = ["REPORT_FILE", "SECTION_TITLES", "SUMMARY_FILE", "build_report"]
+__all__ = ["PRESENT_MODES", "REPORT_FILE", "SECTION_TITLES", "SUMMARY_FILE", "build_report"]
 
 REPORT_FILE = "report.html"
 
@@ -124,18 +127,25 @@ def build_report(
     progress: Progress | None = None,
     backtest_cm_dir: Path | None = None,
     present_dir: Path | None = None,
+    present: str = "auto",
 ) -> Path:
     """Write ``out/report.html`` and return its path.
 
     ``store``: an ingested :class:`~sahelsim.store.Store`; ``data_dir``: the staged data (the
     study grid, admin-1 polygons, provenance files; None = the synthetic grid and no admin-1
-    map). ``members``/``seed``: the ensemble of every scenario (2012-01 to 2030-12).
+    map). ``members``/``seed``: the ensemble of every scenario (the same members and seed for
+    each, so scenario comparisons are paired), projected to 2030-12.
     ``scenarios``: names (default: every shipped scenario). ``backtest_dir``: folder with
     ``overall.csv`` (and ``scores.csv``, ``verdict.csv``) from ``sahelsim backtest --level cy``;
     default ``out/backtest``. ``backtest_cm_dir``: the same of ``--level cm``; default
     ``out/backtest_cm``. A level whose folder has no ``overall.csv`` is shown from the shipped
     measured copy (labelled so), else as "not measured" (:mod:`sahelsim.report.inputs`).
     ``present_dir``: the folder of ``sahelsim assimilate``; default ``out/assimilate``.
+    ``present``: where the projections start (:mod:`sahelsim.report.projection`): ``auto``
+    (default) from the filtered ensemble in ``present_dir`` when it holds a usable one, else a
+    free run from 2012-01 (the summary says which, and why); ``filter`` reuses ``present_dir``
+    when it holds the filter of the store's data to their last month, else filters ``members``
+    members and writes it there; ``none`` the free run.
     ``claims``: a claims audit table (default: :func:`sahelsim.claims.audit`
     with the model, ``members`` and ``seed``). ``progress(label, done, total)`` is called
     between steps.
@@ -150,12 +160,14 @@ def build_report(
         load_scenario(n)  # fail early on an unknown name
     if members < 2:
         raise ValueError(f"members must be at least 2 for intervals, got {members}")
+    if present not in PRESENT_MODES:
+        raise ValueError(f"present must be one of {', '.join(PRESENT_MODES)}, got {present!r}")
     folders = {
         "cy": Path(backtest_dir) if backtest_dir is not None else out / RUN_FOLDERS["cy"],
         "cm": Path(backtest_cm_dir) if backtest_cm_dir is not None else out / RUN_FOLDERS["cm"],
     }
     present_dir = Path(present_dir) if present_dir is not None else out / PRESENT_FOLDER
-    total = 8 + len(names)
+    total = 9 + len(names)
     step = 0
 
     def tick(label: str) -> None:
@@ -179,7 +191,12 @@ def build_report(
             log.warning("report: claims audit failed: %s", exc)
             error = str(exc)
     sections["claims"] = section_claims(claims, error)
-    runs = run_scenarios(
+    tick("projection start")
+    space = make_space(data_dir, HISTORY_START)
+    start = resolve_start(store, present_dir, present=present, space=space, data_dir=data_dir,
+                          members=members, seed=seed)  # fmt: skip
+    head_sc = MAP_SCENARIO if MAP_SCENARIO in names else names[0]
+    runs, rows = run_scenarios(
         names,
         data_dir=data_dir,
         members=members,
@@ -187,14 +204,15 @@ def build_report(
         progress=progress,
         step=step,
         total=total,
+        space=space,
+        start=start,
+        headline_scenario=head_sc,
     )
     step += len(names)
-    sections["scenarios"] = section_scenarios(runs, names, cy, figs, members)
+    sections["scenarios"] = section_scenarios(runs, names, cy, figs, members, start)
     tick("maps")
     admin1 = load_admin1(data_dir) if runs.has_maps else None
     sections["maps"] = section_maps(runs, admin1, data_dir, figs)
-    head_sc = MAP_SCENARIO if MAP_SCENARIO in names else names[0]
-    rows = headline(runs, head_sc)
     tick("countries")
     sections.update(_countries(runs, names, cy, rows, admin1, figs))
     tick("forecast skill")
@@ -218,6 +236,7 @@ def build_report(
         members=members,
         seed=seed,
         names=names,
+        start=start,
         skills=skills,
         present=present,
     )
@@ -225,11 +244,13 @@ def build_report(
     sections["summary"] = section_summary(inputs, record, read_previous(out))
     sections = {k: sections[k] for k in SECTION_TITLES if k in sections}
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    params = {"posterior": "calibrated posterior", "present": "the filtered members' own"}
     meta_html = (
         f'<p class="meta">Generated {esc(now)} by sahelsim {esc(__version__)};'
         f" {members} members per scenario, seed {seed}; scenarios: {esc(', '.join(names))};"
-        f" grid: {'study grid' if data_dir is not None else 'synthetic grid'}; parameters:"
-        f" {esc('calibrated posterior' if runs.parameters == 'posterior' else 'uncalibrated priors')}."
+        f" grid: {'study grid' if data_dir is not None else 'synthetic grid'}; projections"
+        f" from the {esc(start.label)}; parameters:"
+        f" {esc(params.get(runs.parameters, 'uncalibrated priors'))}."
         "</p>"
     )
     html_text = render_page(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sahelsim.report.html import note, table
+from sahelsim.report.projection import window_words
 from sahelsim.scenarios.run import month_label
 from sahelsim.viz.fans import FAN_SERIES, Observed, fan_figure, fan_table
 from sahelsim.viz.figures import FigureSet
@@ -90,14 +91,14 @@ def section_country(
     name = COUNTRY_NAMES[iso3]
     parts = []
     if headline:
-        year = month_label(runs.projection_start)[:4]
+        in_window, at_end = window_words(runs.projection_start)
         parts.append(
             note(
                 f"Reference scenario: <strong>{fmt_num(headline['deaths_median'])}</strong>"
-                f" deaths in {year} (90 %: {fmt_num(headline['deaths_q05'])} to"
+                f" deaths {in_window} (90 %: {fmt_num(headline['deaths_q05'])} to"
                 f" {fmt_num(headline['deaths_q95'])}) and <strong>"
                 f"{fmt_num(headline['idps_median'])}</strong> internally displaced people at"
-                f" the end of {year} (90 %: {fmt_num(headline['idps_q05'])} to"
+                f" {at_end} (90 %: {fmt_num(headline['idps_q05'])} to"
                 f" {fmt_num(headline['idps_q95'])}). Observed data to {esc(last_year)}.",
                 cls="note fg",
             )

@@ -1,8 +1,9 @@
 """The executive summary: one screen in plain language before anything else.
 
 What the data cover (the last period of each source), when the projections start and from
-what run, the headline numbers with 90 % intervals (deaths in the first projection year and
-displaced people at its end, per country, from the reference scenario), the claims verdicts,
+what (the filtered ensemble, else a free run from 2012-01 and why), the headline numbers with
+90 % intervals (deaths in the first 12 projected months and displaced people at their end, per
+country, from the reference scenario's projection), the claims verdicts,
 the validation scorecard, the forecast skill against the baselines at each level (from the
 run or the shipped measured copy) and the filtered present's last check, and what
 changed since the previous report there (``report_summary.json`` beside the report).
@@ -32,12 +33,13 @@ from sahelsim.data.store.store import Store
 from sahelsim.forecast.views_io import read_views_parquet
 from sahelsim.report.html import note, table
 from sahelsim.report.inputs import PresentInputs, SkillTables
+from sahelsim.report.projection import ProjectionStart, window_words
 from sahelsim.report.sections.claims import verdict_class
 from sahelsim.report.sections.model import limitation_items, markdown_inline
 from sahelsim.report.sections.present import present_counts, present_summary_html
 from sahelsim.report.sections.skill_text import skill_headline, skill_summary_html
 from sahelsim.scenarios.run import month_label
-from sahelsim.viz.runs import CORE, COUNTRY_NAMES, SIM_START, ScenarioRuns
+from sahelsim.viz.runs import COUNTRY_NAMES, SIM_START, ScenarioRuns
 from sahelsim.viz.text import VIOLENCE_NAMES, esc, fmt_num
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,6 @@ __all__ = [
     "VALIDATION_FILES",
     "SummaryInputs",
     "data_cutoffs",
-    "headline",
     "load_forecasts",
     "load_validation",
     "read_previous",
@@ -128,44 +129,6 @@ def data_cutoffs(store: Store) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=["source", "dataset", "last"])
-
-
-def _at(x: np.ndarray, q: np.ndarray, label: str, yearly: bool) -> tuple[float, float, float]:
-    days = np.round(np.asarray(x, dtype=np.float64) / 86_400_000).astype("int64")
-    text = [str(d) for d in days.astype("datetime64[D]")]
-    keys = [t[:4] if yearly else t[:7] for t in text]
-    if label not in keys:
-        return (math.nan, math.nan, math.nan)
-    i = keys.index(label)
-    return (float(q[2][i]), float(q[0][i]), float(q[4][i]))
-
-
-def headline(runs: ScenarioRuns, scenario: str) -> list[dict[str, Any]]:
-    """Per country and the three together: deaths in the first projection year (sum of its
-    months) and IDPs hosted in its last month, median and 90 % interval over members."""
-    year = month_label(runs.projection_start)[:4]
-    month = month_label(runs.projection_start + 11)
-    rows = []
-    for region in (*CORE, "AES"):
-        dx = runs.fans.get((scenario, "deaths_total", region))
-        ix = runs.fans.get((scenario, "idps", region))
-        if dx is None or ix is None:
-            continue
-        d = _at(*dx, year, True)
-        i = _at(*ix, month, False)
-        rows.append(
-            {
-                "region": region,
-                "country": COUNTRY_NAMES[region],
-                "deaths_median": d[0],
-                "deaths_q05": d[1],
-                "deaths_q95": d[2],
-                "idps_median": i[0],
-                "idps_q05": i[1],
-                "idps_q95": i[2],
-            }
-        )
-    return rows
 
 
 def _interval(m: float, lo: float, hi: float) -> str:
@@ -278,8 +241,8 @@ def read_previous(out: Path) -> dict[str, Any] | None:
 @dataclass(frozen=True)
 class SummaryInputs:
     """What the summary says: the headline scenario, the runs and their headline rows
-    (:func:`headline`), the data cut-offs (:func:`data_cutoffs`), the claims and the validation
-    scorecard (None when absent), the forecast skill per level (None: not measured), the
+    (:func:`~sahelsim.report.projection.headline_rows`), the data cut-offs
+    (:func:`data_cutoffs`), the claims and the validation scorecard (None when absent), the forecast skill per level (None: not measured), the
     filtered present (None: not run), the ensemble settings."""
 
     scenario: str
@@ -292,6 +255,7 @@ class SummaryInputs:
     members: int
     seed: int
     names: Sequence[str]
+    start: ProjectionStart
     skills: Mapping[str, SkillTables | None] = field(default_factory=dict)
     present: PresentInputs | None = None
 
@@ -309,7 +273,10 @@ def summary_record(inp: SummaryInputs) -> dict[str, Any]:
         "scenario": scenario,
         "members": members,
         "seed": seed,
-        "projection_start": month_label(runs.projection_start),
+        "projection_start": inp.start.label,
+        "projection_start_kind": inp.start.kind,
+        "projection_caveat": inp.start.caveat or inp.start.why or None,
+        "first_projected_month": month_label(runs.projection_start),
         "data_last": dict(zip(cutoffs["source"], cutoffs["last"], strict=True)),
         "headline": [
             {k: (num(v) if k not in ("region", "country") else v) for k, v in r.items()}
@@ -376,6 +343,11 @@ def _changes(prev: dict[str, Any] | None, rec: dict[str, Any]) -> str:
                 f"{esc(SOURCE_NAMES.get(src, src))}: data now to {esc(last)}"
                 f" (was {esc(old_last.get(src))})"
             )
+    if prev.get("projection_start") not in (None, rec["projection_start"]):
+        items.append(
+            f"projections now start from: {esc(rec['projection_start'])}"
+            f" (was: {esc(prev.get('projection_start'))})"
+        )
     same_run = prev.get("scenario") == rec["scenario"]
     old = {r.get("region"): r for r in prev.get("headline") or [] if isinstance(r, dict)}
     for r in rec["headline"] if same_run else []:
@@ -401,6 +373,26 @@ def _changes(prev: dict[str, Any] | None, rec: dict[str, Any]) -> str:
     )
 
 
+def _start_words(start: ProjectionStart, runs: ScenarioRuns) -> str:
+    """Where the projections start, in plain words (HTML, escaped)."""
+    f = start.filtered
+    if f is not None:
+        return (
+            f"from <strong>{esc(f.describe())}</strong>: the model's members conditioned on"
+            f" the observations up to {esc(month_label(f.until))}, each run forward under"
+            " every scenario"
+            + (f" (<strong>note</strong>: {esc(start.caveat)})" if start.caveat else "")
+            + "."
+        )
+    calibrated = runs.parameters == "posterior"
+    return (
+        f"from <strong>a free run from {esc(SIM_START)}</strong> with "
+        + ("calibrated parameters" if calibrated else "uncalibrated prior parameters")
+        + ", <strong>not conditioned on the latest data</strong>"
+        + f" ({esc(start.why)})."
+    )
+
+
 def section_summary(
     inp: SummaryInputs, record: dict[str, Any], previous: dict[str, Any] | None
 ) -> str:
@@ -410,17 +402,15 @@ def section_summary(
     claims, validation, names = inp.claims, inp.validation, inp.names
     scenario_title = runs.titles.get(scenario, scenario)
     start = month_label(runs.projection_start)
-    year = start[:4]
+    in_window, at_end = window_words(runs.projection_start)
     ucdp = cutoffs[cutoffs["source"].isin(["ucdp_country_year", "ucdp_ged"])]["last"]
     last_obs = max((str(v)[:4] for v in ucdp), default="")
-    calibrated = runs.parameters == "posterior"
     parts = [
         '<div class="keyfacts">',
         f"<p><strong>Observed data end in {esc(last_obs or 'an unknown year')}</strong>"
-        f" (UCDP deaths); <strong>projections start in {esc(start)}</strong>, from a run from"
-        f" {esc(SIM_START)} with "
-        + ("calibrated parameters" if calibrated else "uncalibrated prior parameters")
-        + " (not yet conditioned on the latest data).</p>",
+        f" (UCDP deaths); <strong>projections start in {esc(start)}</strong>, "
+        + _start_words(inp.start, runs)
+        + "</p>",
         _cutoff_line(cutoffs),
         _trust_line(),
         "</div>",
@@ -437,16 +427,17 @@ def section_summary(
                 t,
                 [
                     ("country", "country"),
-                    ("deaths", f"deaths in {year}"),
-                    ("idps", f"internally displaced people, end of {year}"),
+                    ("deaths", f"deaths {in_window}"),
+                    ("idps", f"internally displaced people, {at_end}"),
                 ],
                 fmt={"deaths": str, "idps": str},
                 cls="headline",
             )
             + note(
                 f"Median of the ensemble and, in brackets, the 90 % interval (5th to 95th"
-                f" percentile of members). Deaths: all UCDP violence types, {year}-01 to"
-                f" {year}-12. Other scenarios ({esc(', '.join(n for n in names if n != scenario))})"
+                f" percentile of members) of the projection from {esc(inp.start.label)}."
+                f" Deaths: all UCDP violence types, {start} to"
+                f" {month_label(runs.projection_start + 11)}. Other scenarios ({esc(', '.join(n for n in names if n != scenario))})"
                 " are in the country sections."
             )
         )

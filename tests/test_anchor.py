@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from sahelsim.forecast.filtered import anchor_ratios
-from sahelsim.inference.filter import Context, enkf_stocks
+from sahelsim.inference.analysis import enkf_stocks
+from sahelsim.inference.filter import Context
 from sahelsim.inference.likelihood import ObsModel, series_dispersion
 from sahelsim.model.engine import Record, simulate
 from sahelsim.model.params import Params

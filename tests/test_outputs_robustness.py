@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sahelsim.cli import data_cmds, evidence_cmds, inference_cmds, model_cmds
+from sahelsim.cli import backtest_cmds, data_cmds, evidence_cmds, model_cmds
 from sahelsim.cli.console import MAX_TEXT
 from sahelsim.cli.main import main
 from sahelsim.core.atomic import TMP_SUFFIX, write_all_atomic
@@ -301,8 +301,9 @@ def backtest_result(crps: float) -> dict[str, pd.DataFrame]:
 
 def test_backtest_tables_are_replaced_as_a_set(work, monkeypatch, capsys):
     results = iter([backtest_result(1.0), backtest_result(5.0)])
-    monkeypatch.setattr(inference_cmds, "ingested_store", lambda *a: (FakeStore(), work, []))
-    monkeypatch.setattr(inference_cmds, "run_backtest", lambda st, **kw: next(results))
+    monkeypatch.setattr(backtest_cmds, "ingested_store", lambda *a: (FakeStore(), work, []))
+    monkeypatch.setattr(backtest_cmds, "run_backtest", lambda st, **kw: next(results))
+    monkeypatch.setattr(backtest_cmds, "observations_from_store", lambda st: None)
     argv = ["backtest", "--origins", "2014-2015", "--draws", "2", "--out", "o"]
     assert main(argv) == 0
     before = files_under(work / "o")

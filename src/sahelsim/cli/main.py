@@ -24,6 +24,7 @@ from rich.logging import RichHandler
 from sahelsim import __version__
 from sahelsim.cli import (
     assimilate_cmds,
+    backtest_cmds,
     data_cmds,
     evidence_cmds,
     inference_cmds,
@@ -127,7 +128,7 @@ COMMANDS = {
     "indicators": evidence_cmds.indicators, "timeline": evidence_cmds.timeline,
     "claims": evidence_cmds.claims, "simulate": model_cmds.simulate,
     "calibrate": inference_cmds.calibrate, "forecast": inference_cmds.forecast,
-    "backtest": inference_cmds.backtest, "report": job_cmds.report, "serve": job_cmds.serve,
+    "backtest": backtest_cmds.backtest, "report": job_cmds.report, "serve": job_cmds.serve,
     "run": job_cmds.run, "versions": job_cmds.versions, "validate": validate_cmds.validate,
     "assimilate": assimilate_cmds.assimilate,
 }  # fmt: skip

@@ -77,6 +77,9 @@ def test_skill_section_renders_from_a_backtest_folder(cm, empty):
     assert set(t.tables) == set(SKILL_COLUMNS)
     h, figs = _render({"cm": t}, {"cm": cm})
     text = _text(h)
+    # the fixture's run started from the shipped posterior: said plainly, with the blocks
+    assert "The model's parameters were fitted to data of the scored period" in text
+    assert "origins 2015-01 to 2016-10 from data of 2012-2014" in text
     # where it came from, and how much was scored
     assert f"From {cm}, written " in text and "by sahelsim backtest --level cm" in text
     assert "24 origins (2015-01 to 2020-10)" in text and "14 horizons (1-14 months ahead)" in text
@@ -315,3 +318,17 @@ def test_ship_skill_copies_the_summary_tables_with_provenance(tmp_path, cm):
         ship_skill.ship(tmp_path, "cy", command="c", commit="d", machine="m", dest=dest)
     with pytest.raises(SystemExit, match="not a folder"):
         ship_skill.main([str(tmp_path / "nope"), "--level", "cm", "--dest", str(dest)])
+
+
+def test_an_out_of_sample_setup_carries_no_in_sample_warning(cm, empty, tmp_path):
+    folder = tmp_path / "cm"
+    shutil.copytree(cm, folder)
+    setup = pd.read_csv(folder / "setup.csv")
+    setup.loc[setup["item"] == "parameters out of sample", "value"] = "yes"
+    setup.to_csv(folder / "setup.csv", index=False)
+    text = _text(_render({"cm": load_skill("cm", folder, shipped=empty)})[0])
+    assert "fitted to data of the scored period" not in text
+    assert "parameters out of sample yes" in text
+    (folder / "setup.csv").unlink()
+    text = _text(_render({"cm": load_skill("cm", folder, shipped=empty)})[0])
+    assert "treat its parameters as possibly in-sample" in text

@@ -75,6 +75,8 @@ SKILL_COLUMNS: dict[str, tuple[str, ...]] = {
     "verdict": ("best_baseline", "best_baseline_crps"),
     "weights": ("seed", "origin"),
     "dropped": ("origin", "horizon"),
+    "setup": ("item", "value"),
+    "calibrations": ("calibrated_on", "first_origin", "last_origin"),
 }
 PRESENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "diagnostics": ("month_id", "ess", "unique"),

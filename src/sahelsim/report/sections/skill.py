@@ -302,6 +302,30 @@ def _goals_html(t: SkillTables) -> str:
     )
 
 
+def _setup_html(t: SkillTables) -> str:
+    """What the model ran with (``setup.csv``): above all whether its parameters had seen the
+    scored period, said plainly."""
+    setup = t.get("setup")
+    if setup is None:
+        return note("The run does not say which parameters the model started from (no"
+                    " <code>setup.csv</code>): treat its parameters as possibly in-sample.",
+                    cls="note notrun")  # fmt: skip
+    rows = "".join(f"<tr><th>{esc(r.item)}</th><td>{esc(r.value)}</td></tr>"
+                   for r in setup.itertuples())  # fmt: skip
+    oos = setup.loc[setup["item"] == "parameters out of sample", "value"]
+    warn = ""
+    if len(oos) and not str(oos.iloc[0]).startswith("yes"):
+        warn = note("<strong>The model's parameters were fitted to data of the scored"
+                    " period</strong>: its scores here are not out of sample.", cls="note notrun")  # fmt: skip
+    cal = t.get("calibrations")
+    cal_html = ""
+    if cal is not None:
+        cal_html = "<p class=\"note\">Calibrations: " + "; ".join(
+            f"origins {esc(r.first_origin)} to {esc(r.last_origin)} from data of"
+            f" {esc(r.calibrated_on)}" for r in cal.itertuples()) + ".</p>"  # fmt: skip
+    return warn + f'<table class="setup">{rows}</table>' + cal_html
+
+
 def _level_html(
     t: SkillTables | None, level: str, folder: Path | None, command: str, figs: FigureSet
 ) -> str:
@@ -316,7 +340,7 @@ def _level_html(
             cls="note notrun",
         )
     order = list(t.tables["overall"].sort_values("crps", kind="stable")["forecaster"])
-    parts = [head, _provenance_html(t), _counts_html(t)]
+    parts = [head, _provenance_html(t), _counts_html(t), _setup_html(t)]
     if t.problems:
         parts.append(
             note("Left out: " + "; ".join(esc(p) for p in t.problems) + ".", cls="note notrun")

@@ -110,3 +110,9 @@ def test_prebuild_fills_the_present_cache(tmp_path, monkeypatch, capsys):
         assert "2..1000" in capsys.readouterr().err
     finally:
         core.set_provider(None)
+
+
+def test_serve_present_option_names_a_bad_folder(tmp_path, capsys):
+    assert main(["serve", "--present", str(tmp_path / "nowhere"), "--prebuild", "--synthetic"]) == 2
+    err = capsys.readouterr().err
+    assert "--present" in err and "no filtered ensemble" in err

@@ -17,6 +17,7 @@ from sahelsim.app import serve as serve_app
 from sahelsim.app.core import default_data_dir
 from sahelsim.app.core import prebuild as prebuild_present
 from sahelsim.app.inputs import DEFAULT_MEMBERS, MAX_MEMBERS, MIN_MEMBERS
+from sahelsim.app.present import ENV_PRESENT
 from sahelsim.app.settings import ENV_GRID
 from sahelsim.claims.audit import audit, write_claims
 from sahelsim.cli.console import Bar, progress, say
@@ -95,8 +96,25 @@ def serve(
         int, int_option("--members", "Ensemble size to prebuild", MIN_MEMBERS, MAX_MEMBERS)
     ] = DEFAULT_MEMBERS,
     seed: Seed = 0,
+    present: Annotated[
+        str,
+        typer.Option(
+            "--present",
+            metavar="DIR|auto|none",
+            help="Where the explorer's projections start: a filtered ensemble folder"
+            " (sahelsim assimilate); 'auto' uses out/assimilate when it holds one (make run"
+            " writes it), else the 2012-2024 spin-up; 'none' always the spin-up.",
+        ),
+    ] = "auto",
 ) -> int:
     """The interactive scenario explorer in the browser (needs the 'app' extra)."""
+    where = _explorer_present(present, synthetic)
+    if where is not None:
+        os.environ[ENV_PRESENT] = str(where)
+        say(f"explorer projections start from the filtered ensemble in {where}")
+    elif not os.environ.get(ENV_PRESENT):
+        say("explorer projections start from the 2012-2024 spin-up (no filtered ensemble: "
+            "run `sahelsim assimilate` or `make run` first)")  # fmt: skip
     if prebuild:
         if data_dir is not None:  # as serve passes it to the page
             os.environ["SAHELSIM_DATA"] = str(Path(data_dir).expanduser().resolve())
@@ -111,6 +129,20 @@ def serve(
         return 0
     return int(serve_app(host=host, port=port, data_dir=data_dir, synthetic=synthetic,
                          on_start=lambda url: say(f"scenario explorer on {url} (Ctrl-C stops it)")))  # fmt: skip
+
+
+def _explorer_present(choice: str, synthetic: bool = False) -> Path | None:
+    """The filtered folder ``serve --present`` names (None: the spin-up; ``auto`` on the
+    synthetic grid too, since the filtered ensembles are of the study grid)."""
+    if choice == "none" or (choice == "auto" and synthetic):
+        return None
+    folder = DEFAULT_OUT / "assimilate" if choice == "auto" else Path(choice).expanduser()
+    ok = (folder / "summary.json").is_file() and (folder / "state.npz").is_file()
+    if choice != "auto" and not ok:
+        raise typer.BadParameter(f"{folder} holds no filtered ensemble (summary.json and "
+                                 "state.npz, written by `sahelsim assimilate`)",
+                                 param_hint="'--present'")  # fmt: skip
+    return folder.resolve() if ok else None
 
 
 def run(

@@ -116,3 +116,16 @@ def test_enkf_moves_stocks_towards_the_observation(space):
     b, ll2 = enkf_stocks(rows, sim, w, again, space, om, np.random.default_rng(0))
     np.testing.assert_array_equal(after, b)
     assert ll == ll2
+
+
+def test_year_noise_gives_year_sums_the_country_year_dispersion():
+    from sahelsim.forecast.filtered import _year_noise
+
+    n, k = 4000, 2.0
+    rows = pd.DataFrame({"draw": np.repeat(np.arange(n), 12), "month_id": np.tile(np.arange(517, 529), n),
+                         "iso3": "MLI", "target": "sb"})  # fmt: skip
+    mu = np.full(len(rows), 50.0)  # 600 a year
+    y = _year_noise(rows, mu, k, np.random.default_rng(0)).reshape(n, 12).sum(1)
+    # NB(size k, mean 600): variance 600 + 600^2 / k
+    assert abs(y.mean() / 600 - 1) < 0.05
+    assert abs(y.var() / (600 + 600**2 / k) - 1) < 0.15

@@ -167,7 +167,8 @@ def backtest(
                 model, blocks = expanding_forecaster(
                     st, obs_f, origin_months, every=recalibrate_every, out=out, members=members,
                     n_particles=particles, generations=generations, seed=seed,
-                    data_dir=data_or_none(dd), progress=Bar(p, "calibrate"), backend=be)  # fmt: skip
+                    data_dir=data_or_none(dd), progress=Bar(p, "calibrate"), backend=be,
+                    noise_level="year" if lv == "cy" else "month")  # fmt: skip
             elif obs_f is not None:
                 post = _start_posterior(start_posterior)
             if lv == "cy":

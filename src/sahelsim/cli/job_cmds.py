@@ -209,7 +209,8 @@ def _filtered_forecast(st: Any, data: Path | None, out: Path, members: int,
         f"{month_label(origin)}: final ESS {d['ess'].iloc[-1]:.0f}; "
         f"{'read' if got.reused else 'wrote'} {got.folder}")  # fmt: skip
     say(f"forecasts start from {got.describe()}")
-    fc = FilteredForecaster(plan.obs, space=space, members=members, origins=(origin,))
+    fc = FilteredForecaster(plan.obs, space=space, members=members, origins=(origin,),
+                            noise_level="year")  # fmt: skip
     fc.seed_with(origin, seed, got.state, got.param_matrix, recent=load_recent(got.folder))
     return forecast_from_origin(None, origin=origin, horizon=len(RUN_YEARS), level="cy",
                                 out=out / "forecast", draws=RUN_DRAWS, seed=seed,

@@ -221,7 +221,7 @@ def run_backtest(
         settings["filtered"] = FilteredForecaster(
             observations, space=settings["space"], members=members,
             start=start_posterior if start_posterior is not None else "prior",
-            origins=[int(month_id(T, 12)) for T in span])  # fmt: skip
+            origins=[int(month_id(T, 12)) for T in span], noise_level="year")  # fmt: skip
     fn = functools.partial(backtest_origin, cy, obs, settings)
     try:
         parts = map_items(backend, fn, span, labels=[f"origin {T}" for T in span],

@@ -88,6 +88,7 @@ class FilteredForecaster:
         anchor: float = 1.0,
         anchor_months: int = 12,
         noise_by_series: bool = True,
+        noise_level: str = "month",
     ) -> None:
         self.observations = observations
         self.space = space
@@ -106,6 +107,9 @@ class FilteredForecaster:
             raise ValueError(f"anchor_months must lie in 1..{RECENT}, got {anchor_months}")
         self.anchor = float(anchor)
         self.noise_by_series = bool(noise_by_series)
+        if noise_level not in ("month", "year"):
+            raise ValueError(f"noise_level must be 'month' or 'year', got {noise_level!r}")
+        self.noise_level = noise_level
         self.anchor_months = int(anchor_months)
         self._kept: dict[tuple[int, int], tuple[Any, np.ndarray, np.ndarray]] = {}
         self._recent: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -213,8 +217,24 @@ class FilteredForecaster:
             else:
                 k = om.k_month
             mu = np.maximum(out.loc[deaths, "outcome"].to_numpy(dtype=float), 0.0) + om.floor
-            out.loc[deaths, "outcome"] = rng.negative_binomial(k, k / (k + mu)).astype(float)
+            if self.noise_level == "year":
+                out.loc[deaths, "outcome"] = _year_noise(out.loc[deaths], mu, om.k_year, rng)
+            else:
+                out.loc[deaths, "outcome"] = rng.negative_binomial(k, k / (k + mu)).astype(float)
         return out
+
+
+def _year_noise(rows: pd.DataFrame, mu: np.ndarray, k_year: float,
+                rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+    """Counts whose calendar-year sums have the country-year dispersion ``k_year``: one
+    Gamma(k, 1/k) factor per (draw, year, country, type) scales every month of that year, then
+    Poisson per month (a year total is then negative binomial with size ``k_year``)."""
+    year = (rows["month_id"].to_numpy() - 1) // 12
+    key = pd.MultiIndex.from_arrays([rows["draw"].to_numpy(), year, rows["iso3"].to_numpy(),
+                                     rows["target"].to_numpy()])  # fmt: skip
+    codes, uniques = pd.factorize(key)
+    g = rng.gamma(k_year, 1.0 / k_year, size=len(uniques))
+    return rng.poisson(mu * g[codes]).astype(float)
 
 
 def anchor_ratios(observations: pd.DataFrame, origin: int, months: np.ndarray,
@@ -292,7 +312,8 @@ def expanding_forecaster(store: Any, observations: pd.DataFrame, origins: Sequen
                          every: int, out: Path, members: int = 200, n_particles: int = 300,
                          generations: int = 8, seed: int = 0, data_dir: Path | None = None,
                          space: Space | None = None, progress: Any = None,
-                         backend: Any = None) -> tuple[ExpandingForecaster, pd.DataFrame]:  # fmt: skip
+                         backend: Any = None,
+                         noise_level: str = "month") -> tuple[ExpandingForecaster, pd.DataFrame]:  # fmt: skip
     """The :class:`ExpandingForecaster` of a backtest over ``origins``: one ABC calibration per
     block (:func:`~sahelsim.inference.calibrate.pre_origin_posterior`, cached under
     ``out/calibration_2012-YYYY``), one filtered forecaster per block. Returns it and a table
@@ -305,7 +326,8 @@ def expanding_forecaster(store: Any, observations: pd.DataFrame, origins: Sequen
                                     data_dir=data_dir, progress=progress, backend=backend)  # fmt: skip
         mine = sorted(o for o, y in years.items() if y == end)
         blocks[end] = FilteredForecaster(observations, space=space, data_dir=data_dir,
-                                         members=members, start=post, origins=mine)  # fmt: skip
+                                         members=members, start=post, origins=mine,
+                                         noise_level=noise_level)  # fmt: skip
         rows.append({"calibrated_on": f"2012-{end}", "first_origin": month_text(mine[0]),
                      "last_origin": month_text(mine[-1]), "origins": len(mine),
                      "unique_particles": int(np.unique(post.particles, axis=0).shape[0])})  # fmt: skip

@@ -50,7 +50,7 @@ def default_model_forecaster(data_dir: Path | None, synthetic: bool,
                              observations: pd.DataFrame | None = None,
                              origins: Sequence[int] = (),
                              start: Posterior | str | None = None,
-                             members: int = 200) -> Forecaster:  # fmt: skip
+                             members: int = 200, noise_level: str = "month") -> Forecaster:  # fmt: skip
     """The model forecaster of ``sahelsim forecast --origin`` and the backtests: the filtered
     model (:class:`~sahelsim.forecast.filtered.FilteredForecaster`, conditioned on
     ``observations`` up to each origin), or without observations the free-running model
@@ -59,7 +59,8 @@ def default_model_forecaster(data_dir: Path | None, synthetic: bool,
         log.warning("no observations for the filter: the model forecast runs freely from 2012")
         return ModelForecaster(data_dir=data_dir, synthetic=synthetic)
     return FilteredForecaster(observations, data_dir=data_dir, synthetic=synthetic,
-                              origins=origins, start=start, members=members)  # fmt: skip
+                              origins=origins, start=start, members=members,
+                              noise_level=noise_level)  # fmt: skip
 
 
 def check_origin(origin: int, horizon: int, level: Level, data_end: int) -> None:
@@ -118,7 +119,8 @@ def forecast_from_origin(
     months = int(horizon) * (12 if level == "cy" else 1)
     check_request(origin, months, draws)
     fc = model_forecaster if model_forecaster is not None else default_model_forecaster(
-        data_dir, synthetic, observations, (int(origin),))  # fmt: skip
+        data_dir, synthetic, observations, (int(origin),),
+        noise_level="year" if level == "cy" else "month")  # fmt: skip
     long = fc(history_until(hist, origin), int(origin), months, int(draws), int(seed))
     got = sorted(set(long.loc[long["target"].isin(TARGETS), "month_id"]))
     want = list(range(int(origin) + 1, int(origin) + months + 1))

@@ -63,8 +63,10 @@ from sahelsim.app.runs import (  # noqa: F401 (re-exported: callers use core.<na
     CACHE_SIZE,
     MAP_CELL_VARS,
     MAP_MEMBERS,
+    PAGE_DRAWN,
     PREVIEW_MEMBERS,
     RUNNER,
+    Memo,
     Result,
     _simulate,
     default_data_dir,
@@ -101,6 +103,7 @@ __all__ = [
     "ENV_GRID",
     "FANS",
     "MAP_MEMBERS",
+    "PAGE_DRAWN",
     "PREVIEW_MEMBERS",
     "PreparedFigure",
     "Result",
@@ -180,8 +183,8 @@ def prebuild(
 def clear_cache() -> None:
     """Forget every cached run, preview and figure."""
     runs.clear_runs()
-    fan_figures_for.cache_clear()
-    map_figures_for.cache_clear()
+    _FANS.clear()
+    _MAPS.clear()
 
 
 # -- figures -----------------------------------------------------------------------------------
@@ -278,20 +281,31 @@ def map_figures(res: Result) -> dict[str, dict[str, Any]]:
     return out
 
 
-@lru_cache(maxsize=2 * CACHE_SIZE)
 def fan_figures_for(req: RunRequest, preview: bool = False) -> dict[str, go.Figure]:
     """:func:`fan_figures` of one request's run, or of its preview (:func:`preview_cached`)
-    with ``preview`` (cached; the figures are not modified)."""
+    with ``preview`` (cached, built once even when sessions ask at once; not to be modified)."""
+    return _FANS.get((req, bool(preview)), _fans_of)[0]
+
+
+def _fans_of(key: tuple[RunRequest, bool]) -> dict[str, go.Figure]:
+    req, preview = key
     res, _ = preview_cached(req) if preview else run_cached(req)
     return fan_figures([(req.label, res)])
 
 
-@lru_cache(maxsize=4)
 def map_figures_for(req: RunRequest) -> dict[str, go.Figure]:
     """:func:`map_figures` of one request's run (cached), from the preview unless the full run
     is done (the maps are the same: they use the first members' cells)."""
+    return _MAPS.get(req, _maps_of)[0]
+
+
+def _maps_of(req: RunRequest) -> dict[str, go.Figure]:
     res = finished(req) or preview_cached(req)[0]
     return {fid: PreparedFigure(d) for fid, d in map_figures(res).items()}
+
+
+_FANS: Memo[tuple[RunRequest, bool], dict[str, go.Figure]] = Memo(2 * CACHE_SIZE)
+_MAPS: Memo[RunRequest, dict[str, go.Figure]] = Memo(4)
 
 
 # -- comparison and claims ---------------------------------------------------------------------

@@ -29,7 +29,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -59,8 +59,10 @@ log = logging.getLogger(__name__)
 __all__ = [
     "CACHE_SIZE",
     "MAP_MEMBERS",
+    "PAGE_DRAWN",
     "PREVIEW_MEMBERS",
     "RUNNER",
+    "Memo",
     "Result",
     "clear_runs",
     "default_data_dir",
@@ -84,6 +86,8 @@ PREVIEW_MEMBERS = MAP_MEMBERS
 MAP_CELL_VARS = ("deaths", "hold", "idp")
 #: Cached results kept in memory (each holds one ensemble's country aggregates).
 CACHE_SIZE = 8
+#: Set by the page when it has drawn its first run (the server then starts the worker pool).
+PAGE_DRAWN = threading.Event()
 
 
 # -- data location -----------------------------------------------------------------------------
@@ -249,7 +253,7 @@ def yearly_summary(ds: xr.Dataset) -> pd.DataFrame:
 
 # -- where projections start -------------------------------------------------------------------
 
-_LOCK = threading.Lock()  # the caches and the provider
+_LOCK = threading.Lock()  # the provider
 _RUN_LOCK = threading.Lock()  # one simulation at a time in a process
 _PROVIDER: list[PresentProvider] = []
 
@@ -371,39 +375,59 @@ RUNNER: Runner[tuple[str, RunRequest], Any] = Runner(
 
 # -- the caches --------------------------------------------------------------------------------
 
+K = TypeVar("K")
 T = TypeVar("T")
-_FULL: OrderedDict[RunRequest, Future[Any]] = OrderedDict()
-_HEADS: OrderedDict[RunRequest, Future[Any]] = OrderedDict()
 
 
-def _cached(
-    cache: OrderedDict[RunRequest, Future[Any]], req: RunRequest, compute: Callable[[RunRequest], T]
-) -> tuple[T, bool]:
-    """``compute(req)`` once per key: concurrent callers wait for one computation, the least
-    recently used of :data:`CACHE_SIZE` results is dropped, a failure is not cached."""
-    with _LOCK:
-        fut = cache.get(req)
-        hit = fut is not None
+class Memo(Generic[K, T]):
+    """``compute(key)`` once per key, the last ``size`` results kept: concurrent callers of one
+    key wait for one computation (the least recently used result is dropped; a failure is not
+    kept, the next caller computes again)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._futures: OrderedDict[K, Future[T]] = OrderedDict()
+
+    def get(self, key: K, compute: Callable[[K], T]) -> tuple[T, bool]:
+        """The value for ``key`` and whether it was cached (or being computed) already."""
+        with self._lock:
+            fut = self._futures.get(key)
+            hit = fut is not None
+            if fut is not None:
+                self._futures.move_to_end(key)
+            else:
+                fut = self._futures[key] = Future()
+                while len(self._futures) > self.size:
+                    self._futures.popitem(last=False)
         if hit:
-            cache.move_to_end(req)
-        else:
-            fut = Future()
-            cache[req] = fut
-            while len(cache) > CACHE_SIZE:
-                cache.popitem(last=False)
-    assert fut is not None
-    if hit:
-        return fut.result(), True
-    try:
-        res = compute(req)
-    except BaseException as exc:
-        with _LOCK:
-            if cache.get(req) is fut:
-                del cache[req]
-        fut.set_exception(exc)
-        raise
-    fut.set_result(res)
-    return res, False
+            return fut.result(), True
+        try:
+            value = compute(key)
+        except BaseException as exc:
+            with self._lock:
+                if self._futures.get(key) is fut:
+                    del self._futures[key]
+            fut.set_exception(exc)
+            raise
+        fut.set_result(value)
+        return value, False
+
+    def done(self, key: K) -> T | None:
+        """The value for ``key`` when it is computed, else None (never waits)."""
+        with self._lock:
+            fut = self._futures.get(key)
+        if fut is None or not fut.done() or fut.exception() is not None:
+            return None
+        return fut.result()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._futures.clear()
+
+
+_FULL: Memo[RunRequest, Result] = Memo()
+_HEADS: Memo[RunRequest, Result] = Memo()
 
 
 def _full(req: RunRequest) -> Result:
@@ -426,14 +450,14 @@ def run_cached(
     process). Concurrent callers with the same request wait for one computation; the least
     recently used of :data:`CACHE_SIZE` results is dropped. A failed run is not cached.
     """
-    return _cached(_FULL, req, compute or _full)
+    return _FULL.get(req, compute or _full)
 
 
 def preview_cached(req: RunRequest) -> tuple[Result, bool]:
     """The preview of ``req``: its first ``min(members, PREVIEW_MEMBERS)`` members with their
     cell variables (the same numbers as those members of the full run), cached like
     :func:`run_cached`, and whether it came from the cache."""
-    return _cached(_HEADS, req, lambda r: RUNNER.run(("head", r)))
+    return _HEADS.get(req, lambda r: RUNNER.run(("head", r)))
 
 
 def has_preview(req: RunRequest) -> bool:
@@ -443,15 +467,10 @@ def has_preview(req: RunRequest) -> bool:
 
 def finished(req: RunRequest) -> Result | None:
     """The full ensemble of ``req`` when it is computed and cached, else None (never waits)."""
-    with _LOCK:
-        fut = _FULL.get(req)
-    if fut is None or not fut.done() or fut.exception() is not None:
-        return None
-    return fut.result()
+    return _FULL.done(req)
 
 
 def clear_runs() -> None:
     """Forget every cached run and preview."""
-    with _LOCK:
-        _FULL.clear()
-        _HEADS.clear()
+    _FULL.clear()
+    _HEADS.clear()

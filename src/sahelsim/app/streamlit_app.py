@@ -467,8 +467,10 @@ def main() -> None:
             f" previous run ({req.label}, {req.members} members, seed {req.seed})."
         )
     status, source = st.empty(), st.empty()
+    log.debug("page: run starts")
     try:
         res, hit = _first_result(req)
+        log.debug("page: first result (%d members)", res.members)
     except Exception as exc:
         _run_failed(exc)
         return
@@ -486,6 +488,7 @@ def main() -> None:
             slots = _Slots(status, source, note, charts, downloads)
     _status(slots, res, hit)
     _projections(slots, res)
+    log.debug("page: fan charts sent")
     if _open(tabs[1]):
         with tabs[1]:
             _maps(req)
@@ -508,6 +511,7 @@ def main() -> None:
             return
         _status(slots, res, hit)
         _projections(slots, res)
+    core.PAGE_DRAWN.set()
     if _open(tabs[2]):
         with tabs[2]:
             try:

@@ -191,23 +191,25 @@ def clear_cache() -> None:
 
 
 class PreparedFigure(go.Figure):
-    """A figure that is not changed once built, serialised for the browser once.
+    """A figure that is not changed once it is drawn, serialised for the browser once.
 
     ``st.plotly_chart`` calls ``to_dict()`` on every rerun of the page: Plotly deep-copies the
     whole figure and encodes its arrays each time (about 0.3 s a rerun for the explorer's
-    figures). Here the first ``to_dict()`` is kept and returned again. The figure is made
-    without Plotly's validation: the figures layer built it (``tests/test_viz.py`` validates
-    those figures in full).
+    figures). Here the first ``to_dict()`` is kept and returned again (change the figure
+    before it is first drawn, never after). Made without Plotly's validation by default: the
+    figures layer built it (``tests/test_viz.py`` validates those figures in full).
     """
 
-    def __init__(self, fig: go.Figure | dict[str, Any]) -> None:
-        super().__init__(fig, _validate=False)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("_validate", False)
+        super().__init__(*args, **kwargs)
         self._prepared: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        if self._prepared is None:
-            self._prepared = super().to_dict()
-        return self._prepared
+        prepared = getattr(self, "_prepared", None)
+        if prepared is None:
+            prepared = self._prepared = super().to_dict()
+        return prepared
 
 
 def _summaries(items: Sequence[tuple[str, Result]], *, maps: bool = False) -> ScenarioRuns:
@@ -246,14 +248,14 @@ def fan_figures(items: Sequence[tuple[str, Result]]) -> dict[str, go.Figure]:
     for fid, (series, title, ytitle, yfmt) in FANS.items():
         fig = fan_figure(runs_, names, list(series), ytitle=ytitle, yformat=yfmt,
                          title=f"{title} ({note})" if note else title,
-                         observed=observed.get(fid))  # fmt: skip
+                         observed=observed.get(fid), figure_class=PreparedFigure)  # fmt: skip
         fig.update_layout(height=min(int(fig.layout.height or 460), 460),
                           meta={"members": first.members, "of": first.request.members})  # fmt: skip
         if len(names) == 1:  # the page says which scenario; keep the panel uncluttered
             fig.layout.annotations = [
                 a for a in fig.layout.annotations if a.text not in panel_titles
             ]
-        out[fid] = PreparedFigure(fig)
+        out[fid] = fig
     return out
 
 

@@ -58,24 +58,21 @@ from browser import CHROMIUM, free_port, launch  # noqa: E402  (tools/)
 
 SEED = 0
 FIRST_FAN = '[data-testid="stPlotlyChart"] .js-plotly-plot'
-#: Watches the first fan chart from the next click on: ms from the click to its first data
-#: change (and the members it then shows) and to its first change that shows the full ensemble.
+#: Watches the first fan chart from the next click on: ms from the click to its first new data
+#: (and the members it then shows) and to new data of the full ensemble. Cheap checks (element
+#: and data identity, no serialisation), so the watch itself takes no time from the page.
 WATCH = """(sel) => {
-  const data = () => { const g = document.querySelector(sel);
-                       return g && g.data ? JSON.stringify(g.data.map(t => t.y)) : null; };
-  const w = {t0: null, before: data(), first: null, members: null, full: null};
+  const w = {t0: null, el: document.querySelector(sel), first: null, members: null, full: null};
+  w.data = w.el && w.el.data;
   window.__watch = w;
   document.addEventListener('click', () => { w.t0 = performance.now(); },
                             {capture: true, once: true});
   const tick = () => {
-    if (w.t0 !== null) {
-      const s = data();
-      if (s !== null && s !== w.before) {
-        const g = document.querySelector(sel), m = (g.layout && g.layout.meta) || {};
-        const t = performance.now() - w.t0;
-        if (w.first === null) { w.first = t; w.members = m.members; }
-        if (m.of !== undefined && m.members === m.of) { w.full = t; return; }
-      }
+    const g = document.querySelector(sel);
+    if (w.t0 !== null && g && g.data && (g !== w.el || g.data !== w.data)) {
+      const m = (g.layout && g.layout.meta) || {}, t = performance.now() - w.t0;
+      if (w.first === null) { w.first = t; w.members = m.members; }
+      if (m.of !== undefined && m.members === m.of) { w.full = t; return; }
     }
     setTimeout(tick, 10);
   };

@@ -7,6 +7,11 @@ own (:func:`sahelsim.app.inputs.request_from_params`): a bad one is reported and
 others kept. Levers are shown in plain words with their units (:mod:`sahelsim.app.labels`),
 grouped in expanders below the Run button. An invalid input is an error message and nothing
 runs (the previous run stays on screen, marked as such).
+
+A run larger than its preview is drawn twice in one page run: first the preview (the first
+:data:`~sahelsim.app.runs.PREVIEW_MEMBERS` members, said so in the status line, a note and the
+chart titles), then the full ensemble in the same places. Tabs are lazy: only the open tab is
+built (switching tabs reruns the page, from the caches).
 """
 
 from __future__ import annotations

@@ -11,17 +11,28 @@ sets the lever ``restraint`` to a new value, so no result comes from the run cac
 present state (December 2024) does: a lever acts from 2025 on, so only 2025 onwards is
 simulated.
 
-(a) ``library``: in this process, :func:`sahelsim.app.core.run_cached` (the projection from the
-    cached present) plus the figures the page draws (fan charts and maps) and their Plotly JSON,
-    split into ``run_s`` and ``figures_s``;
+A run is progressive: the page first draws a *preview*, the first ``PREVIEW_MEMBERS`` (25)
+members (the same numbers as those members of the full ensemble), marked as a preview on the
+page and in each chart's ``layout.meta`` (``{"members": 25, "of": 100}``), then replaces it by
+the full ensemble. Preview and full times are reported apart; only ``*full*`` times are the
+whole ensemble.
+
+(a) ``library``: in this process: the preview (:func:`sahelsim.app.core.preview_cached`) and its
+    fan charts (``preview_run_s``, ``preview_figures_s``), then the full ensemble
+    (:func:`~sahelsim.app.core.run_cached`: the other members joined to the preview; ``run_s``
+    is the whole ensemble's compute time, preview included) and the figures of the full run
+    (fan charts, maps) and their Plotly JSON (``figures_s``);
 (b) ``apptest``: the Streamlit page headless (``streamlit.testing.v1.AppTest``): type the lever
-    value, press "Run ensemble", the script run ends (library + page + element serialisation);
+    value, press "Run ensemble", the script run ends (preview and full ensemble, library + page
+    + element serialisation);
 (c) ``browser``: a new server (``sahelsim.app.serve``) in Debian Chromium (Playwright):
-    ``server_ready_s`` from starting the server to its health check, ``first_chart_s`` from
-    opening the page to the first fan chart drawn (the cold start: a new server process that
-    has run nothing), then per repetition: type the lever value, click "Run ensemble", until
-    the first fan chart's data has changed (``chart_s``) and until the page is idle with every
-    figure sent (``page_idle_s``).
+    ``server_ready_s`` from starting the server to its health check; from opening the page,
+    ``first_chart_s`` to the first fan chart drawn (``first_chart_members``: the members it
+    shows) and ``first_full_chart_s`` to the full ensemble's (the cold start: a new server
+    process); then per repetition, timed in the page from the click on "Run ensemble":
+    ``preview_chart_s`` until the first fan chart's data has changed (the preview, or the full
+    ensemble when it came first), ``full_chart_s`` until it shows the full ensemble, and
+    ``page_idle_s`` until the page is idle with every figure sent.
 
 The study grid is used when the staged data are present (``$SAHELSIM_DATA`` or
 ../shared/data), else the synthetic grid (reported in ``grid``). The machine may be shared:
@@ -47,7 +58,28 @@ from browser import CHROMIUM, free_port, launch  # noqa: E402  (tools/)
 
 SEED = 0
 FIRST_FAN = '[data-testid="stPlotlyChart"] .js-plotly-plot'
-FAN_DATA = f"() => JSON.stringify(document.querySelector('{FIRST_FAN}').data.map(t => t.y))"
+#: Watches the first fan chart from the next click on: ms from the click to its first new data
+#: (and the members it then shows) and to new data of the full ensemble. Cheap checks (element
+#: and data identity, no serialisation), so the watch itself takes no time from the page.
+WATCH = """(sel) => {
+  const w = {t0: null, el: document.querySelector(sel), first: null, members: null, full: null};
+  w.data = w.el && w.el.data;
+  window.__watch = w;
+  document.addEventListener('click', () => { w.t0 = performance.now(); },
+                            {capture: true, once: true});
+  const tick = () => {
+    const g = document.querySelector(sel);
+    if (w.t0 !== null && g && g.data && (g !== w.el || g.data !== w.data)) {
+      const m = (g.layout && g.layout.meta) || {}, t = performance.now() - w.t0;
+      if (w.first === null) { w.first = t; w.members = m.members; }
+      if (m.of !== undefined && m.members === m.of) { w.full = t; return; }
+    }
+    setTimeout(tick, 10);
+  };
+  tick();
+}"""
+META = f"() => (document.querySelector('{FIRST_FAN}').layout.meta || {{}})"
+FULL = f"() => {{ const m = {META[6:]}; return m.of !== undefined && m.members === m.of; }}"
 
 
 def log(msg: str) -> None:
@@ -79,26 +111,38 @@ def bench_library(members: int, months: int, repeat: int, data_dir: str | None) 
     warm = core.make_request("acceleration", members=members, months=6, seed=SEED,
                              data_dir=data_dir)  # fmt: skip
     t0 = time.perf_counter()
-    core.run_cached(warm, compute=core._simulate)
+    core.run_cached(warm)
+    core.fan_figures_for(warm)
     core.map_figures_for(warm)
     warmup = time.perf_counter() - t0
-    runs, figs, totals = [], [], []
+    pruns, pfigs, runs, figs, totals = [], [], [], [], []
     for k in range(repeat):
         req = core.make_request("acceleration", {"restraint": 0.5 + 0.01 * k}, members=members,
                                 months=months, seed=SEED, data_dir=data_dir)  # fmt: skip
         t0 = time.perf_counter()
-        res, _ = core.run_cached(req, compute=core._simulate)
-        assert not res.meta.get("spun_up"), "the present was not cached"
+        head, _ = core.preview_cached(req)
+        assert not head.meta.get("spun_up"), "the present was not cached"
         t1 = time.perf_counter()
+        core.fan_figures_for(req, preview=True)
+        t2 = time.perf_counter()
+        res, _ = core.run_cached(req)
+        t3 = time.perf_counter()
         out = {**core.fan_figures_for(req), **core.map_figures_for(req)}
         size = sum(len(pio.to_json(f, validate=False)) for f in out.values())
-        t2 = time.perf_counter()
-        runs.append(t1 - t0)
-        figs.append(t2 - t1)
-        totals.append(t2 - t0)
-        log(f"library {k}: run {t1 - t0:.2f} s, figures {t2 - t1:.2f} s ({size / 1e6:.1f} MB)")
+        t4 = time.perf_counter()
+        pruns.append(t1 - t0)
+        pfigs.append(t2 - t1)
+        runs.append(res.seconds)
+        figs.append(t4 - t3)
+        totals.append(t4 - t0)
+        log(f"library {k}: preview {head.members} members {t1 - t0:.2f} s + fans {t2 - t1:.2f} s;"
+            f" full {res.members} members {res.seconds:.2f} s, figures {t4 - t3:.2f} s"
+            f" ({size / 1e6:.2f} MB)")  # fmt: skip
     return {
         "warmup_s": round(warmup, 3),
+        "preview_members": int(head.members),
+        "preview_run_s": round(statistics.median(pruns), 3),
+        "preview_figures_s": round(statistics.median(pfigs), 3),
         "run_s": round(statistics.median(runs), 3),
         "figures_s": round(statistics.median(figs), 3),
         "total_s": round(statistics.median(totals), 3),
@@ -167,23 +211,31 @@ def bench_browser(members: int, months: int, repeat: int, data_dir: str | None) 
                 idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
                 page.wait_for_selector(FIRST_FAN, timeout=300_000)
                 first = time.perf_counter() - t0
+                first_members = page.evaluate(META).get("members")
+                page.wait_for_function(FULL, timeout=300_000, polling=20)
+                first_full = time.perf_counter() - t0
                 page.wait_for_function(idle, timeout=300_000)
                 first_idle = time.perf_counter() - t0
-                log(f"browser: first chart {first:.2f} s, page idle {first_idle:.2f} s")
+                log(f"browser: first chart {first:.2f} s ({first_members} members), full"
+                    f" {first_full:.2f} s, page idle {first_idle:.2f} s")  # fmt: skip
                 page.get_by_text("Type lever values").click()
                 box = page.locator("textarea").first
-                chart, full = [], []
+                preview, preview_members, full, idle_s = [], [], [], []
                 for k in range(repeat):
-                    before = page.evaluate(FAN_DATA)
                     box.fill(f"restraint = {0.7 + 0.01 * k:.2f}")
+                    page.evaluate(WATCH, FIRST_FAN)
                     t0 = time.perf_counter()
                     page.get_by_role("button", name="Run ensemble").click()
-                    page.wait_for_function(f"(old) => {FAN_DATA[6:]} !== old", arg=before,
-                                           timeout=300_000, polling=20)  # fmt: skip
-                    chart.append(time.perf_counter() - t0)
+                    page.wait_for_function("() => window.__watch.full !== null", timeout=300_000,
+                                           polling=20)  # fmt: skip
                     page.wait_for_function(idle, timeout=300_000, polling=20)
-                    full.append(time.perf_counter() - t0)
-                    log(f"browser {k}: chart {chart[-1]:.2f} s, idle {full[-1]:.2f} s")
+                    idle_s.append(time.perf_counter() - t0)
+                    w = page.evaluate("() => window.__watch")
+                    preview.append(w["first"] / 1000)
+                    preview_members.append(w["members"])
+                    full.append(w["full"] / 1000)
+                    log(f"browser {k}: first change {preview[-1]:.2f} s ({w['members']} members),"
+                        f" full {full[-1]:.2f} s, idle {idle_s[-1]:.2f} s")  # fmt: skip
             finally:
                 ctx.close()
     finally:
@@ -191,11 +243,17 @@ def bench_browser(members: int, months: int, repeat: int, data_dir: str | None) 
     return {
         "server_ready_s": round(ready, 3),
         "first_chart_s": round(first, 3),
+        "first_chart_members": first_members,
+        "first_full_chart_s": round(first_full, 3),
         "first_page_idle_s": round(first_idle, 3),
         "cold_start_total_s": round(ready + first, 3),
-        "chart_s": round(statistics.median(chart), 3),
-        "page_idle_s": round(statistics.median(full), 3),
-        "all_chart_s": [round(x, 3) for x in chart],
+        "cold_start_full_s": round(ready + first_full, 3),
+        "preview_chart_s": round(statistics.median(preview), 3),
+        "preview_chart_members": preview_members,
+        "full_chart_s": round(statistics.median(full), 3),
+        "page_idle_s": round(statistics.median(idle_s), 3),
+        "all_preview_chart_s": [round(x, 3) for x in preview],
+        "all_full_chart_s": [round(x, 3) for x in full],
         "console_errors": errors[:5],
     }
 

@@ -219,6 +219,59 @@ def test_split_ensemble_changes_no_result():
     np.testing.assert_array_equal(res.ds["deaths_total"].values, ref["deaths_total"].values)
 
 
+def test_preview_is_the_first_members_of_the_full_run():
+    """The preview is members 0..PREVIEW_MEMBERS-1 with the full run's numbers; the full run
+    reuses it (only the other members run again) and equals one run of every member."""
+    n = core.PREVIEW_MEMBERS + 5
+    req = core.make_request("coup", {"restraint": 0.4}, members=n, months=12, seed=3)
+    assert core.has_preview(req) and core.finished(req) is None
+    local = core.RUNNER.where["local"]
+    head, hit = core.preview_cached(req)
+    assert not hit and head.preview and head.members == core.PREVIEW_MEMBERS
+    again, hit = core.preview_cached(req)
+    assert again is head and hit
+    assert core.finished(req) is None  # a preview is not the full run
+    full, hit = core.run_cached(req)
+    assert not hit and not full.preview and full.members == n
+    assert core.RUNNER.where["local"] - local == 2, "the full run simulated the preview again"
+    assert core.finished(req) is full and full.cells is head.cells
+    ref = core._simulate(req)  # both parts in one go, no cache
+    for var in ref.ds.data_vars:
+        np.testing.assert_array_equal(full.ds[var].values, ref.ds[var].values, err_msg=var)
+        if "member" in ref.ds[var].dims:
+            np.testing.assert_array_equal(
+                head.ds[var].values, ref.ds[var].isel(member=slice(0, head.members)).values,
+                err_msg=var,
+            )  # fmt: skip
+    np.testing.assert_array_equal(full.ds["member"].values, np.arange(n))
+    # the charts say what they show: the preview's titles and every chart's layout.meta
+    pfigs = core.fan_figures_for(req, preview=True)
+    ffigs = core.fan_figures_for(req)
+    for fid in core.FANS:
+        p, f = pfigs[fid].to_dict()["layout"], ffigs[fid].to_dict()["layout"]
+        assert p["meta"] == {"members": core.PREVIEW_MEMBERS, "of": n}
+        assert f["meta"] == {"members": n, "of": n}
+        assert f"preview: the first {core.PREVIEW_MEMBERS} of {n} members" in p["title"]["text"]
+        assert "preview" not in f["title"]["text"]
+    small = core.make_request("coup", members=core.PREVIEW_MEMBERS, months=6, seed=3)
+    assert not core.has_preview(small)
+
+
+def test_prepared_figure_serialises_once_and_is_valid(small_run):
+    """The page's figures keep their first ``to_dict`` (Streamlit calls it on every rerun) and
+    are still valid Plotly figures."""
+    import plotly.graph_objects as go
+
+    figs = {**core.fan_figures_for(small_run.request), **core.map_figures_for(small_run.request)}
+    assert set(figs) == set(core.FANS) | {"map_violence", "map_control"}
+    for fid, fig in figs.items():
+        assert isinstance(fig, core.PreparedFigure)
+        d = fig.to_dict()
+        assert fig.to_dict() is d, fid
+        go.Figure(d)  # Plotly's full validation accepts it
+    assert figs["map_violence"].to_dict()["data"][0]["geojson"]["features"]
+
+
 def test_a_run_leaves_other_threads_running():
     """The server's event loop keeps serving while a session's run goes: the compiled loop
     releases the GIL (``nogil``, and its parallel region), so a thread alongside keeps
@@ -306,14 +359,26 @@ def page():
     return at
 
 
+def _open_tab(at, label: str) -> None:
+    """Open a tab (the tabs are lazy: only the open one is built)."""
+    at.session_state["w_tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+
+
 def test_page_loads(page):
     at = page
     assert at.title[0].value == "Central Sahel scenario explorer"
     assert not at.error
-    assert len(_specs(at)) >= 4 + 2  # four fan charts, two cell maps
+    assert len(_specs(at)) == 4  # four fan charts; the closed tabs are not built
     assert at.session_state.req.members == 20
     assert "synthetic grid" in " ".join(c.value for c in at.caption)
     assert [t.label for t in at.tabs] == ["Projections", "Maps", "Compare", "Claims", "Levers"]
+    _open_tab(at, "Maps")
+    specs = [json.loads(s) for s in _specs(at)]
+    assert len(specs) == 2 and all(s["data"][0]["type"] == "choropleth" for s in specs)
+    _open_tab(at, "Levers")
+    assert not _specs(at) and any("lever" in df.value.columns for df in at.dataframe)
 
 
 def test_lever_change_reruns(page):
@@ -349,7 +414,7 @@ def test_every_scenario_renders(page):
         assert not at.exception, name
         assert not at.error, (name, [e.value for e in at.error])
         assert at.session_state.req.scenario == name
-        assert len(_specs(at)) >= 6
+        assert len(_specs(at)) == 4
 
 
 def test_one_country_lever(page):
@@ -383,6 +448,37 @@ def test_bad_value_is_an_error_message_not_a_traceback(page, text, needle):
     assert needle in errors
     assert at.session_state.req == req  # the last valid run stays on screen
     assert len(_specs(at)) >= 4
+
+
+def test_page_draws_the_preview_then_the_full_ensemble(monkeypatch):
+    """With more members than the preview, the page draws the preview first: when the other
+    members fail, the preview stays on screen, marked as a preview, with the error; otherwise
+    the full ensemble replaces every preview chart."""
+    from sahelsim.app import runs
+
+    members = core.PREVIEW_MEMBERS + 10
+
+    def broken_tail(req):
+        raise RuntimeError("tail engine failed")
+
+    monkeypatch.setattr(runs, "_tail", broken_tail)
+    at = _apptest()
+    at.query_params.update({"members": str(members), "months": "12", "seed": "31"})
+    at.run()
+    assert not at.exception
+    metas = [json.loads(s)["layout"]["meta"] for s in _specs(at)]
+    assert metas == [{"members": core.PREVIEW_MEMBERS, "of": members}] * 4
+    assert any("Preview: the first" in i.value for i in at.info)
+    assert "tail engine failed" in " ".join(e.value for e in at.error)
+    assert "members are running" not in " ".join(c.value for c in at.caption)
+    monkeypatch.undo()
+    at.run()  # the preview is cached; the other members run now
+    assert not at.exception and not at.error and not at.info
+    metas = [json.loads(s)["layout"]["meta"] for s in _specs(at)]
+    assert metas == [{"members": members, "of": members}] * 4, "a preview chart was left"
+    status = " ".join(c.value for c in at.caption)
+    assert f"{members} members, seed 31" in status and "preview" not in status
+    assert [b.label for b in at.download_button] == ["Summary (CSV)", "Ensemble (NetCDF)"]
 
 
 def test_bad_url_parameters_are_reported_one_by_one():
@@ -444,6 +540,7 @@ def test_lever_labels_are_plain_words_in_groups(page):
 
 def test_compare_a_scenario_with_itself(page):
     at = page
+    _open_tab(at, "Compare")
     assert load_scenario("acceleration").title in at.selectbox(key="w_cmp").options
     _slider(at, "lv:acceleration:restraint").set_value(0.9)
     _submit(at).click()
@@ -473,15 +570,19 @@ def test_serve_checks_streamlit_first(monkeypatch):
 
 def test_compare_and_claims_tabs(page):
     at = page
+    _open_tab(at, "Compare")
     at.selectbox(key="w_cmp").set_value("ct_success")
     at.button(key="btn_cmp").click()
     at.run()
     assert not at.exception
-    assert sum(s.startswith("{") for s in _specs(at)) >= 4 + 2 + 4
+    assert sum(s.startswith("{") for s in _specs(at)) == 4  # A and B in each fan chart
+    frames = [df.value for df in at.dataframe]
+    assert any("share of members B > A" in f.columns for f in frames)
+    assert not any("verdict" in f.columns for f in frames), "the closed Claims tab was built"
+    _open_tab(at, "Claims")
     captions = " ".join(c.value for c in at.caption)
     assert "No cached audit" in captions and "data-only audit" in captions
     frames = [df.value for df in at.dataframe]
-    assert any("share of members B > A" in f.columns for f in frames)
     claims = next(f for f in frames if "verdict" in f.columns)
     assert len(claims) >= 14 and set(claims["verdict"]) <= set(VERDICTS)
 
@@ -588,7 +689,10 @@ def test_browser_lever_change_updates_the_chart(server, tmp_path):
                 "() => document.querySelectorAll('path.choroplethlocation').length > 100",
                 timeout=30_000,
             )
-            assert maps.count() >= 6
+            # the two cell maps; the closed Projections tab's charts are gone
+            page.wait_for_function(f"() => document.querySelectorAll('{FIRST_FAN}').length == 2",
+                                   timeout=30_000)  # fmt: skip
+            assert maps.count() == 2
             page.wait_for_timeout(500)
             assert watch.errors == [], watch.errors
             assert watch.remote == [], watch.remote

@@ -1,8 +1,9 @@
 """The explorer in real Chromium from a cold start: a new server whose present state was
 prebuilt (``sahelsim serve --prebuild``) draws its first chart without re-simulating 2012-2024,
-a lever change updates the chart from the cached present, and the page says where projections
-start. Synthetic grid, 20 members; the time bounds are loose (the machine is shared), the
-structure is not: no spin-up may happen after the prebuild."""
+a lever change updates the chart from the cached present (a preview of the first members, then
+the full ensemble, each chart saying which), and the page says where projections start.
+Synthetic grid, 40 members; the time bounds are loose (the machine is shared), the structure is
+not: no spin-up may happen after the prebuild, and the last chart is the full ensemble."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from browser import free_port, launch, sync_playwright_or_skip  # tools/ (confte
 
 from sahelsim.app import core
 
-MEMBERS, MONTHS, SEED = 20, 24, 0
+MEMBERS, MONTHS, SEED = 40, 24, 0
 FIRST_FAN = '[data-testid="stPlotlyChart"] .js-plotly-plot'
 FAN_DATA = f"() => JSON.stringify(document.querySelector('{FIRST_FAN}').data.map(t => t.y))"
 IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+META = f"() => document.querySelector('{FIRST_FAN}').layout.meta"
 #: Loose bounds on a shared 2-core machine (the benchmark reports the real numbers).
 FIRST_CHART_S, LEVER_CHANGE_S = 60.0, 30.0
 
@@ -81,8 +83,13 @@ def test_explorer_cold_start_and_lever_change_from_the_cached_present(cache, tmp
                 page.wait_for_function(f"(old) => {FAN_DATA[6:]} !== old", arg=before,
                                        timeout=120_000, polling=20)  # fmt: skip
                 timings["lever_change_chart_s"] = time.perf_counter() - t0
+                first = page.evaluate(META)
+                assert first["of"] == MEMBERS and first["members"] in (core.PREVIEW_MEMBERS,
+                                                                       MEMBERS), first  # fmt: skip
                 page.wait_for_function(IDLE, timeout=120_000)
+                assert page.evaluate(META) == {"members": MEMBERS, "of": MEMBERS}
                 body = page.inner_text("body")
+                assert "Preview" not in body and "members are running" not in body
                 assert "(edited)" in body or "with your lever changes" in body
                 assert "including the 2012-2024 spin-up" not in body
                 assert "restraint=0.95" in page.url

@@ -5,7 +5,8 @@ entered by two threads at once (Numba's workqueue threading layer is not re-entr
 :class:`Runner` runs one request at a time in the server process (no start-up cost: the first
 chart of a cold start is not delayed) and sends a request that arrives while that one is busy
 to a pool of worker processes shared by every session (``spawn``ed, so no server thread or
-lock is forked), at most ``cores - 1`` of them. The pool starts on the first overlap (or when the server has warmed up, :mod:`sahelsim.app.server`); a worker
+lock is forked), at most ``cores - 1`` of them. The pool starts on the first overlap (or a
+little after the server's first page, :mod:`sahelsim.app.server`); a worker
 imports the library once and then keeps its grid and present state in memory. Each worker's
 engine uses ``cores // (workers + 1)`` threads (at least one), so the runs together use the
 cores without oversubscribing them much; workers run at niceness +5, so their start and their

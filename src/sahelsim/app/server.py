@@ -2,11 +2,14 @@
 
 It imports the library, starts Streamlit on the page (:data:`sahelsim.app.APP_FILE`) in this
 process and, on a thread alongside, runs the page's default request (scenario, members, seed,
-horizon as a URL without parameters asks for) from the cached present and draws its fan charts,
-so the first visitor's page finds them in the run cache instead of paying the imports, the
-engine load and the first run. Then it starts the run pool's worker processes (niced, so their
-start does not slow the first visitor's runs). Nothing here changes a number: the warm-up is
-the same request the page would make.
+horizon as a URL without parameters asks for) from the cached present: its preview and the
+preview's fan charts first (a visitor who comes early sees them), then the full ensemble and its
+fan charts, so the first visitor's page finds them in the caches instead of paying the imports,
+the engine load and the first run. The run pool's worker processes start
+:data:`POOL_AFTER_PAGE_S` after the first page has been sent (the browser is still drawing it:
+its first Plotly chart loads Plotly.js), or after :data:`POOL_DELAY_S` without a visitor, so
+their start (imports, the grid) does not compete with the first page. Nothing here changes a number: the warm-up is the
+same request the page would make.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 from streamlit.web import cli as stcli
@@ -21,18 +25,28 @@ from streamlit.web import cli as stcli
 from sahelsim.app import APP_FILE, core
 from sahelsim.app.inputs import DEFAULT_SCENARIO
 
-__all__ = ["main", "warm_up"]
+__all__ = ["POOL_AFTER_PAGE_S", "POOL_DELAY_S", "main", "warm_up"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds the worker pool waits for the first page to be sent before it starts anyway.
+POOL_DELAY_S = 30.0
+#: Seconds from the first page sent to the pool's start.
+POOL_AFTER_PAGE_S = 10.0
 
-def warm_up() -> None:
-    """The default request's run and fan charts into the caches, then the worker pool."""
+
+def warm_up(pool_delay_s: float = POOL_DELAY_S, after_page_s: float = POOL_AFTER_PAGE_S) -> None:
+    """The default request's preview, run and fan charts into the caches, then (after the
+    first page and ``after_page_s``, or ``pool_delay_s`` without one) the worker pool."""
     try:
         data_dir = core.default_data_dir()
         req = core.make_request(DEFAULT_SCENARIO, data_dir=data_dir)
+        core.preview_cached(req)
+        core.fan_figures_for(req, preview=True)
         core.run_cached(req)
         core.fan_figures_for(req)
+        if core.PAGE_DRAWN.wait(pool_delay_s):
+            time.sleep(after_page_s)
         core.RUNNER.prestart(core.warm_worker, data_dir)
     except Exception:  # the page reports problems itself; a failed warm-up only costs time
         log.exception("explorer: warm-up failed")

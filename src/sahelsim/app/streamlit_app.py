@@ -7,12 +7,17 @@ own (:func:`sahelsim.app.inputs.request_from_params`): a bad one is reported and
 others kept. Levers are shown in plain words with their units (:mod:`sahelsim.app.labels`),
 grouped in expanders below the Run button. An invalid input is an error message and nothing
 runs (the previous run stays on screen, marked as such).
+
+A run larger than its preview is drawn twice in one page run: first the preview (the first
+:data:`~sahelsim.app.runs.PREVIEW_MEMBERS` members, said so in the status line, a note and the
+chart titles), then the full ensemble in the same places. Tabs are lazy: only the open tab is
+built (switching tabs reruns the page, from the caches).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import streamlit as st
@@ -223,37 +228,108 @@ def _chart(fig: Any, key: str) -> None:
     st.plotly_chart(fig, width="stretch", config=PLOTLY_CONFIG, key=key)
 
 
-def _projections(res: core.Result, figs: dict[str, Any]) -> None:
+def _open(tab: Any) -> bool:
+    """Whether a tab is open (tabs that track no state run every tab)."""
+    return getattr(tab, "open", None) is not False
+
+
+class _Slots(NamedTuple):
+    """Places on the page filled by a preview and filled again by the full ensemble: each
+    holds one element, so the second fill replaces the first one for one."""
+
+    status: Any
+    source: Any
+    note: Any
+    charts: dict[str, Any]
+    downloads: Any
+
+
+def _status(slots: _Slots, res: core.Result, hit: bool) -> None:
+    """What ran, how long it took and where projections start."""
     req = res.request
+    if res.preview:
+        what = (
+            f"**preview**, the first {res.members} of {req.members} members (the same numbers"
+            " as those members of the full ensemble)"
+        )
+        done = (
+            f"ran in {res.seconds:.1f} s; the other {req.members - res.members} members are running"
+        )
+    else:
+        what = f"{req.members} members"
+        done = "from the cache" if hit else f"ran in {res.seconds:.1f} s"
+    spun = (
+        f" (including the 2012-2024 spin-up, {res.meta.get('present_s', 0):.1f} s, now cached)"
+        if res.meta.get("spun_up") and not hit
+        else ""
+    )
+    slots.status.caption(
+        f"**{res.title}**: {what}, seed {req.seed}, 2012-01 to"
+        f" {core.month_label(req.end_month)} (projection from 2025-01); {res.grid}; parameters:"
+        f" {res.meta.get('parameters') or 'prior'}; {done}{spun}"
+    )
+    slots.source.caption(
+        f"Projections start from {res.meta.get('present', 'a spin-up from 2012-01')}; each"
+        " run simulates 2025-01 onwards from that state (your levers act from"
+        f" {req.effective})."
+    )
+
+
+def _projections_tab(data_dir: str | None) -> tuple[Any, dict[str, Any], Any]:
+    """The Projections tab's layout: the legend, then places for the preview note, the fan
+    charts and the downloads."""
     st.caption(
         "Markers: observed to 2024 (UCDP country-year deaths and one-sided killings by"
         " perpetrator; UNHCR/IDMC internally displaced people at the end of each year); line:"
         " median of the members; bands: 50 % and 90 % of the members; dashed line: 2025-01."
-        if req.data_dir
+        if data_dir
         else "No staged data (synthetic grid): no observed points; results are illustrations."
     )
+    note = st.empty()
     left, right = st.columns(2)
-    for i, fid in enumerate(core.FANS):
-        with left if i % 2 == 0 else right:
-            _chart(figs[fid], f"fan_{fid}")
+    charts = {fid: (left if i % 2 == 0 else right).empty() for i, fid in enumerate(core.FANS)}
+    return note, charts, st.empty()
+
+
+def _projections(slots: _Slots, res: core.Result) -> None:
+    """The fan charts (a preview's are replaced by the full ensemble's) and, for the full
+    ensemble, the downloads."""
+    req = res.request
+    if not slots.charts:  # the Projections tab is closed
+        return
+    figs = core.fan_figures_for(req, preview=res.preview)
+    if res.preview:
+        slots.note.info(
+            f"Preview: the first {res.members} of {req.members} members. The full ensemble"
+            " replaces these charts when it has run (its intervals are smoother)."
+        )
+    else:
+        slots.note.empty()
+    suffix = "_preview" if res.preview else ""
+    for fid, slot in slots.charts.items():
+        slot.plotly_chart(figs[fid], width="stretch", config=PLOTLY_CONFIG,
+                          key=f"fan_{fid}{suffix}")  # fmt: skip
+    if res.preview:
+        return
     name = req.scenario + ("_edited" if req.levers else "")
-    d1, d2, _ = st.columns([1, 1, 3])
-    d1.download_button("Summary (CSV)", data=res.summary_csv, file_name=f"{name}_yearly.csv",
-                       help="One row per year, country and variable: units, median and"
-                       " intervals; the levers used are in the header lines.",
-                       mime="text/csv", on_click="ignore", key="dl_csv")  # fmt: skip
-    d2.download_button("Ensemble (NetCDF)", data=res.netcdf_bytes, file_name=f"{name}.nc",
-                       mime="application/x-netcdf", on_click="ignore", key="dl_nc")  # fmt: skip
+    with slots.downloads.container():
+        d1, d2, _ = st.columns([1, 1, 3])
+        d1.download_button("Summary (CSV)", data=res.summary_csv, file_name=f"{name}_yearly.csv",
+                           help="One row per year, country and variable: units, median and"
+                           " intervals; the levers used are in the header lines.",
+                           mime="text/csv", on_click="ignore", key="dl_csv")  # fmt: skip
+        d2.download_button("Ensemble (NetCDF)", data=res.netcdf_bytes, file_name=f"{name}.nc",
+                           mime="application/x-netcdf", on_click="ignore", key="dl_nc")  # fmt: skip
 
 
-def _maps(res: core.Result) -> None:
+def _maps(req: core.RunRequest) -> None:
     try:
-        figs = core.map_figures_for(res.request)
+        figs = core.map_figures_for(req)
     except Exception as exc:  # a map must not take the page down
         log.exception("app: maps failed")
         st.error(f"The maps could not be drawn: {exc}")
         return
-    n = int(res.cells.sizes["member"])
+    n = min(req.members, core.MAP_MEMBERS)
     st.caption(
         f"Cell maps from the first {n} members; no base map is loaded. Admin-1 units need the "
         "Natural Earth polygons of the staged data."
@@ -327,7 +403,8 @@ def _claims(data_dir: str | None) -> None:
             f"No cached audit at {core.claims_csv_path()} (written by `sahelsim claims` or "
             "`make run`, with the model verdicts): showing the data-only audit."
         )
-    got = core.claims_table(data_dir, run=True)
+    with st.spinner("Auditing the staged data (once per server)..."):
+        got = core.claims_table(data_dir, run=True)
     if got is None:  # pragma: no cover - run=True always returns a table
         return
     df, source = got
@@ -359,6 +436,27 @@ def _levers_tab(res: core.Result) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="lever_table")
 
 
+TABS = ["Projections", "Maps", "Compare", "Claims", "Levers"]
+
+
+def _first_result(req: core.RunRequest) -> tuple[core.Result, bool]:
+    """The full ensemble when it is cached, else its preview (members first), else the run."""
+    if core.finished(req) is not None or not core.has_preview(req):
+        with st.spinner(f"Running {req.members} members of {req.label}..."):
+            return core.run_cached(req)
+    n = min(req.members, core.PREVIEW_MEMBERS)
+    with st.spinner(f"Running the first {n} of {req.members} members of {req.label}..."):
+        return core.preview_cached(req)
+
+
+def _run_failed(exc: Exception) -> None:
+    if isinstance(exc, (core.InputError, ScenarioError)):
+        st.error(f"Cannot run: {exc}")
+    else:  # the page shows a message, never a traceback
+        log.error("app: run failed", exc_info=exc)
+        st.error(f"The run failed: {type(exc).__name__}: {exc}")
+
+
 def main() -> None:
     st.set_page_config(page_title="sahelsim: scenario explorer", layout="wide")
     data_dir = core.default_data_dir()
@@ -373,56 +471,58 @@ def main() -> None:
             "Nothing was run: fix the inputs above and press Run ensemble again. Below: the"
             f" previous run ({req.label}, {req.members} members, seed {req.seed})."
         )
+    status, source = st.empty(), st.empty()
+    log.debug("page: run starts")
     try:
-        with st.spinner(f"Running {req.members} members of {req.label}..."):
-            res, hit = core.run_cached(req)
-            figs = core.fan_figures_for(req)
-    except (core.InputError, ScenarioError) as exc:
-        st.error(f"Cannot run: {exc}")
-        return
-    except Exception as exc:  # the page shows a message, never a traceback
-        log.exception("app: run failed")
-        st.error(f"The run failed: {type(exc).__name__}: {exc}")
+        res, hit = _first_result(req)
+        log.debug("page: first result (%d members)", res.members)
+    except Exception as exc:
+        _run_failed(exc)
         return
     st.query_params.from_dict(
         {"scenario": req.scenario, "members": req.members, "seed": req.seed, "months": req.months}
         | ({"effective": req.effective} if req.effective != "2025-01" else {})
         | {lv if c is None else f"{lv}.{c}": str(v) for lv, c, v in req.levers}
     )
-    st.caption(
-        f"**{res.title}**: {req.members} members, seed {req.seed}, 2012-01 to "
-        f"{core.month_label(req.end_month)} (projection from 2025-01); {res.grid}; "
-        f"parameters: {res.meta.get('parameters') or 'prior'}; "
-        + ("from the cache" if hit else f"ran in {res.seconds:.1f} s")
-        + (
-            f" (including the 2012-2024 spin-up, {res.meta.get('present_s', 0):.1f} s, now cached)"
-            if res.meta.get("spun_up") and not hit
-            else ""
-        )
-    )
-    st.caption(
-        f"Projections start from {res.meta.get('present', 'a spin-up from 2012-01')}; each run"
-        " simulates 2025-01 onwards from that state (your levers act from"
-        f" {req.effective})."
-    )
-    tabs = st.tabs(["Projections", "Maps", "Compare", "Claims", "Levers"])
-    with tabs[0]:
-        _projections(res, figs)
-    with tabs[1]:
-        _maps(res)
-    with tabs[2]:
+    # lazy tabs: only the open one is built (a tab switch reruns the page)
+    tabs = st.tabs(TABS, key="w_tab", on_change="rerun")
+    slots = _Slots(status, source, None, {}, None)
+    if _open(tabs[0]):
+        with tabs[0]:
+            note, charts, downloads = _projections_tab(req.data_dir)
+            slots = _Slots(status, source, note, charts, downloads)
+    _status(slots, res, hit)
+    _projections(slots, res)
+    log.debug("page: fan charts sent")
+    if _open(tabs[1]):
+        with tabs[1]:
+            _maps(req)
+    if _open(tabs[3]):
+        with tabs[3]:
+            try:
+                _claims(data_dir)
+            except Exception as exc:  # the data may be missing or broken
+                log.exception("app: claims failed")
+                st.error(f"The claims audit is not available: {type(exc).__name__}: {exc}")
+    if _open(tabs[4]):
+        with tabs[4]:
+            _levers_tab(res)
+    if res.preview:  # the other members, then the full ensemble replaces the preview
         try:
-            _compare(res)
-        except (core.InputError, ScenarioError) as exc:
-            st.error(str(exc))
-    with tabs[3]:
-        try:
-            _claims(data_dir)
-        except Exception as exc:  # the data may be missing or broken
-            log.exception("app: claims failed")
-            st.error(f"The claims audit is not available: {type(exc).__name__}: {exc}")
-    with tabs[4]:
-        _levers_tab(res)
+            res, hit = core.run_cached(req)
+        except Exception as exc:
+            with status.container():
+                _run_failed(exc)
+            return
+        _status(slots, res, hit)
+        _projections(slots, res)
+    core.PAGE_DRAWN.set()
+    if _open(tabs[2]):
+        with tabs[2]:
+            try:
+                _compare(res)
+            except (core.InputError, ScenarioError) as exc:
+                st.error(str(exc))
 
 
 # Streamlit runs this file as ``__main__``; a worker process of the run pool (spawned) imports

@@ -226,13 +226,15 @@ def fan_figure(
     observed: Observed | None = None,
     yformat: str = ",.0f",
     regions: Sequence[str] = REGIONS,
+    figure_class: type[go.Figure] = go.Figure,
 ) -> go.Figure:
     """One panel per scenario in ``names`` (three per row); ``series``: (variable of
     :data:`~sahelsim.viz.runs.FAN_VARS`, legend label, colour) drawn in every panel.
     ``regions``: the regions drawn (the first shown; a menu switches when there are several).
     The y axis ends where the central quantiles and the observations need
     (:func:`axis_top`); a 90 % band may run past it. ``observed`` markers take the colour of
-    their entry (:data:`Observed`)."""
+    their entry (:data:`Observed`). ``figure_class``: the ``go.Figure`` (sub)class made from
+    the figure's JSON, without validation (e.g. the explorer's figures serialised once)."""
     ncols = min(3, len(names))
     nrows = math.ceil(len(names) / ncols)
     layout: dict[str, Any] = json.loads(_grid_json(nrows, ncols, len(names)))
@@ -290,7 +292,7 @@ def fan_figure(
         layout[ax]["type"] = "date"
     layout.update(layout_style(title, height=height,
                                margin={"l": 70, "r": 20, "t": top, "b": bottom}))  # fmt: skip
-    return go.Figure({"data": tr.data, "layout": layout}, _validate=False)
+    return figure_class({"data": tr.data, "layout": layout}, _validate=False)
 
 
 def fan_table(

@@ -321,7 +321,8 @@ def test_report_without_data_or_backtest(tmp_path, store):
     text = path.read_text(encoding="utf-8")
     for title in SECTION_TITLES.values():
         assert f"<h2>{html.escape(title)}</h2>" in text
-    assert "Country-year skill: not measured" in text and "Indicators not available" in text
+    # no backtest folder in the output: both levels fall back to the shipped measured copy
+    assert "not re-run for this report" in text and "Indicators not available" in text
     assert "not re-run for this report" in text  # the shipped country-month copy
     assert "Filtered present: not run" in text
     assert "synthetic grid" in text and EVIL not in text and html.escape(EVIL) in text

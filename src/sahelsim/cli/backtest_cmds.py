@@ -90,14 +90,14 @@ def backtest(
     ] = 8,
     members: Annotated[int, int_option("--members", "Particles of the filtered model")] = 200,
     recalibrate_every: Annotated[
-        int,
+        int | None,
         int_option(
             "--recalibrate-every",
             "Years between the pre-origin calibrations (expanding window; 0: one before the"
-            " first origin)",
+            " first origin; default 1 for cm, 2 for cy)",
             0,
         ),
-    ] = 2,
+    ] = None,
     start_posterior: Annotated[
         str,
         typer.Option(
@@ -149,10 +149,8 @@ def backtest(
         check_members(n, cm_origins[-1] - int(month_id(2012, 1)) + h, option="--draws")
     if members < 2:
         raise _bad("--members", f"{members} is out of range (allowed: 2 or more)")
-    if recalibrate_every < 0:
-        raise _bad(
-            "--recalibrate-every", f"{recalibrate_every} is out of range (allowed: 0 or more)"
-        )
+    if recalibrate_every is None:
+        recalibrate_every = 2 if lv == "cy" else 1
     origin_months = [int(month_id(T, 12)) for T in range(o0, o1 + 1)] if lv == "cy" else cm_origins
     first_year = o0 if lv == "cy" else month_id_to_year_month(cm_origins[0])[0] - 1
     with open_backend(backend.value, address) as be:

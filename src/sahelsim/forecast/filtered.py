@@ -117,6 +117,11 @@ class FilteredForecaster:
         self._obs_model: ObsModel | None = None
         self.passes = 0
 
+    def __repr__(self) -> str:
+        return (f"FilteredForecaster(members={self.members}, anchor={self.anchor}, "
+                f"anchor_months={self.anchor_months}, noise={self.noise}, "
+                f"noise_by_series={self.noise_by_series}, noise_level={self.noise_level!r})")  # fmt: skip
+
     def __getstate__(self) -> dict[str, Any]:  # ship settings to workers, not filtered states
         return {**self.__dict__, "_kept": {}, "_reach": {}, "_recent": {}}
 

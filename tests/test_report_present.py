@@ -118,13 +118,29 @@ def test_fan_charts_start_at_the_first_projected_month(filtered):
 
 
 def test_headline_numbers_come_from_the_filtered_projection(filtered):
-    """Recompute the reference scenario's first 12 months from the folder, independently."""
-    _, rec, _, out, _ = filtered
+    """Recompute the reference scenario's first 12 months from the folder, independently:
+    projected from the filtered members, deaths anchored on the 12 observed months."""
+    from sahelsim.data.store.store import Store
+    from sahelsim.forecast.filtered import anchor_dataset, anchor_ratios
+    from sahelsim.inference.assimilate import load_recent
+    from sahelsim.inference.likelihood import observations_from_store
+
+    first, rec, _, out, db = filtered
+    assert "its deaths by type anchored on the 12 observed months to 2024-12" in _section(
+        first.read_text(encoding="utf-8"), "summary"
+    )
     got = Filtered.from_folder(out / "assimilate")
+    space = Space.synthetic()
     ds = project_scenario("acceleration", state0=got.state, param_matrix=got.param_matrix,
                           start=got.first_month, months=SIM_END - got.first_month + 1,
-                          space=Space.synthetic(), members=MEMBERS, seed=3,
+                          space=space, members=MEMBERS, seed=3,
                           record=Record(cells=()))  # fmt: skip
+    with Store(db, read_only=True) as st:
+        obs = observations_from_store(st)
+    months, counts = load_recent(out / "assimilate")
+    ratio = anchor_ratios(obs, got.until, months, counts, space.countries)
+    assert not np.allclose(ratio, 1.0)  # the anchoring did something
+    ds = anchor_dataset(ds, ratio[np.arange(MEMBERS) % len(ratio)])
     year = ds.sel(month=(ds.month >= got.first_month) & (ds.month < got.first_month + 12))
     mali = year["deaths_total"].sel(country="MLI").sum("month").values
     idp = ds["idps"].sel(country="MLI", month=got.first_month + 11).values

@@ -205,9 +205,7 @@ class FilteredForecaster:
             ratio = anchor_ratios(self.observations, origin, rec[0], rec[1][idx],
                                   space.countries, gamma=self.anchor,
                                   window=self.anchor_months)  # fmt: skip
-            for j, o in enumerate(COUNT_OBSERVABLES):
-                v = SIM_VARIABLE[o]
-                ds[v] = ds[v] * xr.DataArray(ratio[:, j, :], dims=("member", "country"))
+            ds = anchor_dataset(ds, ratio)
         elif self.anchor > 0:
             log.info("forecast from %s: no recent simulated counts kept, not anchored",
                      month_text(origin))  # fmt: skip
@@ -240,6 +238,31 @@ def _year_noise(rows: pd.DataFrame, mu: np.ndarray, k_year: float,
     codes, uniques = pd.factorize(key)
     g = rng.gamma(k_year, 1.0 / k_year, size=len(uniques))
     return rng.poisson(mu * g[codes]).astype(float)
+
+
+#: One-sided deaths by perpetrator (scaled with the one-sided factor when anchoring).
+ONE_SIDED_PARTS = ("civilians_killed_by_state_side", "civilians_killed_by_jnim",
+                   "civilians_killed_by_issp", "civilians_killed_by_other_groups")  # fmt: skip
+
+
+def anchor_dataset(ds: xr.Dataset, ratio: np.ndarray) -> xr.Dataset:
+    """``ds`` (member, month, country) with deaths by type multiplied by ``ratio`` (members,
+    3, countries: :func:`anchor_ratios`); one-sided deaths by perpetrator follow the one-sided
+    factor and ``deaths_total`` changes by the same number of deaths, so the parts still add
+    up. Cell variables are left as they are."""
+    ds = ds.copy()
+    before = sum(ds[SIM_VARIABLE[o]] for o in COUNT_OBSERVABLES)
+    for j, o in enumerate(COUNT_OBSERVABLES):
+        f = xr.DataArray(ratio[:, j, :], dims=("member", "country"))
+        names = (SIM_VARIABLE[o], *(ONE_SIDED_PARTS if o == "os" else ()))
+        for v in names:
+            if v in ds:
+                ds[v] = ds[v] * f
+    if "deaths_total" in ds:
+        ds["deaths_total"] = ds["deaths_total"] + (
+            sum(ds[SIM_VARIABLE[o]] for o in COUNT_OBSERVABLES) - before)  # fmt: skip
+    ds.attrs["anchored"] = "deaths by type anchored on the 12 observed months to the origin"
+    return ds
 
 
 def anchor_ratios(observations: pd.DataFrame, origin: int, months: np.ndarray,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +30,16 @@ import xarray as xr
 from sahelsim.core.canon import month_id
 from sahelsim.core.errors import SahelsimError
 from sahelsim.data.store.store import Store
+from sahelsim.forecast.filtered import anchor_ratios
 from sahelsim.inference.assimilate import (
     FILES,
     Filtered,
     NoObservations,
     filtered_present,
+    load_recent,
     plan_present,
 )
+from sahelsim.inference.likelihood import observations_from_store
 from sahelsim.model.space import Space
 from sahelsim.scenarios.run import PROJECTION_START, month_label
 from sahelsim.viz.runs import CORE, COUNTRY_NAMES, SIM_START
@@ -70,6 +73,10 @@ class ProjectionStart:
     #: What the reader must know about a filtered folder that does not match the store's data
     #: (filtered on other data, or newer data since); "" when it matches.
     caveat: str = ""
+    #: (filtered members, 3, countries) factors anchoring projected deaths by type on the
+    #: observed level of the 12 months to the cut-off (:func:`anchor_ratios`); None: not
+    #: anchored (a free run, or a folder without recent counts)
+    ratio: np.ndarray | None = field(default=None, compare=False)
 
     @property
     def kind(self) -> str:
@@ -140,7 +147,21 @@ def resolve_start(
     if caveat:
         log.warning("report: %s", caveat)
     log.info("report: projections start from %s", got.describe())
-    return ProjectionStart(got.first_month, got, caveat=caveat)
+    return ProjectionStart(got.first_month, got, caveat=caveat, ratio=_ratio(store, got, space))
+
+
+def _ratio(store: Store, got: Filtered, space: Space) -> np.ndarray | None:
+    """The anchoring factors of ``got``'s members (None when its folder keeps no recent
+    counts or the store has no observations)."""
+    recent = load_recent(got.folder)
+    if recent is None:
+        log.info("report: %s keeps no recent counts: projections not anchored", got.folder)
+        return None
+    try:
+        obs = observations_from_store(store)
+    except LookupError:
+        return None
+    return anchor_ratios(obs, got.until, recent[0], recent[1], space.countries)
 
 
 def _data_caveat(store: Store, got: Filtered) -> str:

@@ -9,10 +9,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from sahelsim.core.canon import month_id
+from sahelsim.forecast.filtered import anchor_dataset
 from sahelsim.model.engine import Record
 from sahelsim.model.space import Space
 from sahelsim.report.html import note, table
@@ -63,10 +65,13 @@ def run_scenarios(
         record = Record(cells=MAP_CELL_VARS if name == map_sc else ())
         f = start.filtered
         if f is not None:
-            return project_scenario(name, state0=f.state, param_matrix=f.param_matrix,
-                                    start=start.first, months=start.months, space=space,
-                                    members=members, seed=seed, record=record,
-                                    present=f.describe())  # fmt: skip
+            ds = project_scenario(name, state0=f.state, param_matrix=f.param_matrix,
+                                  start=start.first, months=start.months, space=space,
+                                  members=members, seed=seed, record=record,
+                                  present=f.describe())  # fmt: skip
+            if start.ratio is not None:  # each member i continues filtered row i % n
+                ds = anchor_dataset(ds, start.ratio[np.arange(members) % len(start.ratio)])
+            return ds
         return run_model_scenario(name, data_dir=data_dir, members=members,
                                   months=int(month_id(SIM_END_YEAR, 12)) - HISTORY_START + 1,
                                   start=SIM_START, seed=seed, record=record,

@@ -45,7 +45,7 @@ FORECASTER_NAMES = {
     "median_ensemble": "median ensemble",
     "linear_pool": "linear pool",
 }
-MODEL_NAMES = {"cm": "filtered model", "cy": "calibrated model"}
+MODEL_NAMES = {"cm": "filtered model", "cy": "filtered model"}
 #: What each forecaster does, in a sentence.
 FORECASTER_NOTES = {
     "zero": "no deaths, ever",
@@ -74,8 +74,10 @@ _TRUE = {"true", "1", "yes", "met"}
 
 #: What the model does at each level.
 MODEL_NOTES = {
-    "cm": "the agent model filtered on the data up to the origin, then run forward",
-    "cy": "the agent model calibrated (ABC-SMC) on the data up to the origin, then run forward",
+    "cm": "the agent model calibrated (ABC-SMC) on the years before the origin, filtered on the"
+    " data up to it, then run forward, its deaths anchored on the 12 observed months",
+    "cy": "the agent model calibrated (ABC-SMC) on the years up to the origin, filtered on the"
+    " data up to its December, then run forward, its deaths anchored on the observed year",
 }
 
 

@@ -381,6 +381,13 @@ def _start_words(start: ProjectionStart, runs: ScenarioRuns) -> str:
             f"from <strong>{esc(f.describe())}</strong>: the model's members conditioned on"
             f" the observations up to {esc(month_label(f.until))}, each run forward under"
             " every scenario"
+            + (
+                ", its deaths by type anchored on the 12 observed months to"
+                f" {esc(month_label(f.until))}"
+                if start.ratio is not None
+                else ", its deaths not anchored on the observed level (the folder keeps no recent"
+                " counts)"
+            )
             + (f" (<strong>note</strong>: {esc(start.caveat)})" if start.caveat else "")
             + "."
         )

@@ -193,3 +193,12 @@ def test_town_labels_do_not_overlap():
             pos = dict(zip(t["name"], where, strict=True))
             assert "Bamako" in text and "Koulikoro" in text
             assert pos["Bamako"] != pos["Koulikoro"] or pos["Bamako"] != "top center"
+
+
+def test_long_panel_titles_wrap_and_stay_escaped():
+    from sahelsim.viz.fans import panel_title
+
+    t = panel_title("Decapitation: the leadership of JNIM's strongest katiba is killed <i>")
+    lines = t.split("<br>")
+    assert len(lines) >= 2 and all(len(x) <= 48 for x in lines)
+    assert "<i>" not in t and "&lt;i&gt;" in t

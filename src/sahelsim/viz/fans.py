@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -210,6 +211,13 @@ def _grid_json(nrows: int, ncols: int, n: int) -> str:
     return pio.to_json(layout, validate=False)
 
 
+def panel_title(text: str, width: int = 40) -> str:
+    """A panel's title, escaped for Plotly and wrapped onto lines of at most ``width``
+    characters (three panels a row: a long scenario title would run into its neighbour's)."""
+    lines = textwrap.wrap(str(text), width) or [""]
+    return "<br>".join(plotly_text(x) for x in lines)
+
+
 def _axes(i: int) -> tuple[str, str]:
     """The axes of panel ``i`` (row-major, as ``make_subplots`` numbers them)."""
     k = "" if i == 0 else str(i + 1)
@@ -239,7 +247,7 @@ def fan_figure(
     nrows = math.ceil(len(names) / ncols)
     layout: dict[str, Any] = json.loads(_grid_json(nrows, ncols, len(names)))
     for ann, n in zip(layout.get("annotations", []), names, strict=True):
-        ann["text"] = plotly_text(runs.titles.get(n, n))
+        ann["text"] = panel_title(runs.titles.get(n, n))
     top, bottom = 100, 110
     height = 330 * nrows + top + bottom
     start = month_label(runs.projection_start) + "-01"

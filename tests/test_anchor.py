@@ -129,3 +129,25 @@ def test_year_noise_gives_year_sums_the_country_year_dispersion():
     # NB(size k, mean 600): variance 600 + 600^2 / k
     assert abs(y.mean() / 600 - 1) < 0.05
     assert abs(y.var() / (600 + 600**2 / k) - 1) < 0.15
+
+
+def test_anchor_dataset_keeps_the_parts_adding_up(space):
+    from sahelsim.forecast.filtered import ONE_SIDED_PARTS, anchor_dataset
+
+    ds = simulate(space, Params.default(), Context(space).drivers(HISTORY_START, 12),
+                  members=np.arange(3), seed=5, record=Record(cells=()))  # fmt: skip
+    types = ("deaths_state_based", "deaths_non_state", "deaths_one_sided")
+    rest = ds["deaths_total"] - sum(ds[v] for v in types)  # deaths outside the three types
+    ratio = np.array([0.5, 2.0, 0.25])[:, None, None] * np.ones((3, 3, space.n_countries))
+    ratio[:, 1] *= 3.0  # non-state scaled differently
+    a = anchor_dataset(ds, ratio)
+    np.testing.assert_allclose(
+        a["deaths_state_based"], ds["deaths_state_based"] * ratio[:, 0][:, None, :]
+    )
+    np.testing.assert_allclose(a["deaths_total"] - sum(a[v] for v in types), rest, atol=1e-9)
+    parts = sum(a[v] for v in ONE_SIDED_PARTS if v in a)
+    np.testing.assert_allclose(
+        parts, sum(ds[v] for v in ONE_SIDED_PARTS if v in ds) * ratio[:, 2][:, None, :]
+    )
+    np.testing.assert_allclose(a["state_losses"], ds["state_losses"] * ratio[:, 0][:, None, :])
+    assert "anchored" in a.attrs and "anchored" not in ds.attrs

@@ -129,6 +129,9 @@ def test_filtered_folder_keeps_the_recent_counts_that_anchor_forecasts(setup, tm
     assert months[-1] == UNTIL and months.size == min(UNTIL - HISTORY_START + 1, 24)
     assert counts.shape == (30, months.size, 3, space.n_countries)
     np.testing.assert_array_equal(counts, res.recent[1])
+    # aligned with the saved members: the last month's counts are each member's final deaths
+    for j, var in enumerate(("deaths_state_based", "deaths_non_state", "deaths_one_sided")):
+        np.testing.assert_allclose(counts[:, -1, j, :], res.final[var].values)
     state, pm, _ = load_filtered(tmp_path)
     out = {}
     for name, rec in (("anchored", (months, counts)), ("plain", None)):

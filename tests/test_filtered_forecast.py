@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sahelsim.core.canon import month_id
 from sahelsim.forecast.filtered import FilteredForecaster
 from sahelsim.forecast.forecasters import TARGETS
 from sahelsim.inference.filter import Context
@@ -65,3 +66,39 @@ def test_later_data_do_not_enter(space, obs):
     at.loc[at["month_id"] == origin, "value"] = at.loc[at["month_id"] == origin, "value"] * 9 + 50
     c = _fc(space, at, origins=(origin,))(pd.DataFrame(), origin, 4, 20, 1)
     assert not a["outcome"].equals(c["outcome"])
+
+
+def test_dated_events_after_the_origin_do_not_enter(space, obs):
+    """A timeline event after the origin (here: a French deployment in Mali) changes nothing
+    unless the forecaster is told the events after the origin are known (the present)."""
+    from sahelsim.evidence.timeline import load_timeline
+
+    origin = HISTORY_START + 10
+    tl = load_timeline()
+    late = tl[tl["id"] == "fra_serval_start"].copy()
+    late["month_id"] = origin + 1
+    late["id"] = "late_deployment"
+    with_late = pd.concat([tl, late], ignore_index=True)
+    out = {}
+    for known in (True, False):
+        for name, timeline in (("packaged", tl), ("late", with_late)):
+            fc = _fc(space, obs, origins=(origin,), history_until_origin=known)
+            fc._tl = timeline
+            out[(known, name)] = fc(pd.DataFrame(), origin, 4, 20, 1)
+    pd.testing.assert_frame_equal(out[(True, "packaged")], out[(True, "late")])
+    assert not out[(False, "packaged")]["outcome"].equals(out[(False, "late")]["outcome"])
+
+
+def test_held_levers_keep_the_origin_month_and_drop_pulses():
+    from sahelsim.forecast.filtered import held_levers
+    from sahelsim.scenarios.scenario import load_scenario
+
+    sc = load_scenario("decapitation")
+    at = sc.lever_series(int(month_id(2022, 6)), 1)
+    held = held_levers(at, 5)
+    for k, v in held.items():
+        assert v.shape == (5, at[k].shape[1])
+    np.testing.assert_array_equal(
+        held["intervention_force"], np.repeat(at["intervention_force"], 5, axis=0)
+    )
+    assert not held["decapitation"].any() and not held["legitimacy_shock"].any()

@@ -231,6 +231,7 @@ def _setup_table(level: str, choice: str, post: Any, blocks: pd.DataFrame | None
             ("starting parameters", where),
             ("parameters out of sample", "yes" if honest else
              "NO: the posterior was fitted to data of the scored period"),
+            ("dated events after each origin", "not used (the timeline is cut at the origin)"),
             ("filter particles", str(members)), ("draws", str(draws)),
             ("seeds", ",".join(str(x) for x in seeds))]  # fmt: skip
     return pd.DataFrame(rows, columns=["item", "value"])

@@ -209,8 +209,9 @@ def _filtered_forecast(st: Any, data: Path | None, out: Path, members: int,
         f"{month_label(origin)}: final ESS {d['ess'].iloc[-1]:.0f}; "
         f"{'read' if got.reused else 'wrote'} {got.folder}")  # fmt: skip
     say(f"forecasts start from {got.describe()}")
+    # the origin is the data's end: dated events after it are today's known present
     fc = FilteredForecaster(plan.obs, space=space, members=members, origins=(origin,),
-                            noise_level="year")  # fmt: skip
+                            noise_level="year", history_until_origin=False)  # fmt: skip
     fc.seed_with(origin, seed, got.state, got.param_matrix, recent=load_recent(got.folder))
     return forecast_from_origin(None, origin=origin, horizon=len(RUN_YEARS), level="cy",
                                 out=out / "forecast", draws=RUN_DRAWS, seed=seed,

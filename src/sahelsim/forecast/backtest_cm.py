@@ -138,7 +138,7 @@ def run_backtest_cm(
     synthetic: bool = False,
     progress: Progress | None = None,
     observations: pd.DataFrame | None = None,
-    start_posterior: Posterior | str | None = None,
+    start_posterior: Posterior | str | None = "prior",
     members: int = 200,
 ) -> dict[str, Any]:
     """Rolling-origin country-month backtest (module doc); returns ``forecasts`` (rows with
@@ -149,8 +149,9 @@ def run_backtest_cm(
     each forecast may see); ``forecasters``: default :func:`default_forecasters` (the model
     on ``data_dir``/``synthetic``, filtered on ``observations`` (the filter's table) up to each
     origin when they are given, and the five baselines);
-    ``start_posterior``: the filtered model's starting parameters (default the shipped
-    posterior; pass one calibrated before the first origin for a strictly out-of-sample test,
+    ``start_posterior``: the filtered model's starting parameters (default ``"prior"``: uniform
+    priors; None the shipped posterior, fitted to all the data, so in-sample; pass one
+    calibrated before the first origin for a strictly out-of-sample test,
     :func:`~sahelsim.inference.calibrate.pre_origin_posterior`);
     ``ensemble_members``: forecasters combined (default: all).
     """

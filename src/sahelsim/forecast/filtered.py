@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sahelsim.evidence.timeline import load_timeline
 from sahelsim.forecast.forecasters import check_request, dataset_forecast, month_text
 from sahelsim.inference.abc import CALIBRATED
 from sahelsim.inference.calibrate import pre_origin_posterior
@@ -48,6 +49,7 @@ from sahelsim.inference.likelihood import (
     until_month,
 )
 from sahelsim.model.engine import Record, simulate
+from sahelsim.model.fields_table import LEVERS
 from sahelsim.model.params import Params
 from sahelsim.model.space import Space
 from sahelsim.scenarios.posterior import Posterior, load_posterior
@@ -89,6 +91,7 @@ class FilteredForecaster:
         anchor_months: int = 12,
         noise_by_series: bool = True,
         noise_level: str = "month",
+        history_until_origin: bool = True,
     ) -> None:
         self.observations = observations
         self.space = space
@@ -110,6 +113,8 @@ class FilteredForecaster:
         if noise_level not in ("month", "year"):
             raise ValueError(f"noise_level must be 'month' or 'year', got {noise_level!r}")
         self.noise_level = noise_level
+        self.history_until_origin = bool(history_until_origin)
+        self._tl: pd.DataFrame | None = None
         self.anchor_months = int(anchor_months)
         self._kept: dict[tuple[int, int], tuple[Any, np.ndarray, np.ndarray]] = {}
         self._recent: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -120,10 +125,16 @@ class FilteredForecaster:
     def __repr__(self) -> str:
         return (f"FilteredForecaster(members={self.members}, anchor={self.anchor}, "
                 f"anchor_months={self.anchor_months}, noise={self.noise}, "
-                f"noise_by_series={self.noise_by_series}, noise_level={self.noise_level!r})")  # fmt: skip
+                f"noise_by_series={self.noise_by_series}, noise_level={self.noise_level!r}, "
+                f"history_until_origin={self.history_until_origin})")  # fmt: skip
 
     def __getstate__(self) -> dict[str, Any]:  # ship settings to workers, not filtered states
         return {**self.__dict__, "_kept": {}, "_reach": {}, "_recent": {}}
+
+    def _timeline(self) -> pd.DataFrame:
+        if self._tl is None:
+            self._tl = load_timeline()
+        return self._tl
 
     def _space(self) -> Space:
         if self.space is None:
@@ -195,8 +206,12 @@ class FilteredForecaster:
         idx = rng.permutation(systematic_resample(w / w.sum(), rng))  # members, by weight
         idx = idx[np.arange(draws) % idx.size]
         space = self._space()
-        drv = build_drivers(space, origin + 1, horizon,
-                            levers=self.scenario.lever_series(origin + 1, horizon),
+        tl = self._timeline()
+        levers = self.scenario.lever_series(origin + 1, horizon)
+        if self.history_until_origin:  # what happened after the origin was not known at it
+            tl = tl[tl["month_id"] <= origin]
+            levers = held_levers(self.scenario.lever_series(origin, 1), horizon)
+        drv = build_drivers(space, origin + 1, horizon, timeline=tl, levers=levers,
                             flags=self.scenario.flags, projection_start=origin + 1)  # fmt: skip
         ds = simulate(space, Params.default(), drv, members=np.arange(draws), seed=seed,
                       record=Record(cells=()), state0=state.take(idx), param_matrix=pm[idx])  # fmt: skip
@@ -219,7 +234,9 @@ class FilteredForecaster:
                 k = np.array([ks.get(key, om.k_month) for key in keys])
             else:
                 k = om.k_month
-            mu = np.maximum(out.loc[deaths, "outcome"].to_numpy(dtype=float), 0.0) + om.floor
+            mu = np.maximum(out.loc[deaths, "outcome"].to_numpy(dtype=float), 0.0)
+            # the floor once per observed period: per month, or spread over a year's months
+            mu = mu + (om.floor / 12.0 if self.noise_level == "year" else om.floor)
             if self.noise_level == "year":
                 out.loc[deaths, "outcome"] = _year_noise(out.loc[deaths], mu, om.k_year, rng)
             else:
@@ -240,6 +257,17 @@ def _year_noise(rows: pd.DataFrame, mu: np.ndarray, k_year: float,
     return rng.poisson(mu * g[codes]).astype(float)
 
 
+def held_levers(at_origin: dict[str, np.ndarray], months: int) -> dict[str, np.ndarray]:
+    """Lever series that hold each lever at its value of the origin month (``at_origin``: one
+    month of :meth:`Scenario.lever_series`) for ``months``; impulse levers (a pulse in the month
+    it happens) are 0: a backtest must not know the dated lever history after its origin
+    (the end of Barkhane, the northern accord's collapse, the ECOWAS exit)."""
+    impulse = {lv.name for lv in LEVERS if lv.kind == "impulse"}
+    return {k: (np.zeros((months, v.shape[1])) if k in impulse
+                else np.repeat(np.asarray(v[:1], dtype=float), months, axis=0))
+            for k, v in at_origin.items()}  # fmt: skip
+
+
 #: One-sided deaths by perpetrator (scaled with the one-sided factor when anchoring).
 ONE_SIDED_PARTS = ("civilians_killed_by_state_side", "civilians_killed_by_jnim",
                    "civilians_killed_by_issp", "civilians_killed_by_other_groups")  # fmt: skip
@@ -248,13 +276,14 @@ ONE_SIDED_PARTS = ("civilians_killed_by_state_side", "civilians_killed_by_jnim",
 def anchor_dataset(ds: xr.Dataset, ratio: np.ndarray) -> xr.Dataset:
     """``ds`` (member, month, country) with deaths by type multiplied by ``ratio`` (members,
     3, countries: :func:`anchor_ratios`); one-sided deaths by perpetrator follow the one-sided
-    factor and ``deaths_total`` changes by the same number of deaths, so the parts still add
-    up. Cell variables are left as they are."""
+    factor, the state side's losses the state-based one, and ``deaths_total`` changes by the
+    same number of deaths, so the parts still add up. Cell variables are left as they are."""
     ds = ds.copy()
     before = sum(ds[SIM_VARIABLE[o]] for o in COUNT_OBSERVABLES)
     for j, o in enumerate(COUNT_OBSERVABLES):
         f = xr.DataArray(ratio[:, j, :], dims=("member", "country"))
-        names = (SIM_VARIABLE[o], *(ONE_SIDED_PARTS if o == "os" else ()))
+        names = (SIM_VARIABLE[o], *(ONE_SIDED_PARTS if o == "os" else ()),
+                 *(("state_losses",) if o == "sb" else ()))  # fmt: skip
         for v in names:
             if v in ds:
                 ds[v] = ds[v] * f

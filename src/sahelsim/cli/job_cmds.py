@@ -38,7 +38,7 @@ from sahelsim.core.config import resolve_data_dir
 from sahelsim.forecast.backtest import forecast
 from sahelsim.forecast.filtered import FilteredForecaster
 from sahelsim.forecast.origin import forecast_from_origin
-from sahelsim.inference.assimilate import NoObservations, load_recent, plan_present
+from sahelsim.inference.assimilate import FILES, NoObservations, load_recent, plan_present
 from sahelsim.report.build import build_report
 from sahelsim.scenarios.run import HISTORY_START, make_space, month_label
 from sahelsim.validation.run import run_validation
@@ -137,7 +137,7 @@ def _explorer_present(choice: str, synthetic: bool = False) -> Path | None:
     if choice == "none" or (choice == "auto" and synthetic):
         return None
     folder = DEFAULT_OUT / "assimilate" if choice == "auto" else Path(choice).expanduser()
-    ok = (folder / "summary.json").is_file() and (folder / "state.npz").is_file()
+    ok = all((folder / FILES[k]).is_file() for k in ("summary", "state"))
     if choice != "auto" and not ok:
         raise typer.BadParameter(f"{folder} holds no filtered ensemble (summary.json and "
                                  "state.npz, written by `sahelsim assimilate`)",

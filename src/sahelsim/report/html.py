@@ -22,6 +22,13 @@ def note(text: str, cls: str = "note") -> str:
     return f'<p class="{cls}">{text}</p>'
 
 
+def left_out_note(problems: Sequence[str]) -> str:
+    """The note naming the input tables a section left out, and why ("" when none)."""
+    if not problems:
+        return ""
+    return note("Left out: " + "; ".join(esc(x) for x in problems) + ".", cls="note notrun")
+
+
 def table(
     df: pd.DataFrame,
     columns: Sequence[tuple[str, str]],

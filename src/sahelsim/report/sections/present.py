@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from sahelsim.core.canon import month_id_to_year_month
-from sahelsim.report.html import note, table
+from sahelsim.report.html import left_out_note, note, table
 from sahelsim.report.inputs import PresentInputs
 from sahelsim.viz.figures import FigureSet, style_layout
 from sahelsim.viz.palette import INK, SERIES_PAIR
@@ -282,10 +282,7 @@ def section_present(p: PresentInputs | None, folder: Any, figs: FigureSet) -> st
             " start from the filtered present start from these members."
         )
     ]
-    if p.problems:
-        parts.append(
-            note("Left out: " + "; ".join(esc(x) for x in p.problems) + ".", cls="note notrun")
-        )
+    parts.append(left_out_note(p.problems))
     parts += [
         _check_html(p),
         _all_times_html(p),

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from sahelsim.report.html import note, table
+from sahelsim.report.html import left_out_note, note, table
 from sahelsim.report.inputs import SkillTables
 from sahelsim.report.sections.skill_text import (
     FORECASTER_COLOURS,
@@ -341,10 +341,7 @@ def _level_html(
         )
     order = list(t.tables["overall"].sort_values("crps", kind="stable")["forecaster"])
     parts = [head, _provenance_html(t), _counts_html(t), _setup_html(t)]
-    if t.problems:
-        parts.append(
-            note("Left out: " + "; ".join(esc(p) for p in t.problems) + ".", cls="note notrun")
-        )
+    parts.append(left_out_note(t.problems))
     parts += [
         _goals_html(t),
         _overall_html(t),

@@ -5,8 +5,10 @@ lever change takes to show its result. Prints one JSON object on stdout (progres
                              [--no-browser]
 
 First the explorer's caches are built as ``sahelsim serve --prebuild`` does (``prebuild_s``: the
-2012-2024 spin-up of each distinct scenario history and the observed panel; a cache left by an
-earlier run is reused), then three measurements, medians over ``--repeat``. Each repetition
+2012-2024 spin-up of each distinct scenario history, the stored full run of each shipped
+scenario (``sahelsim.app.stored``) and the observed panel; a cache left by an earlier run is
+reused), so the cold start below is a new server process reading those caches, then three
+measurements, medians over ``--repeat``. Each repetition
 sets the lever ``restraint`` to a new value, so no result comes from the run cache, while the
 present state (December 2024) does: a lever acts from 2025 on, so only 2025 onwards is
 simulated.

@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from sahelsim.app import inputs, runs
+from sahelsim.app import inputs, runs, stored
 from sahelsim.app.inputs import (  # noqa: F401 (re-exported: callers use core.<name>)
     DEFAULT_MEMBERS,
     DEFAULT_MONTHS,
@@ -72,11 +72,13 @@ from sahelsim.app.runs import (  # noqa: F401 (re-exported: callers use core.<na
     default_data_dir,
     finished,
     has_preview,
+    has_stored,
     present_source,
     preview_cached,
     provider,
     run_cached,
     space_for,
+    warm_engine,
     warm_worker,
     yearly_summary,
 )
@@ -117,6 +119,7 @@ __all__ = [
     "fan_figures_for",
     "finished",
     "has_preview",
+    "has_stored",
     "map_figures",
     "map_figures_for",
     "month_label",
@@ -125,6 +128,7 @@ __all__ = [
     "preview_cached",
     "run_cached",
     "set_provider",
+    "warm_engine",
     "warm_worker",
     "space_for",
     "yearly_summary",
@@ -163,15 +167,20 @@ def prebuild(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[tuple[str, str]]:
     """Build the cached present of every shipped scenario (scenarios sharing a history share
-    one) and the observed panel, so the explorer's first chart needs no spin-up; returns
-    (scenario, where its projections start)."""
+    one), the full run of each as shipped (``members``, ``seed``, the default horizon; kept on
+    disk by :mod:`sahelsim.app.stored`) and the observed panel, so the explorer's first chart,
+    and the first chart after a scenario switch, need no simulation; returns (scenario, where
+    its projections start)."""
     names = list_scenarios()
     out = []
     for i, name in enumerate(names):
         if progress:
-            progress("present", i, len(names) + 1)
-        out.append((name, present_source(make_request(name, members=members, seed=seed,
-                                                      data_dir=data_dir))))  # fmt: skip
+            progress("present and run", i, len(names) + 1)
+        req = make_request(name, members=members, seed=seed, data_dir=data_dir)
+        out.append((name, present_source(req)))
+        if not has_stored(req):
+            run_cached(req)
+    stored.flush()  # the runs are on disk before the caller (serve --prebuild) exits
     if progress:
         progress("observed data", len(names), len(names) + 1)
     fan_observed(data_dir)

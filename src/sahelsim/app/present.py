@@ -75,6 +75,7 @@ __all__ = [
     "history_digest",
     "present_provider",
     "project",
+    "projection_drivers",
 ]
 
 #: A filtered ensemble directory to start projections from (instead of the spin-up).
@@ -121,6 +122,10 @@ class PresentProvider(Protocol):
     def present(self, space: Space, sc: Scenario, *, members: int, seed: int,
                 grid: str) -> Present: ...  # fmt: skip
 
+    def key(self, space: Space, sc: Scenario, *, members: int, seed: int) -> str:
+        """What the present depends on, hashed, without reading it (keys stored runs)."""
+        ...
+
 
 # -- keys ---------------------------------------------------------------------------------------
 
@@ -165,6 +170,11 @@ def history_digest(space: Space, sc: Scenario) -> str:
 def _drivers(space: Space, sc: Scenario, start: int, months: int) -> Any:
     return build_drivers(space, start, months, levers=sc.lever_series(start, months),
                          flags=sc.flags, projection_start=PROJECTION_START)  # fmt: skip
+
+
+def projection_drivers(space: Space, sc: Scenario, months: int) -> Any:
+    """The drivers :func:`project` runs ``months`` months of ``sc`` with, from 2025-01."""
+    return _drivers(space, sc, PROJECTION_START, months)
 
 
 # -- the spin-up --------------------------------------------------------------------------------
@@ -283,6 +293,18 @@ class FilteredPresent:
         self._got: Present | None = None
         self._lock = threading.Lock()
 
+    def key(self, space: Space, sc: Scenario, *, members: int, seed: int) -> str:
+        """The folder and the name, size and modification time of each of its files, hashed
+        (the same for every scenario: a filtered present has no scenario history)."""
+        h = hashlib.sha256(str(self.folder.resolve()).encode() + str(int(members)).encode())
+        try:
+            for f in sorted(self.folder.iterdir()):
+                st = f.stat()
+                h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+        except OSError:
+            h.update(b"unreadable")
+        return "filtered-" + h.hexdigest()[:24]
+
     def present(self, space: Space, sc: Scenario, *, members: int, seed: int,
                 grid: str) -> Present:  # fmt: skip
         with self._lock:
@@ -352,7 +374,7 @@ def project(
     ids = np.asarray(members, dtype=np.int64)
     rows = ids % present.members
     pm = None if present.param_matrix is None else present.param_matrix[rows]
-    drivers = _drivers(space, sc, present.start, months)
+    drivers = _drivers(space, sc, present.start, months)  # = projection_drivers (2025-01)
     state0 = present.state.take(rows)
     ds = simulate(space, params or default_params(), drivers, members=ids, seed=seed,
                   record=record, state0=state0, param_matrix=pm)  # fmt: skip

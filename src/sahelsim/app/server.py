@@ -1,11 +1,12 @@
 """The explorer's server process: ``python -m sahelsim.app.server [streamlit options]``.
 
 It imports the library, starts Streamlit on the page (:data:`sahelsim.app.APP_FILE`) in this
-process and, on a thread alongside, runs the page's default request (scenario, members, seed,
-horizon as a URL without parameters asks for) from the cached present: its preview and the
-preview's fan charts first (a visitor who comes early sees them), then the full ensemble and its
-fan charts, so the first visitor's page finds them in the caches instead of paying the imports,
-the engine load and the first run. The run pool's worker processes start
+process and, on a thread alongside, puts the page's default request (scenario, members, seed,
+horizon as a URL without parameters asks for) in the caches: read from disk when a stored run
+exists (``serve --prebuild`` writes one per shipped scenario), else simulated from the cached
+present (its preview and the preview's fan charts first, so a visitor who comes early sees
+them, then the full ensemble); then its fan charts; then it loads the engine and the present,
+so the first visitor's page and first lever change pay neither. The run pool's worker processes start
 :data:`POOL_AFTER_PAGE_S` after the first page has been sent (the browser is still drawing it:
 its first Plotly chart loads Plotly.js), or after :data:`POOL_DELAY_S` without a visitor, so
 their start (imports, the grid) does not compete with the first page. Nothing here changes a number: the warm-up is the
@@ -36,15 +37,20 @@ POOL_AFTER_PAGE_S = 10.0
 
 
 def warm_up(pool_delay_s: float = POOL_DELAY_S, after_page_s: float = POOL_AFTER_PAGE_S) -> None:
-    """The default request's preview, run and fan charts into the caches, then (after the
-    first page and ``after_page_s``, or ``pool_delay_s`` without one) the worker pool."""
+    """The default request into the caches: read from disk when a stored run exists
+    (:mod:`sahelsim.app.stored`, written by ``serve --prebuild`` or an earlier server), else its
+    preview and full run simulated; its fan charts built; then the engine and the present
+    loaded (so the first lever change does not pay for them); then (after the first page and
+    ``after_page_s``, or ``pool_delay_s`` without one) the worker pool."""
     try:
         data_dir = core.default_data_dir()
         req = core.make_request(DEFAULT_SCENARIO, data_dir=data_dir)
-        core.preview_cached(req)
-        core.fan_figures_for(req, preview=True)
+        if not core.has_stored(req):
+            core.preview_cached(req)
+            core.fan_figures_for(req, preview=True)
         core.run_cached(req)
         core.fan_figures_for(req)
+        core.warm_engine(req)
         if core.PAGE_DRAWN.wait(pool_delay_s):
             time.sleep(after_page_s)
         core.RUNNER.prestart(core.warm_worker, data_dir)

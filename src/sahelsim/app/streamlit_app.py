@@ -149,7 +149,46 @@ def _lever_widget(scenario: str, lever: str, default: Any, country: str | None) 
     return st.slider(label, float(lo), float(hi), step=step, key=key, help=help_, format=fmt)
 
 
+def _lever_values(scenario: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The lever widgets' values (the defaults where a widget has not been drawn yet)."""
+    state = st.session_state
+    out: dict[str, Any] = {}
+    for lever, default in defaults.items():
+        if isinstance(default, dict):
+            out[lever] = {c: state.get(_key(scenario, lever, c), default[c]) for c in CORE_ISO3}
+        else:
+            out[lever] = state.get(_key(scenario, lever), default)
+    return out
+
+
+def _on_submit(data_dir: str | None) -> None:
+    """ "Run ensemble": the form's values become the request (a callback, so it runs before the
+    page is drawn and the page can draw its charts before the sidebar)."""
+    state = st.session_state
+    scenario = state.w_scenario
+    try:
+        defaults = _defaults(scenario)
+        levers = core.changed_levers(defaults, _lever_values(scenario, defaults))
+        levers.update(core.parse_lever_text(state.get("w_lever_text", "")))
+        state.req = core.make_request(
+            scenario,
+            levers,
+            members=state.w_members,
+            seed=state.w_seed,
+            months=state.w_months,
+            effective=state.w_effective,
+            data_dir=data_dir,
+        )
+        state.errors = []
+        state.invalid = False
+    except core.InputError as exc:
+        state.errors = exc.problems
+        state.invalid = True
+
+
 def _sidebar(data_dir: str | None) -> None:
+    """The run form. Drawn after the main area (its Run button acts through
+    :func:`_on_submit`, before the page runs)."""
     names = list_scenarios()
     st.sidebar.selectbox("Scenario", names, key="w_scenario", format_func=_title,
                          on_change=_on_scenario)  # fmt: skip
@@ -171,44 +210,25 @@ def _sidebar(data_dir: str | None) -> None:
         st.text_input("Lever changes take effect from (YYYY-MM)", key="w_effective",
                       help="From this month a changed lever holds your value, replacing the "
                       "scenario's own later changes of it; before it the scenario runs as written.")  # fmt: skip
-        submitted = st.form_submit_button("Run ensemble", type="primary", width="stretch")
+        st.form_submit_button("Run ensemble", type="primary", width="stretch",
+                              on_click=_on_submit, args=(data_dir,))  # fmt: skip
         st.markdown("**Levers** (value by the end of the scenario; move one to override it)")
-        values: dict[str, Any] = {}
         for group in GROUPS:
             with st.expander(group, expanded=False):
                 for lever, default in defaults.items():
                     if lever_group(lever) != group:
                         continue
                     if isinstance(default, dict):
-                        values[lever] = {
-                            c: _lever_widget(scenario, lever, default[c], c) for c in CORE_ISO3
-                        }
+                        for c in CORE_ISO3:
+                            _lever_widget(scenario, lever, default[c], c)
                     else:
-                        values[lever] = _lever_widget(scenario, lever, default, None)
+                        _lever_widget(scenario, lever, default, None)
         with st.expander("Type lever values", expanded=bool(st.session_state.get("w_lever_text"))):
-            text = st.text_area(
+            st.text_area(
                 "One `lever = value` per line (wins over the sliders)",
                 key="w_lever_text",
                 placeholder="restraint = 0.6\nrussia_personnel = { MLI = 3000 }",
             )
-    if submitted:
-        try:
-            levers = core.changed_levers(defaults, values)
-            levers.update(core.parse_lever_text(text))
-            st.session_state.req = core.make_request(
-                scenario,
-                levers,
-                members=st.session_state.w_members,
-                seed=st.session_state.w_seed,
-                months=st.session_state.w_months,
-                effective=st.session_state.w_effective,
-                data_dir=data_dir,
-            )
-            st.session_state.errors = []
-            st.session_state.invalid = False
-        except core.InputError as exc:
-            st.session_state.errors = exc.problems
-            st.session_state.invalid = True
     st.sidebar.button("Reset levers to the scenario", on_click=_reset_levers, args=(scenario,),
                       key="btn_reset", width="stretch")  # fmt: skip
     st.sidebar.caption(
@@ -257,7 +277,13 @@ def _status(slots: _Slots, res: core.Result, hit: bool) -> None:
         )
     else:
         what = f"{req.members} members"
-        done = "from the cache" if hit else f"ran in {res.seconds:.1f} s"
+        done = (
+            "from the cache"
+            if hit
+            else "a stored run, read from disk"
+            if res.meta.get("stored")
+            else f"ran in {res.seconds:.1f} s"
+        )
     spun = (
         f" (including the 2012-2024 spin-up, {res.meta.get('present_s', 0):.1f} s, now cached)"
         if res.meta.get("spun_up") and not hit
@@ -440,8 +466,9 @@ TABS = ["Projections", "Maps", "Compare", "Claims", "Levers"]
 
 
 def _first_result(req: core.RunRequest) -> tuple[core.Result, bool]:
-    """The full ensemble when it is cached, else its preview (members first), else the run."""
-    if core.finished(req) is not None or not core.has_preview(req):
+    """The full ensemble when it is cached (in memory or on disk), else its preview (members
+    first), else the run."""
+    if core.finished(req) is not None or not core.has_preview(req) or core.has_stored(req):
         with st.spinner(f"Running {req.members} members of {req.label}..."):
             return core.run_cached(req)
     n = min(req.members, core.PREVIEW_MEMBERS)
@@ -461,7 +488,8 @@ def main() -> None:
     st.set_page_config(page_title="sahelsim: scenario explorer", layout="wide")
     data_dir = core.default_data_dir()
     _init(data_dir)
-    _sidebar(data_dir)
+    # the sidebar is drawn after the first charts (the Run button acts through a callback, before
+    # this run): the browser starts on the charts (and the chart library) first
     st.title("Central Sahel scenario explorer")
     for p in st.session_state.get("errors", []):
         st.error(p)
@@ -478,6 +506,7 @@ def main() -> None:
         log.debug("page: first result (%d members)", res.members)
     except Exception as exc:
         _run_failed(exc)
+        _sidebar(data_dir)
         return
     st.query_params.from_dict(
         {"scenario": req.scenario, "members": req.members, "seed": req.seed, "months": req.months}
@@ -494,6 +523,7 @@ def main() -> None:
     _status(slots, res, hit)
     _projections(slots, res)
     log.debug("page: fan charts sent")
+    _sidebar(data_dir)
     if _open(tabs[1]):
         with tabs[1]:
             _maps(req)

@@ -164,11 +164,12 @@ def prebuild(
     *,
     members: int = DEFAULT_MEMBERS,
     seed: int = DEFAULT_SEED,
+    months: int = DEFAULT_MONTHS,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[tuple[str, str]]:
     """Build the cached present of every shipped scenario (scenarios sharing a history share
-    one), the full run of each as shipped (``members``, ``seed``, the default horizon; kept on
-    disk by :mod:`sahelsim.app.stored`) and the observed panel, so the explorer's first chart,
+    one), the full run of each as shipped (``members``, ``seed``, ``months``; kept on disk by
+    :mod:`sahelsim.app.stored`) and the observed panel, so the explorer's first chart,
     and the first chart after a scenario switch, need no simulation; returns (scenario, where
     its projections start)."""
     names = list_scenarios()
@@ -176,7 +177,7 @@ def prebuild(
     for i, name in enumerate(names):
         if progress:
             progress("present and run", i, len(names) + 1)
-        req = make_request(name, members=members, seed=seed, data_dir=data_dir)
+        req = make_request(name, members=members, seed=seed, months=months, data_dir=data_dir)
         out.append((name, present_source(req)))
         if not has_stored(req):
             run_cached(req)

@@ -20,6 +20,7 @@ from sahelsim.forecast.forecasters import (
     ModelForecaster,
     baseline_forecasters,
     check_observed_cm,
+    month_text,
 )
 from sahelsim.forecast.origin import forecast_from_origin
 from sahelsim.forecast.scoring import interval_score, pit_histogram, randomised_pit
@@ -112,8 +113,21 @@ def test_forecast_from_origin_writes_cm_and_cy_files(tmp_path):
     fc = baseline_forecasters()["conflictology"]
     paths = forecast_from_origin(obs, origin=ORIGIN, horizon=7, level="cm", out=tmp_path / "cm",
                                  draws=30, model_forecaster=fc)  # fmt: skip
-    assert {"sb", "ns", "os", "parameters"} == set(paths)
+    assert {"sb", "ns", "os", "parameters", "summary", "readme"} == set(paths)
     df = read_views_parquet(paths["os"], keep=("iso3",))
+    # the files for people: names and plain words, the quantiles of the Parquet draws
+    summary = pd.read_csv(paths["summary"])
+    assert set(summary.country) == {"Mali", "Burkina Faso", "Niger"}
+    assert set(summary.file_code) == {"sb", "ns", "os"} and len(summary) == 3 * 3 * 7
+    one = summary[(summary.file_code == "os") & (summary.country == "Niger")
+                  & (summary.period == month_text(ORIGIN + 1))]  # fmt: skip
+    draws = df[(df.iso3 == "NER") & (df.month_id == ORIGIN + 1)].outcome
+    assert len(one) == 1 and one.iloc[0].draws == 30 and one.iloc[0].unit == "deaths per month"
+    assert one.iloc[0]["median"] == pytest.approx(draws.median(), rel=1e-5)
+    assert one.iloc[0].q95 == pytest.approx(draws.quantile(0.95), rel=1e-5)
+    assert "one-sided deaths" in one.iloc[0].forecast and "type 3" in one.iloc[0].forecast
+    readme = paths["readme"].read_text()
+    assert "432 Mali" in readme and "forecast_ged_os_country_month.parquet: one-sided" in readme
     assert list(df.columns) == ["month_id", "country_id", "iso3", "draw", "outcome"]
     assert set(df.month_id) == set(range(ORIGIN + 1, ORIGIN + 8))
     dec = int(month_id(2015, 12))
@@ -152,6 +166,10 @@ def test_model_forecaster_chain_equals_a_fresh_run_and_gives_december_idps(tmp_p
                                  draws=6, seed=5, model_forecaster=a)  # fmt: skip
     idp = pd.read_parquet(paths["idps"])
     assert list(idp.columns) == ["iso3", "year", "draw", "idps"] and set(idp.year) == {2014}
+    people = pd.read_csv(paths["summary"]).query("file_code == 'idps'")
+    assert set(people.period.astype(str)) == {"2014"} and set(people.unit) == {"people"}
+    mali = people[people.country == "Mali"].iloc[0]
+    assert mali["median"] == pytest.approx(idp[idp.iso3 == "MLI"].idps.median(), rel=1e-5)
 
 
 def test_randomised_pit_and_interval_score_by_hand():

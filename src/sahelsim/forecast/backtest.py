@@ -40,6 +40,7 @@ from sahelsim.forecast.evaluate import evaluate
 from sahelsim.forecast.filtered import FilteredForecaster
 from sahelsim.forecast.forecasters import sub_seed
 from sahelsim.forecast.origin import to_country_year
+from sahelsim.forecast.readable import readable_items
 from sahelsim.forecast.views_io import to_views, views_parquet_item
 from sahelsim.inference.calibrate import Calibrator, posterior_predictive
 from sahelsim.inference.observe import simulated_country_year
@@ -264,6 +265,7 @@ def forecast(
                       backend=backend)  # fmt: skip
     pred = simulated_country_year(ds)
     items = []
+    frames = {}
     for t in TARGETS:
         d: dict[tuple[str, int], np.ndarray] = {}
         for c in CORE:
@@ -275,10 +277,13 @@ def forecast(
                     arr = sel[t].values
                 d[(c, int(y))] = np.asarray(arr, dtype=float)
         frame = to_views(d, unit="country_id", period="year", outcome_name="outcome")
+        frames[t] = frame
         items.append(views_parquet_item(frame, out / f"forecast_ged_{t}_country_year.parquet"))
     note = (f"scenario={scenario} draws={draws} seed={seed}"
             f" parameters={ds.attrs.get('parameters')}\n")  # fmt: skip
     items.append((out / "PARAMETERS.txt", lambda p: p.write_text(note, encoding="utf-8")))
+    items += readable_items(frames, out, "cy", f"Scenario {scenario} run from 2012-01 with the"
+                            f" {ds.attrs.get('parameters')} parameters, {draws} draws, seed"
+                            f" {seed} (not started from the observed present).")  # fmt: skip
     written = write_all_atomic(items)  # all files or none: a failure keeps the previous set
-    paths = dict(zip([*TARGETS, "parameters"], written, strict=True))
-    return paths
+    return dict(zip([*TARGETS, "parameters", "summary", "readme"], written, strict=True))

@@ -38,7 +38,8 @@ from sahelsim.forecast.forecasters import (
     history_until,
     month_text,
 )
-from sahelsim.forecast.views_io import forecast_set_items
+from sahelsim.forecast.readable import readable_items
+from sahelsim.forecast.views_io import forecast_set_items, idp_frame, views_from_long
 from sahelsim.scenarios.posterior import Posterior
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,14 @@ def to_country_year(long: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([out, long[long["target"] == "idps"]], ignore_index=True)
 
 
+def _frames(long: pd.DataFrame, level: str) -> dict[str, pd.DataFrame]:
+    """The ViEWS frames of a long forecast, by target (``idps`` when it has such rows)."""
+    out = {t: views_from_long(long, t, level) for t in TARGETS if (long["target"] == t).any()}
+    if (long["target"] == "idps").any():
+        out["idps"] = idp_frame(long)
+    return out
+
+
 def forecast_from_origin(
     observed: pd.DataFrame | None,
     *,
@@ -106,7 +115,8 @@ def forecast_from_origin(
     observations: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Forecast from ``origin`` (month id) for ``horizon`` months (``cm``) or years (``cy``);
-    returns ``{sb, ns, os, [idps,] parameters: path}``. ``observed``: country-months
+    returns ``{sb, ns, os, [idps,] parameters, summary, readme: path}`` (the summary CSV and
+    the README are for people: :mod:`sahelsim.forecast.readable`). ``observed``: country-months
     ``iso3, month_id, sb, ns, os`` (None: an empty history); ``data_end``: the last month of
     the data of this level (default: the last month of ``observed``)."""
     hist = (check_observed_cm(observed) if observed is not None
@@ -132,8 +142,15 @@ def forecast_from_origin(
     note = (f"origin={month_text(origin)} horizon={horizon} level={level} draws={draws} "
             f"seed={seed} forecaster={fc!r}\n")  # fmt: skip
     items.append((Path(out) / "PARAMETERS.txt", text_writer(note)))
-    paths = write_all_atomic(items)
+    n_files = len(items)
+    items += readable_items(_frames(frame, level), out, level,
+                            f"From the origin {month_text(origin)}, {horizon}"
+                            f" {'months' if level == 'cm' else 'years'} ahead, {draws} draws,"
+                            f" seed {seed}. Forecaster: {fc!r}.")  # fmt: skip
+    written = write_all_atomic(items)
+    paths, extra = written[:n_files], written[n_files:]
     names = [p.name for p in paths]
     keys = [next((t for t in (*TARGETS, "idps") if f"_{t}_" in n), "parameters") for n in names]
-    log.info("forecast from %s: %d files in %s", month_text(origin), len(paths), out)
-    return dict(zip(keys, paths, strict=True))
+    log.info("forecast from %s: %d files in %s", month_text(origin), len(written), out)
+    return dict(zip(keys, paths, strict=True)) | dict(zip(("summary", "readme"), extra,
+                                                          strict=True))  # fmt: skip

@@ -301,6 +301,16 @@ def test_figures_and_comparison(small_run):
     assert len(figs["civilians"].data) > len(figs["deaths"].data)
     # the report's palette: one colour per perpetrator in the explorer as in the report
     medians = {t.name: t.line.color for t in figs["civilians"].data if t.name.endswith("median")}
+    # one scenario: no panel title (the page names the run), even when the title is wrapped
+    # (a long one sat under the region menu); two scenarios: one title each
+    assert len(small_run.title) > 40
+    for fig in figs.values():
+        texts = " ".join(a.text for a in fig.layout.annotations)
+        assert "Accommodation" not in texts, texts
+    req_a = core.make_request("acceleration", seed=5, **SMALL)
+    two = core.fan_figures([("a", small_run), ("b", core.run_cached(req_a)[0])])
+    texts = " ".join(a.text for a in two["deaths"].layout.annotations)
+    assert "Accommodation" in texts and "Acceleration" in texts, texts
     assert medians["state side: median"] == PERPETRATOR_COLOURS["state_side"]
     assert medians["JNIM: median"] == PERPETRATOR_COLOURS["jnim"]
     assert medians["IS Sahel: median"] == PERPETRATOR_COLOURS["issp"]

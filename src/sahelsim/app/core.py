@@ -88,12 +88,11 @@ from sahelsim.data.store.store import Store
 from sahelsim.evidence.ingest import ingest_all
 from sahelsim.scenarios.run import PROJECTION_START, compare, month_label
 from sahelsim.scenarios.scenario import list_scenarios
-from sahelsim.viz.fans import FAN_SERIES, fan_figure
+from sahelsim.viz.fans import FAN_SERIES, fan_figure, panel_title
 from sahelsim.viz.figures import FigureSet
 from sahelsim.viz.maps import load_admin1
 from sahelsim.viz.maps import map_figures as draw_maps
 from sahelsim.viz.runs import RunInput, ScenarioRuns, summarise_runs
-from sahelsim.viz.text import plotly_text
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +249,7 @@ def fan_figures(items: Sequence[tuple[str, Result]]) -> dict[str, go.Figure]:
     drawn and asked for (``{"members": n, "of": N}``, of the first result)."""
     runs_ = _summaries(items)
     names = [n for n, _ in items]
-    panel_titles = {plotly_text(runs_.titles[n]) for n in names}
+    panel_titles = {panel_title(runs_.titles[n]) for n in names}  # as fan_figure writes them
     observed = fan_observed(items[0][1].request.data_dir)
     first = items[0][1]
     note = preview_note(first)

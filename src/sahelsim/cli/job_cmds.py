@@ -88,8 +88,11 @@ def serve(
         bool,
         typer.Option(
             "--prebuild",
-            help="Build the explorer's cached present states (a 2012-2024 spin-up per scenario"
-            " history, for --members and --seed) and the observed panel, then exit.",
+            help="Build the explorer's caches for --members and --seed, then exit: the present"
+            " (a 2012-2024 spin-up per scenario history, or the filtered ensemble of"
+            " --present), the full run of every shipped scenario (stored on disk, so a new"
+            " server's first page and scenario switches simulate nothing) and the observed"
+            " panel.",
         ),
     ] = False,
     members: Annotated[

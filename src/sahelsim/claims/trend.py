@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+import scipy
 
 from sahelsim.claims.verdicts import (
     CONTRADICTED,
@@ -41,6 +41,9 @@ from sahelsim.claims.verdicts import (
     count_text,
     years_text,
 )
+
+# ``scipy.stats`` (over a second to import) is reached at call time through SciPy's lazy
+# submodules, as in ``evidence/before_after.py``, so importing the claims costs nothing.
 
 #: Year-on-year changes (ending at the last before year) that measure the swings.
 SWING_YEARS = 10
@@ -166,7 +169,7 @@ def no_change(
     sd = max(math.sqrt(float(np.mean(np.square(diffs))) / 2.0), floor)
     df = changes_df(m)
     n, k = len(before), len(seen)
-    half = float(stats.t.ppf(0.5 + level / 2.0, df)) * sd * math.sqrt(1.0 / n + 1.0 / k)
+    half = float(scipy.stats.t.ppf(0.5 + level / 2.0, df)) * sd * math.sqrt(1.0 / n + 1.0 / k)
     obs = float(np.mean([math.log1p(vals[y]) for y in seen]))
     span = (pairs[0] - 1, pairs[-1])
     return NoChange(
@@ -262,7 +265,7 @@ def pooled_ratio(forecasts: Sequence[NoChange], level: float = LEVEL) -> PooledR
     var = [(f.sd_year**2) * (1.0 / len(f.before) + 1.0 / len(f.after)) / c**2 for f in ok]
     se = math.sqrt(sum(var))
     df = se**4 / sum(v * v / f.df for v, f in zip(var, ok, strict=True))
-    half = float(stats.t.ppf(0.5 + level / 2.0, df)) * se
+    half = float(scipy.stats.t.ppf(0.5 + level / 2.0, df)) * se
     return PooledRatio(math.exp(d), math.exp(-half), math.exp(half), df, c)
 
 

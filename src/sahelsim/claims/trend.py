@@ -82,11 +82,6 @@ class NoChange:
     def testable(self) -> bool:
         return not self.reason
 
-    @property
-    def half_width(self) -> float:
-        """Half-width of the interval on the log scale (``t * sd_year * sqrt(1/n + 1/k)``)."""
-        return math.log1p(self.high) - math.log1p(self.level)
-
 
 def _check_years(before: Sequence[int], after: Sequence[int]) -> None:
     if not before or not after:

@@ -25,6 +25,7 @@ from sahelsim.claims.audit import (
     load_claims,
     write_claims,
 )
+from sahelsim.claims.trend import no_change, trend_verdict
 from sahelsim.core.canon import month_id_to_year_month, priogrid_gid
 from sahelsim.data.fixtures import ged_frame, write_csv
 from sahelsim.scenarios.run import HISTORY_START
@@ -175,15 +176,29 @@ def test_data_verdicts_on_real_data(data_audit, shared_data):
     r = a.loc["c10_two_million_displaced"]
     assert r.verdict == "supported" and r.source.startswith("UNHCR refugee statistics 2025.12.1")
     assert f"{idps + refs:,.0f}" in r.figure and "2,062,534" in r.figure
-    # trends: rate ratios per country and pooled, with the over-dispersion-adjusted interval
-    for cid in ("c01_attacks_up_since_aes", "c02_civilian_casualties_up_since_aes"):
+    # trends: per country and pooled, against a no-change forecast from the years before
+    for cid, observed in (
+        ("c01_attacks_up_since_aes", "6,233"),
+        ("c02_civilian_casualties_up_since_aes", "3,247"),
+    ):
         r = a.loc[cid]
-        assert r.evidence == "data" and r.verdict != NOT_TESTABLE
-        for part in ("MLI:", "BFA:", "NER:", "pooled:", "over-dispersion adjusted"):
+        assert r.evidence == "data" and r.verdict == "mixed"
+        for part in ("Mali:", "Burkina Faso:", "Niger:", "pooled: 2024 observed", "sensitivity"):
             assert part in r.figure
-        assert r.interval.startswith("pooled RR")
-    assert a.loc["c14_mali_attacks_up_after_minusma", "figure"].startswith("MLI:")
-    assert a.loc["c15_terrorism_deaths_up_since_coups", "verdict"] == "supported"
+        assert "within the expected range" in r.figure and "RR" not in r.figure
+        assert re.fullmatch(
+            r"pooled: expected [\d,]+-[\d,]+ a year \(90 %, no-change forecast from 2021-22\); "
+            rf"observed {observed}",
+            r.interval,
+        ), r.interval
+    r = a.loc["c14_mali_attacks_up_after_minusma"]
+    assert r.figure.startswith(
+        "Mali: 2024 observed 1,556 a year; a no-change forecast from 2021-22"
+    )
+    assert r.verdict == "mixed" and r.interval.endswith("observed 1,556")
+    r = a.loc["c15_terrorism_deaths_up_since_coups"]
+    assert r.verdict == "supported" and "Burkina Faso (coup 2022): 2023-24 observed" in r.figure
+    assert r.interval.startswith("pooled: expected ") and "times" in r.interval
     assert a.loc["c18_institutional_chronology", "verdict"] == "supported"
     assert a.loc["c19_joint_force_announced_dec_2024", "verdict"] == "mixed"
     # no event data staged: the Nondin/Soro toll cannot be checked event by event
@@ -288,19 +303,19 @@ YEARS = list(range(2017, 2026))
 _CLAIMS = {c.id: c for c in load_claims()}
 
 
-def _country_year(**columns: dict[str, list[float]]) -> pd.DataFrame:
-    """A UCDP country-year table for MLI, BFA, NER over ``YEARS``: every count 100 a year
+def _country_year(years: list[int] = YEARS, **columns: dict[str, list[float]]) -> pd.DataFrame:
+    """A UCDP country-year table for MLI, BFA, NER over ``years``: every count 100 a year
     unless ``columns`` gives a column's yearly values per country."""
     rows = []
     for iso in ("MLI", "BFA", "NER"):
-        for i, year in enumerate(YEARS):
+        for i, year in enumerate(years):
             row = {"iso3": iso, "year": year, "ucdp_version": "25.1", "idps_unhcr": 1000.0}
             for col in (
                 "deaths_state_based", "deaths_non_state", "civilians_killed_by_nonstate",
                 "civilian_deaths", "civilians_killed_by_government", "deaths_total",
                 "deaths_total_low", "deaths_total_high", "idps", "refugees_abroad",
             ):  # fmt: skip
-                row[col] = float(columns.get(col, {}).get(iso, [100.0] * len(YEARS))[i])
+                row[col] = float(columns.get(col, {}).get(iso, [100.0] * len(years))[i])
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -309,47 +324,161 @@ def _run_data_test(store, cid: str, cy: pd.DataFrame):
     return claims_mod.TESTS[cid](_CLAIMS[cid], claims_mod.Context(store, None, cy=cy))
 
 
-def _by_year(values: dict[int, float], default: float = 100.0) -> list[float]:
-    return [float(values.get(y, default)) for y in YEARS]
+def _by_year(
+    values: dict[int, float], default: float = 100.0, years: list[int] = YEARS
+) -> list[float]:
+    return [float(values.get(y, default)) for y in years]
+
+
+#: Trend tests need the ten years of swings before the earliest before year (2017, Mali's coup).
+LONG = list(range(2005, 2026))
+
+
+def _long(values: dict[int, float], default: float = 100.0) -> list[float]:
+    return _by_year(values, default, LONG)
+
+
+def _trend_test(store, cid: str, **columns: dict[str, list[float]]):
+    return _run_data_test(store, cid, _country_year(LONG, **columns))
+
+
+def _expected(interval: str) -> tuple[float, float]:
+    m = re.search(r"expected ([\d,.]+)-([\d,.]+) ", interval)
+    assert m, interval
+    return float(m.group(1).replace(",", "")), float(m.group(2).replace(",", ""))
 
 
 def test_trend_verdicts_on_crafted_counts(store):
-    # the AES charter is in 2023: 2021-22 against 2024-25, the charter year left out
-    up = {iso: _by_year({2024: 300, 2025: 300}) for iso in ("MLI", "BFA", "NER")}
-    r = _run_data_test(
-        store, "c02_civilian_casualties_up_since_aes", _country_year(civilian_deaths=up)
-    )
+    # the AES charter is in 2023: a no-change forecast from 2021-22 for 2024-25 (2023 left out)
+    c02 = "c02_civilian_casualties_up_since_aes"
+    up = {iso: _long({2024: 300, 2025: 300}) for iso in ("MLI", "BFA", "NER")}
+    r = _trend_test(store, c02, civilian_deaths=up)
     assert r.verdict == "supported" and r.evidence == "data"
-    assert "pooled: 2024-25 900/yr vs 2021-22 300/yr, RR 3," in r.figure
-    assert r.interval.startswith("pooled RR 3,")
-    down = {iso: _by_year({2024: 20, 2025: 20}) for iso in ("MLI", "BFA", "NER")}
-    r = _run_data_test(
-        store, "c02_civilian_casualties_up_since_aes", _country_year(civilian_deaths=down)
-    )
-    assert r.verdict == "contradicted" and "RR 0.2," in r.figure
-    # pooled up, but one country clearly down: mixed
-    split = {"MLI": _by_year({2024: 1000, 2025: 1000}), "BFA": _by_year({2024: 10, 2025: 10}),
-             "NER": _by_year({})}  # fmt: skip
-    r = _run_data_test(
-        store, "c02_civilian_casualties_up_since_aes", _country_year(civilian_deaths=split)
-    )
-    assert "-> supported" in r.figure.split("pooled:")[1] and r.verdict == "mixed"
-    # jihadist deaths = state-based + non-state + one-sided by non-state groups (3 x 100 a year)
-    r = _run_data_test(store, "c01_attacks_up_since_aes", _country_year())
-    assert "pooled: 2024-25 900/yr vs 2021-22 900/yr, RR 1," in r.figure
-    assert r.verdict == "mixed" and "the point estimate is unchanged after" in r.figure
-    # Mali only, MINUSMA left in 2023: 2021-22 against 2024-25
-    mali = {"MLI": _by_year({2024: 500, 2025: 500})}
-    r = _run_data_test(
-        store, "c14_mali_attacks_up_after_minusma", _country_year(deaths_non_state=mali)
-    )
-    assert r.verdict == "supported" and r.figure.startswith("MLI: 2024-25 700/yr vs 2021-22 300/yr")
-    # coups: MLI 2020, BFA 2022, NER 2023; three years before each against the years after
-    flat = _run_data_test(store, "c15_terrorism_deaths_up_since_coups", _country_year())
     assert (
-        flat.verdict == "mixed"
-        and "MLI (coup 2020): 2021-25 300/yr vs 2017-19 300/yr" in flat.figure
+        "pooled: 2024-25 observed 900 a year; a no-change forecast from 2021-22 (300 a year; "
+        "year-to-year swings from 2012-22) expected " in r.figure
     )
+    assert "-> above the expected range (supported)" in r.figure
+    assert r.interval.startswith("pooled: expected ") and r.interval.endswith("observed 900")
+    assert "a year (90 %, no-change forecast from 2021-22)" in r.interval
+    low, high = _expected(r.interval)
+    assert low < 300 < high < 900
+    down = {iso: _long({2024: 20, 2025: 20}) for iso in ("MLI", "BFA", "NER")}
+    r = _trend_test(store, c02, civilian_deaths=down)
+    assert r.verdict == "contradicted" and "-> below the expected range (contradicted)" in r.figure
+    assert _expected(r.interval)[0] > 60
+    # pooled up, but one country clearly down: mixed, and the disagreement said plainly
+    split = {"MLI": _long({2024: 1000, 2025: 1000}), "BFA": _long({2024: 10, 2025: 10}),
+             "NER": _long({})}  # fmt: skip
+    r = _trend_test(store, c02, civilian_deaths=split)
+    assert "-> above the expected range (supported)" in r.figure.split("pooled:")[1]
+    assert r.verdict == "mixed"
+    assert (
+        "the comparisons differ: Mali, pooled supported; Burkina Faso contradicted; Niger mixed"
+        in r.figure
+    )
+    # flat: jihadist deaths = state-based + non-state + one-sided by non-state groups (3 x 100)
+    r = _trend_test(store, "c01_attacks_up_since_aes")
+    assert "pooled: 2024-25 observed 900 a year; a no-change forecast from 2021-22 (900 a year" in (
+        r.figure
+    )
+    assert r.verdict == "mixed" and "-> within the expected range (mixed)" in r.figure
+    assert "the observed level is about the same as the before years' level" in r.figure
+    assert "within what the earlier years' level and swings would produce" in r.figure
+    # a rise that shows only when the charter year counts as after: the sensitivity says so
+    late = {iso: _long({2023: 400, 2024: 100, 2025: 100}) for iso in ("MLI", "BFA", "NER")}
+    r = _trend_test(store, c02, civilian_deaths=late)
+    assert r.verdict == "mixed"
+    assert "[sensitivity (2023 counted as after): 2023-25 observed " in r.figure
+    assert "the sensitivity comparison (2023 counted as after) gives supported" in r.figure
+    # Mali only, MINUSMA left in 2023: 2021-22 against 2024-25
+    mali = {"MLI": _long({2024: 500, 2025: 500})}
+    r = _trend_test(store, "c14_mali_attacks_up_after_minusma", deaths_non_state=mali)
+    assert r.verdict == "supported"
+    assert r.figure.startswith(
+        "Mali: 2024-25 observed 700 a year; a no-change forecast from 2021-22 (300 a year"
+    )
+    assert "[sensitivity (from 2020-22): 2024-25 observed 700 a year" in r.figure
+    assert not r.interval.startswith("pooled") and r.interval.endswith("observed 700")
+    # coups: MLI 2020, BFA 2022, NER 2023; three years before each against the years after
+    c15 = "c15_terrorism_deaths_up_since_coups"
+    flat = _trend_test(store, c15)
+    assert flat.verdict == "mixed"
+    assert (
+        "Mali (coup 2020): 2021-25 observed 300 a year; a no-change forecast from 2017-19 "
+        "(300 a year; year-to-year swings from 2009-19)" in flat.figure
+    )
+    assert "after the coups 1.00 times the no-change forecasts" in flat.figure
+    rise = {"MLI": _long({y: 400 for y in range(2021, 2026)}),
+            "BFA": _long({y: 400 for y in range(2023, 2026)}), "NER": _long({2024: 400, 2025: 400})}  # fmt: skip
+    r = _trend_test(store, c15, deaths_non_state=rise)
+    assert r.verdict == "supported" and "-> above the expected range (supported)" in r.figure
+    assert "observed 2.00 times" in r.interval  # (600 + 1) / (300 + 1) in every country
+
+
+def test_trend_forecast_ignores_the_after_years(store):
+    """Only years up to the last before year make the forecast: changing 2024-25 moves the
+    observed level, never the expected range."""
+    rng = np.random.default_rng(13)
+    base = {iso: list(rng.integers(200, 2000, len(LONG)).astype(float)) for iso in ("MLI", "BFA", "NER")}  # fmt: skip
+    other = {iso: list(v) for iso, v in base.items()}
+    for v in other.values():
+        v[LONG.index(2024)] *= 7.0
+        v[LONG.index(2025)] = 0.0
+    for cid in ("c01_attacks_up_since_aes", "c14_mali_attacks_up_after_minusma"):
+        a = _trend_test(store, cid, deaths_state_based=base)
+        b = _trend_test(store, cid, deaths_state_based=other)
+        assert _expected(a.interval) == _expected(b.interval)
+        assert a.interval.split("; observed")[1] != b.interval.split("; observed")[1]
+    a = no_change(dict(zip(LONG, base["MLI"], strict=True)), [2021, 2022], [2024, 2025])
+    b = no_change(dict(zip(LONG, other["MLI"], strict=True)), [2021, 2022], [2024, 2025])
+    assert (a.level, a.low, a.high, a.sd_year) == (b.level, b.low, b.high, b.sd_year)
+    assert a.observed != b.observed
+    # ...while a year before the event does move it
+    earlier = dict(zip(LONG, base["MLI"], strict=True)) | {2016: 20_000.0}
+    assert no_change(earlier, [2021, 2022], [2024, 2025]).high > a.high
+
+
+def test_larger_earlier_swings_give_a_wider_interval(store):
+    smooth = _long({}, 1000.0)
+    swings = _long({y: (400.0 if y % 2 else 2500.0) for y in range(2012, 2021)}, 1000.0)
+    r_smooth = _trend_test(store, "c14_mali_attacks_up_after_minusma",
+                           deaths_non_state={"MLI": smooth})  # fmt: skip
+    r_swings = _trend_test(store, "c14_mali_attacks_up_after_minusma",
+                           deaths_non_state={"MLI": swings})  # fmt: skip
+    lo_s, hi_s = _expected(r_smooth.interval)
+    lo_w, hi_w = _expected(r_swings.interval)
+    assert lo_w < lo_s and hi_w > hi_s
+    assert hi_w / max(lo_w, 1.0) > 3 * hi_s / lo_s
+    # a rise to 2,000 a year stands out of a smooth history, not of one that swung 400-2,500
+    up = {2024: 2000.0, 2025: 2000.0}
+    r = _trend_test(store, "c14_mali_attacks_up_after_minusma",
+                    deaths_non_state={"MLI": [max(v, up.get(y, 0)) for y, v in zip(LONG, smooth, strict=True)]})  # fmt: skip
+    assert r.verdict == "supported"
+    r = _trend_test(store, "c14_mali_attacks_up_after_minusma",
+                    deaths_non_state={"MLI": [up.get(y, v) for y, v in zip(LONG, swings, strict=True)]})  # fmt: skip
+    assert r.verdict == "mixed"
+
+
+def test_trend_zero_counts_and_bad_input(store):
+    # all zero: no swings can be measured (no year reaches 25 deaths); said, not crashed
+    zero = {iso: _long({}, 0.0) for iso in ("MLI", "BFA", "NER")}
+    r = _trend_test(store, "c02_civilian_casualties_up_since_aes", civilian_deaths=zero)
+    assert r.verdict == NOT_TESTABLE and "at least 25" in r.figure
+    assert r.interval.startswith("pooled: not testable")
+    # active history, then zero before and after: a level of 0 with counting noise, mixed
+    quiet = {y: 0.0 for y in range(2021, 2026)}
+    nc = no_change(dict(zip(LONG, _long(quiet, 300.0), strict=True)), [2021, 2022], [2024, 2025])
+    assert nc.testable and nc.level == 0.0 and nc.low == 0.0 and 0 < nc.high < 100
+    assert trend_verdict(nc) == "mixed"
+    nc = no_change(dict(zip(LONG, _long(quiet | {2024: 500.0}, 300.0), strict=True)), [2021, 2022], [2024])  # fmt: skip
+    assert trend_verdict(nc) == "supported"
+    with pytest.raises(ValueError, match="every before year must precede every after year"):
+        no_change({2020: 1.0}, [2021, 2022], [2022, 2023])
+    with pytest.raises(ValueError, match=re.escape("count -5.0 in year 2019 is negative")):
+        no_change({2019: -5.0}, [2021], [2023])
+    nc = no_change({2021: 5.0, 2022: 5.0}, [2021, 2022], [2024])
+    assert not nc.testable and "after years" in nc.reason
 
 
 def test_figure_verdicts_on_crafted_counts(store):

@@ -1,21 +1,34 @@
 """Data tests on UCDP country-year counts: before/after trends (c01, c02, c14, c15) and Burkina
 Faso's yearly figures (c04, c17, c05, c06).
 
-Trends are rate ratios of yearly counts (the event year left out), decided by the
-over-dispersion-adjusted 90 % interval: with two or three years on a side these intervals are
-wide, and the verdict says so rather than reading a point estimate as a finding.
+Trends are judged by a no-change forecast (:mod:`sahelsim.claims.trend`): is the observed level
+of the years after the event outside what the years before it (their level and the series'
+earlier year-to-year swings) would produce if nothing had changed?
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from sahelsim.claims.context import Context, claim_test
 from sahelsim.claims.load import Claim
+from sahelsim.claims.trend import (
+    ACTIVE,
+    SWING_YEARS,
+    NoChange,
+    comparison_text,
+    disagreement_text,
+    interval_text,
+    mixed_reading,
+    no_change,
+    not_testable,
+    pooled_ratio,
+    pooled_ratio_verdict,
+    sensitivity_text,
+    trend_verdict,
+)
 from sahelsim.claims.verdicts import (
     CONSISTENT,
     CONTRADICTED,
@@ -25,23 +38,37 @@ from sahelsim.claims.verdicts import (
     Result,
     Untestable,
     count_text,
-    period_ratio,
     pooled_verdict,
-    rr_text,
-    rr_verdict,
     years_text,
 )
-from sahelsim.core.canon import CORE_ISO3
+from sahelsim.core.canon import CORE_ISO3, ISO3_TO_NAME
 
 _METHOD = (
-    "UCDP 'best' estimates per calendar year; RR = yearly rate after / before, the event year "
-    "left out (sahelsim.timeline.before_after); the over-dispersion-adjusted 90 % interval "
-    "decides (pooled = the three countries summed)."
+    "UCDP 'best' estimates per calendar year, the event year left out. Each trend is judged "
+    "by a no-change forecast: the yearly level of the years before the event (the geometric "
+    "mean of count + 1, minus 1) and the series' year-to-year swings over the "
+    f"{SWING_YEARS} years up to them (changes between years with at least {ACTIVE:.0f} "
+    "deaths; never below counting noise) give the range of yearly levels (90 %) the years "
+    "after would show if nothing had changed. Observed (the same kind of mean over the years "
+    "after) above the range -> supported, below -> contradicted, inside -> mixed. Only years "
+    "up to the last before year enter the forecast. A country or sensitivity comparison "
+    "pointing the other way makes the verdict mixed."
 )
 
 
 def _jihadist_deaths(cy: pd.DataFrame) -> pd.Series:
     return cy["deaths_state_based"] + cy["deaths_non_state"] + cy["civilians_killed_by_nonstate"]
+
+
+def _name(iso3: str) -> str:
+    return ISO3_TO_NAME.get(iso3, iso3)
+
+
+def _summed(ctx: Context, column: pd.Series, countries: Sequence[str]) -> pd.Series:
+    """The countries' yearly counts summed, over the years every one of them has."""
+    parts = [ctx.series(iso, column).dropna() for iso in countries]
+    years = sorted(set.intersection(*(set(map(int, p.index)) for p in parts)))
+    return pd.Series([sum(float(p[y]) for p in parts) for y in years], index=years, dtype=float)
 
 
 def _trend(
@@ -51,67 +78,54 @@ def _trend(
     countries: Sequence[str],
     event_year: int,
     before: Sequence[int],
-    sensitivity: tuple[Sequence[int], Sequence[int]] | None,
+    sensitivity: tuple[str, Sequence[int], Sequence[int]] | None,
     label: str,
 ) -> Result:
-    """Before/after trend per country and pooled; verdict from the pooled main comparison."""
-    cy = ctx.cy
-    last = int(cy["year"].max())
+    """Per country and pooled (the countries summed): the years after ``event_year`` against a
+    no-change forecast from ``before``; the verdict from the pooled main comparison, mixed when
+    a country or the sensitivity comparison (label, before, after) points the other way."""
+    last = int(ctx.cy["year"].max())
     after = list(range(event_year + 1, last + 1))
     if not after:
         raise Untestable(f"no UCDP year after {event_year} in the store (latest {last})")
-    parts, verdicts = [], []
-    pooled_counts: dict[int, float] = {}
-    for iso in countries:
-        s = ctx.series(iso, column)
-        for y, v in s.items():
-            pooled_counts[int(y)] = pooled_counts.get(int(y), 0.0) + float(v)
-        r = period_ratio(s, before, after)
-        v = rr_verdict(r)
-        verdicts.append(v)
-        text = (
-            f"{iso}: {years_text(after)} {count_text(r.rate_after)}/yr vs {years_text(before)} "
-            f"{count_text(r.rate_before)}/yr, {rr_text(r)} -> {v}"
-        )
-        if sensitivity is not None:
-            rs = period_ratio(s, sensitivity[0], sensitivity[1])
-            text += (
-                f" [sensitivity {years_text(sensitivity[1])} vs {years_text(sensitivity[0])}: "
-                f"{rr_text(rs)} -> {rr_verdict(rs)}]"
-            )
-        parts.append(text)
+    series = {_name(iso): ctx.series(iso, column) for iso in countries}
     if len(countries) > 1:
-        rp = period_ratio(pooled_counts, before, after)
-        pooled = rr_verdict(rp)
-        verdict = pooled_verdict(pooled, verdicts)
-        parts.append(
-            f"pooled: {years_text(after)} {count_text(rp.rate_after)}/yr vs {years_text(before)} "
-            f"{count_text(rp.rate_before)}/yr, {rr_text(rp)} -> {pooled}"
-        )
+        series["pooled"] = _summed(ctx, column, countries)
+    forecasts = {name: no_change(s, before, after) for name, s in series.items()}
+    verdicts = {name: trend_verdict(nc) for name, nc in forecasts.items()}
+    sens: dict[str, str] = {}
+    parts: list[str] = []
+    for name, nc in forecasts.items():
+        text = f"{name}: {comparison_text(nc)}"
         if sensitivity is not None:
-            rs = period_ratio(pooled_counts, sensitivity[0], sensitivity[1])
-            parts.append(
-                f"pooled sensitivity {years_text(sensitivity[1])} vs {years_text(sensitivity[0])}: "
-                f"{rr_text(rs)} -> {rr_verdict(rs)}"
-            )
-        main = rp
-    else:
-        verdict = verdicts[0]
-        main = period_ratio(ctx.series(countries[0], column), before, after)
-    interval = f"{'pooled ' if len(countries) > 1 else ''}{rr_text(main)}"
-    if verdict == MIXED and math.isfinite(main.rate_ratio):
-        way = {1: "higher", -1: "lower"}.get(int(np.sign(main.rate_ratio - 1)), "unchanged")
+            ns = no_change(series[name], sensitivity[1], sensitivity[2])
+            sens[name] = trend_verdict(ns)
+            text += f" {sensitivity_text(sensitivity[0], ns)}"
+        parts.append(text)
+    head = list(series)[-1]  # the pooled series, or the only country's
+    main = forecasts[head]
+    others = [v for n, v in verdicts.items() if n != head]
+    if sensitivity is not None:
+        others.append(sens[head])
+    verdict = pooled_verdict(verdicts[head], others)
+    differ = disagreement_text(verdicts)
+    if differ:
+        parts.append(differ)
+    if sensitivity is not None and sens[head] != verdicts[head]:
         parts.append(
-            f"reading: the point estimate is {way} after, but the year-to-year swings of "
-            "UCDP counts are too large for the change to be distinguished from them"
+            f"the sensitivity comparison ({sensitivity[0]}) gives {sens[head]} where the main "
+            f"one gives {verdicts[head]}"
         )
+    if verdict == MIXED and verdicts[head] == MIXED:
+        parts.append(mixed_reading(main))
+    prefix = "pooled: " if len(countries) > 1 else ""
     return Result(
         verdict=verdict,
-        figure="; ".join(parts),
+        figure="; ".join(p for p in parts if p),
         source=ctx.ucdp_source,
         definitions=f"{label}. {_METHOD}",
         evidence="data",
-        interval=interval,
+        interval=prefix + interval_text(main),
     )
 
 
@@ -121,7 +135,7 @@ def _since_aes(claim: Claim, ctx: Context, column: pd.Series, label: str) -> Res
     ev = int(ctx.event("aes_charter").year)
     before = [ev - 2, ev - 1]
     last = int(ctx.cy["year"].max())
-    sensitivity = (before, list(range(ev, last + 1)))
+    sensitivity = (f"{ev} counted as after", before, list(range(ev, last + 1)))
     return _trend(claim, ctx, column, CORE_ISO3, ev, before, sensitivity, label)
 
 
@@ -151,6 +165,7 @@ def _c02(claim: Claim, ctx: Context) -> Result:
 def _c14(claim: Claim, ctx: Context) -> Result:
     ev = int(ctx.event("minusma_withdrawal_complete").year)
     last = int(ctx.cy["year"].max())
+    three = [ev - 3, ev - 2, ev - 1]
     return _trend(
         claim,
         ctx,
@@ -158,7 +173,7 @@ def _c14(claim: Claim, ctx: Context) -> Result:
         ("MLI",),
         ev,
         [ev - 2, ev - 1],
-        ([ev - 3, ev - 2, ev - 1], list(range(ev + 1, last + 1))),
+        (f"from {years_text(three)}", three, list(range(ev + 1, last + 1))),
         "jihadist-violence deaths in Mali = UCDP state-based (incl. the war with the separatist "
         "FLA) + non-state deaths + one-sided killings by non-state groups; MINUSMA left in 2023 "
         "(mandate ended 30 June, withdrawal completed 31 December)",
@@ -167,48 +182,71 @@ def _c14(claim: Claim, ctx: Context) -> Result:
 
 @claim_test("c15_terrorism_deaths_up_since_coups")
 def _c15(claim: Claim, ctx: Context) -> Result:
+    """Each country's years after its coup against a no-change forecast from the three years
+    before it; pooled: the countries' observed/forecast ratios averaged on the log scale."""
     coups = {"MLI": "mli_coup_2020", "BFA": "bfa_coup_2022_jan", "NER": "ner_coup_2023"}
-    cy = ctx.cy
-    col = _jihadist_deaths(cy)
-    last = int(cy["year"].max())
-    rel_counts: dict[int, float] = {}
-    rel_expo: dict[int, float] = {}
-    parts, verdicts = [], []
+    col = _jihadist_deaths(ctx.cy)
+    last = int(ctx.cy["year"].max())
+    parts: list[str] = []
+    verdicts: dict[str, str] = {}
+    forecasts: list[NoChange] = []
     for iso, ev_id in coups.items():
         cy_year = int(ctx.event(ev_id).year)
-        s = ctx.series(iso, col)
         before = [cy_year - 3, cy_year - 2, cy_year - 1]
         after = list(range(cy_year + 1, last + 1))
-        r = period_ratio(s, before, after)
-        v = rr_verdict(r)
-        verdicts.append(v)
+        if after:
+            nc = no_change(ctx.series(iso, col), before, after)
+        else:
+            nc = not_testable(before, [cy_year + 1], f"no UCDP year after {cy_year}")
+        forecasts.append(nc)
+        verdicts[_name(iso)] = trend_verdict(nc)
+        parts.append(f"{_name(iso)} (coup {cy_year}): {comparison_text(nc)}")
+    p = pooled_ratio(forecasts)
+    pooled = pooled_ratio_verdict(p)
+    if p.series:
+        where = (
+            "above" if p.ratio > p.high else "below" if p.ratio < p.low else "within"
+        ) + " the expected range"
         parts.append(
-            f"{iso} (coup {cy_year}): {years_text(after)} {count_text(r.rate_after)}/yr vs "
-            f"{years_text(before)} {count_text(r.rate_before)}/yr, {rr_text(r)} -> {v}"
+            f"pooled ({p.series} countries, each against its own forecast): after the coups "
+            f"{p.ratio:.2f} times the no-change forecasts (geometric mean); no change would "
+            f"give {p.low:.2f}-{p.high:.2f} times (90 %) -> {where} ({pooled})"
         )
-        for y in [*before, *after]:
-            if y in s.index and not math.isnan(float(s[y])):
-                k = y - cy_year
-                rel_counts[k] = rel_counts.get(k, 0.0) + float(s[y])
-                rel_expo[k] = rel_expo.get(k, 0.0) + 1.0
-    after_rel = sorted(k for k in rel_counts if k > 0)
-    rp = period_ratio(rel_counts, [-3, -2, -1], after_rel, rel_expo)
-    pooled = rr_verdict(rp)
-    parts.append(
-        f"pooled (years relative to each coup): after {count_text(rp.rate_after)} vs before "
-        f"{count_text(rp.rate_before)} per country-year, {rr_text(rp)} -> {pooled}"
-    )
+        interval = (
+            f"pooled: expected {p.low:.2f}-{p.high:.2f} times the before-coup level (90 %, "
+            "no-change forecasts from the three years before each coup); observed "
+            f"{p.ratio:.2f} times"
+        )
+    else:
+        parts.append("pooled: not testable (no country's forecast could be made)")
+        interval = "not testable"
+    differ = disagreement_text(verdicts)
+    if differ:
+        parts.append(differ)
+    if pooled in (SUPPORTED, CONTRADICTED) and pooled not in verdicts.values():
+        parts.append(
+            f"no country alone is outside its expected range; the pooled verdict ({pooled}) "
+            "rests on the countries moving the same way together"
+        )
+    verdict = pooled_verdict(pooled, verdicts.values())
+    if verdict == MIXED and pooled == MIXED:
+        parts.append(
+            "reading: on average the years after the coups are within what each country's "
+            "earlier level and swings would produce"
+        )
     return Result(
-        verdict=pooled_verdict(pooled, verdicts),
+        verdict=verdict,
         figure="; ".join(parts),
         source=f"{ctx.ucdp_source}; sahelsim timeline (coup dates)",
         definitions=(
             "jihadist-violence deaths = UCDP state-based + non-state deaths + one-sided killings "
-            "by non-state groups (UCDP has no 'terrorism' category); three years before the "
-            "coup year vs every year after it. " + _METHOD
+            "by non-state groups (UCDP has no 'terrorism' category); the three years before the "
+            "coup year forecast every year after it, per country; pooled = the mean over the "
+            "countries of log((observed + 1) / (forecast + 1)), whose no-change range combines "
+            "the countries' own. " + _METHOD
         ),
         evidence="data",
-        interval=f"pooled {rr_text(rp)}",
+        interval=interval,
     )
 
 

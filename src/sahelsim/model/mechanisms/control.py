@@ -21,9 +21,38 @@ armed group, 5 ungoverned.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from sahelsim.model.layout import Cell, Flow, P
+
+_M_SAFE = 31.0  # |contest_exponent| up to which F**m of an F in [2**-32, 2**32] is a normal float
+_F_LO = 2.0**-32
+_F_HI = 2.0**32
+
+
+@njit(cache=True, inline="always")
+def _ungoverned(cs, c):
+    cs[Cell.SHARE_STATE, c] = 0.0
+    cs[Cell.SHARE_JNIM, c] = 0.0
+    cs[Cell.SHARE_ISSP, c] = 0.0
+    cs[Cell.SHARE_OTHER, c] = 0.0
+    cs[Cell.HOLD, c] = 5.0
+
+
+@njit(cache=True, inline="always")
+def _sole(cs, c, f, code, thr):
+    """The only present side (``code``) with strength ``f``: the contest gives it share w / w
+    = 1.0 and the others 0 / w = 0.0 whenever w = f**m is a positive normal float, which
+    |m| <= 31 and f in [2**-32, 2**32] guarantee; otherwise the contest is computed."""
+    if not (_F_LO <= f <= _F_HI):
+        return False
+    cs[Cell.SHARE_STATE, c] = 1.0 if code == 1.0 else 0.0
+    cs[Cell.SHARE_JNIM, c] = 1.0 if code == 2.0 else 0.0
+    cs[Cell.SHARE_ISSP, c] = 1.0 if code == 3.0 else 0.0
+    cs[Cell.SHARE_OTHER, c] = 1.0 if code == 4.0 else 0.0
+    cs[Cell.HOLD, c] = code if thr < 1.0 else 0.0
+    return True
 
 
 @njit(cache=True)
@@ -34,6 +63,12 @@ def member(key, t, state, flows, geog, drivers, p):
     thr = p[P.HOLD_THRESHOLD]
     reach = p[P.REACH]
     pmin = p[P.PRESENCE_MIN]
+    m_safe = abs(m) <= _M_SAFE
+    C = cs.shape[1]
+    armed = np.empty(C, dtype=np.bool_)  # any armed group's fighters in the cell
+    for c in range(C):
+        armed[c] = (cs[Cell.JNIM, c] != 0.0 or cs[Cell.ISSP, c] != 0.0
+                    or cs[Cell.OTHER, c] != 0.0 or cs[Cell.LAKE, c] != 0.0)  # fmt: skip
     for c in range(cs.shape[1]):
         fs = (fl[Flow.STATE_CELL, c] + fl[Flow.RUSSIA_CELL, c] + fl[Flow.EXTRA_CELL, c]
               + p[P.MILITIA_WEIGHT] * fl[Flow.MILITIA_CELL, c]
@@ -43,23 +78,38 @@ def member(key, t, state, flows, geog, drivers, p):
         no = 0.0
         for j in range(nptr[c], nptr[c + 1]):
             n = nidx[j]
+            if not armed[n]:  # a zero term: the sums (from +0.0) are the same without it
+                continue
             nj += cs[Cell.JNIM, n]
             ni += cs[Cell.ISSP, n]
             no += cs[Cell.OTHER, n] + cs[Cell.LAKE, n]
         fj = (cs[Cell.JNIM, c] + reach * nj) * (1.0 + p[P.GOV_STRENGTH] * cs[Cell.GOV, c])
         fi = cs[Cell.ISSP, c] + reach * ni
         fo = cs[Cell.OTHER, c] + cs[Cell.LAKE, c] + reach * no
+        # One side present: its share is w / w = 1.0 exactly and the others' 0 / w = 0.0, so
+        # the contest (and its pow) is skipped, same numbers; see _sole. None present: code 5.
+        n_present = (fs >= pmin) + (fj >= pmin) + (fi >= pmin) + (fo >= pmin)
+        if n_present == 0:
+            _ungoverned(cs, c)
+            continue
+        if n_present == 1 and m_safe:
+            if fs >= pmin:
+                done = _sole(cs, c, fs, 1.0, thr)
+            elif fj >= pmin:
+                done = _sole(cs, c, fj, 2.0, thr)
+            elif fi >= pmin:
+                done = _sole(cs, c, fi, 3.0, thr)
+            else:
+                done = _sole(cs, c, fo, 4.0, thr)
+            if done:
+                continue
         ws = fs**m if fs >= pmin else 0.0
         wj = fj**m if fj >= pmin else 0.0
         wi = fi**m if fi >= pmin else 0.0
         wo = fo**m if fo >= pmin else 0.0
         tot = ws + wj + wi + wo
         if tot <= 0:
-            cs[Cell.SHARE_STATE, c] = 0.0
-            cs[Cell.SHARE_JNIM, c] = 0.0
-            cs[Cell.SHARE_ISSP, c] = 0.0
-            cs[Cell.SHARE_OTHER, c] = 0.0
-            cs[Cell.HOLD, c] = 5.0
+            _ungoverned(cs, c)
             continue
         ss, sj, si, so = ws / tot, wj / tot, wi / tot, wo / tot
         cs[Cell.SHARE_STATE, c] = ss

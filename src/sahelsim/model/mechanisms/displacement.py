@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from sahelsim.model.cellsums import cell_deaths
@@ -30,6 +31,7 @@ def member(key, t, state, flows, geog, drivers, p):
     geo, country, capital = geog.geo, geog.country, geog.capital
     cptr, cidx, uptr, uidx = geog.country_ptr, geog.country_idx, geog.urban_ptr, geog.urban_idx
     rng_flight = max(p[P.FLIGHT_RANGE], 1e-6)
+    decay = np.empty(uidx.shape[0])  # exp(-distance / flight_range) to each urban core
     for c in range(cs.shape[1]):
         k = country[c]
         if k < 0:
@@ -54,19 +56,20 @@ def member(key, t, state, flows, geog, drivers, p):
         if internal <= 0:
             continue
         # to the state-held urban cores of the country, the nearer and larger the likelier
+        # (each core's distance decay is computed once and kept for the share: same numbers)
         lat, lon = geo[Geo.LAT, c], geo[Geo.LON, c]
         wk = 0.0
         for j in range(uptr[k], uptr[k + 1]):
             u = uidx[j]
             if cs[Cell.HOLD, u] == 1.0:
                 d = math.hypot(geo[Geo.LAT, u] - lat, geo[Geo.LON, u] - lon)
-                wk += geo[Geo.POP0, u] * math.exp(-d / rng_flight)
+                decay[j] = math.exp(-d / rng_flight)
+                wk += geo[Geo.POP0, u] * decay[j]
         if wk > 0:
             for j in range(uptr[k], uptr[k + 1]):
                 u = uidx[j]
                 if cs[Cell.HOLD, u] == 1.0:
-                    d = math.hypot(geo[Geo.LAT, u] - lat, geo[Geo.LON, u] - lon)
-                    cs[Cell.IDP, u] += internal * geo[Geo.POP0, u] * math.exp(-d / rng_flight) / wk
+                    cs[Cell.IDP, u] += internal * geo[Geo.POP0, u] * decay[j] / wk
         elif capital[k] >= 0:
             cs[Cell.IDP, capital[k]] += internal
         else:  # nowhere to go: they stay, counted back among the residents of a cell

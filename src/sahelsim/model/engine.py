@@ -34,6 +34,7 @@ from sahelsim.model.layout import (
     MemberState,
     MonthDrivers,
 )
+from sahelsim.model.mechanisms.displacement import flight_cache_rows
 from sahelsim.model.params import MECHANISMS, Params
 from sahelsim.model.recorder_generated import record_cells, record_country
 from sahelsim.model.registry import STEPS
@@ -71,7 +72,7 @@ class Record:
 @njit(cache=True)
 def _member_month(key, t, s, f, g, d, p, sw):
     """One member, one month: the switched-on mechanisms of the registry, in its order."""
-    f.cells[:] = 0.0
+    f.cells[:N_FLOW_FIELDS] = 0.0  # rows below the flows, if any, are per-run caches
     f.ctry[:] = 0.0
     for entry in literal_unroll(STEPS):
         if sw[entry[0]]:
@@ -88,8 +89,9 @@ def _run(keys, t0, cells, ctry, gc, units, params, drv, flags, lev, geog, sw, ou
     T = drv.shape[0]
     C = cells.shape[2]
     K = ctry.shape[2]
+    cache_rows = flight_cache_rows(geog.urban_ptr)  # displacement's distance decays
     for m in prange(M):
-        f = Flows(np.zeros((N_FLOW_FIELDS, C)), np.zeros((N_FLOWK_FIELDS, K)))
+        f = Flows(np.zeros((N_FLOW_FIELDS + cache_rows, C)), np.zeros((N_FLOWK_FIELDS, K)))
         s = MemberState(cells[m], ctry[m], gc[m : m + 1], units[m])
         p = params[m]
         for t in range(T):

@@ -21,7 +21,54 @@ import numpy as np
 from numba import njit
 
 from sahelsim.model.cellsums import cell_deaths
-from sahelsim.model.layout import Cell, Ctry, Flow, Geo, Lever, P
+from sahelsim.model.layout import N_FLOW_FIELDS, Cell, Ctry, Flow, Geo, Lever, P
+
+
+@njit(cache=True)
+def flight_cache_rows(uptr):
+    """Rows the engine adds below a member's flows for this kernel's cache of distance decays:
+    one (the flight range they are for) plus one per urban core of the largest list."""
+    most = 0
+    for k in range(uptr.shape[0] - 1):
+        most = max(most, uptr[k + 1] - uptr[k])
+    return 1 + most
+
+
+@njit(cache=True, inline="always")
+def _open_cache(fl, uptr, rng_flight):
+    """Whether ``fl`` has the cache rows (the engine's flows do; plain ``Flows`` do not); empties
+    the cache when it holds values for another flight range."""
+    if fl.shape[1] == 0 or fl.shape[0] < N_FLOW_FIELDS + flight_cache_rows(uptr):
+        return False
+    if fl[N_FLOW_FIELDS, 0] != rng_flight:
+        fl[N_FLOW_FIELDS:, :] = 0.0
+        fl[N_FLOW_FIELDS, 0] = rng_flight
+    return True
+
+
+@njit(cache=True, inline="always")
+def _decays(decay, fl, cached, c, cs, geo, j0, j1, uidx, rng_flight):
+    """``decay[j]`` = exp(-distance(c, u) / flight_range) for the state-held urban cores u =
+    ``uidx[j]`` of c's country (j in j0..j1). Each is a pure function of the geography and the
+    member's parameter, so it is computed once per run and kept in the cache rows (0 = not yet;
+    recomputed on underflow): the kept value is the very number computed again. The loop that
+    reads the cache has no call in it; the misses (rare after the first months) come after."""
+    missing = False
+    for j in range(j0, j1):
+        if cs[Cell.HOLD, uidx[j]] == 1.0:
+            e = fl[N_FLOW_FIELDS + 1 + j - j0, c] if cached else 0.0
+            decay[j] = e
+            missing |= e == 0.0
+    if not missing:
+        return
+    lat, lon = geo[Geo.LAT, c], geo[Geo.LON, c]
+    for j in range(j0, j1):
+        u = uidx[j]
+        if cs[Cell.HOLD, u] == 1.0 and decay[j] == 0.0:
+            d = math.hypot(geo[Geo.LAT, u] - lat, geo[Geo.LON, u] - lon)
+            decay[j] = math.exp(-d / rng_flight)
+            if cached:
+                fl[N_FLOW_FIELDS + 1 + j - j0, c] = decay[j]
 
 
 @njit(cache=True)
@@ -31,6 +78,7 @@ def member(key, t, state, flows, geog, drivers, p):
     geo, country, capital = geog.geo, geog.country, geog.capital
     cptr, cidx, uptr, uidx = geog.country_ptr, geog.country_idx, geog.urban_ptr, geog.urban_idx
     rng_flight = max(p[P.FLIGHT_RANGE], 1e-6)
+    cached = _open_cache(fl, uptr, rng_flight)
     decay = np.empty(uidx.shape[0])  # exp(-distance / flight_range) to each urban core
     for c in range(cs.shape[1]):
         k = country[c]
@@ -56,14 +104,11 @@ def member(key, t, state, flows, geog, drivers, p):
         if internal <= 0:
             continue
         # to the state-held urban cores of the country, the nearer and larger the likelier
-        # (each core's distance decay is computed once and kept for the share: same numbers)
-        lat, lon = geo[Geo.LAT, c], geo[Geo.LON, c]
+        _decays(decay, fl, cached, c, cs, geo, uptr[k], uptr[k + 1], uidx, rng_flight)
         wk = 0.0
         for j in range(uptr[k], uptr[k + 1]):
             u = uidx[j]
             if cs[Cell.HOLD, u] == 1.0:
-                d = math.hypot(geo[Geo.LAT, u] - lat, geo[Geo.LON, u] - lon)
-                decay[j] = math.exp(-d / rng_flight)
                 wk += geo[Geo.POP0, u] * decay[j]
         if wk > 0:
             for j in range(uptr[k], uptr[k + 1]):

@@ -24,6 +24,7 @@ from numba import literal_unroll, njit, prange
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from sahelsim.core.canon import month_id_to_year_month
+from sahelsim.model.cellsums import cache_rows as per_run_cache_rows
 from sahelsim.model.drivers import Drivers
 from sahelsim.model.fields_table import CELL_OUTPUTS, COUNTRY_OUTPUTS
 from sahelsim.model.layout import (
@@ -34,7 +35,6 @@ from sahelsim.model.layout import (
     MemberState,
     MonthDrivers,
 )
-from sahelsim.model.mechanisms.displacement import flight_cache_rows
 from sahelsim.model.params import MECHANISMS, Params
 from sahelsim.model.recorder_generated import record_cells, record_country
 from sahelsim.model.registry import STEPS
@@ -89,7 +89,7 @@ def _run(keys, t0, cells, ctry, gc, units, params, drv, flags, lev, geog, sw, ou
     T = drv.shape[0]
     C = cells.shape[2]
     K = ctry.shape[2]
-    cache_rows = flight_cache_rows(geog.urban_ptr)  # displacement's distance decays
+    cache_rows = per_run_cache_rows(geog.urban_ptr)  # model.cellsums: kernels' per-run cache
     for m in prange(M):
         f = Flows(np.zeros((N_FLOW_FIELDS + cache_rows, C)), np.zeros((N_FLOWK_FIELDS, K)))
         s = MemberState(cells[m], ctry[m], gc[m : m + 1], units[m])

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sahelsim.model.cellsums import has_cache, symmetric_cached
 from sahelsim.model.layout import Cell, Flow, P
 
 _M_SAFE = 31.0  # |contest_exponent| up to which F**m of an F in [2**-32, 2**32] is a normal float
@@ -69,20 +70,40 @@ def member(key, t, state, flows, geog, drivers, p):
     for c in range(C):
         armed[c] = (cs[Cell.JNIM, c] != 0.0 or cs[Cell.ISSP, c] != 0.0
                     or cs[Cell.OTHER, c] != 0.0 or cs[Cell.LAKE, c] != 0.0)  # fmt: skip
-    for c in range(cs.shape[1]):
+    # Neighbour sums. A cell's sum runs over its neighbour list in increasing order, from +0.0,
+    # skipping cells without fighters (adding a zero to a sum that is not -0.0 changes no bit).
+    # With a symmetric adjacency (checked once per run) the armed cells add themselves to their
+    # neighbours' sums instead, in increasing order of cell: for every cell the same terms in
+    # the same order, so the same sums, at the cost of the armed cells only.
+    scatter = symmetric_cached(fl, has_cache(fl, geog.urban_ptr), nptr, nidx)
+    near = np.zeros((3, C if scatter else 0))
+    if scatter:
+        for n in range(C):
+            if armed[n]:
+                vj = cs[Cell.JNIM, n]
+                vi = cs[Cell.ISSP, n]
+                vo = cs[Cell.OTHER, n] + cs[Cell.LAKE, n]
+                for j in range(nptr[n], nptr[n + 1]):
+                    c = nidx[j]
+                    near[0, c] += vj
+                    near[1, c] += vi
+                    near[2, c] += vo
+    for c in range(C):
         fs = (fl[Flow.STATE_CELL, c] + fl[Flow.RUSSIA_CELL, c] + fl[Flow.EXTRA_CELL, c]
               + p[P.MILITIA_WEIGHT] * fl[Flow.MILITIA_CELL, c]
               + p[P.ADMIN_PRESENCE] * cs[Cell.SERVICES, c])  # fmt: skip
-        nj = 0.0
-        ni = 0.0
-        no = 0.0
-        for j in range(nptr[c], nptr[c + 1]):
-            n = nidx[j]
-            if not armed[n]:  # a zero term: the sums (from +0.0) are the same without it
-                continue
-            nj += cs[Cell.JNIM, n]
-            ni += cs[Cell.ISSP, n]
-            no += cs[Cell.OTHER, n] + cs[Cell.LAKE, n]
+        if scatter:
+            nj, ni, no = near[0, c], near[1, c], near[2, c]
+        else:
+            nj = 0.0
+            ni = 0.0
+            no = 0.0
+            for j in range(nptr[c], nptr[c + 1]):
+                n = nidx[j]
+                if armed[n]:
+                    nj += cs[Cell.JNIM, n]
+                    ni += cs[Cell.ISSP, n]
+                    no += cs[Cell.OTHER, n] + cs[Cell.LAKE, n]
         fj = (cs[Cell.JNIM, c] + reach * nj) * (1.0 + p[P.GOV_STRENGTH] * cs[Cell.GOV, c])
         fi = cs[Cell.ISSP, c] + reach * ni
         fo = cs[Cell.OTHER, c] + cs[Cell.LAKE, c] + reach * no

@@ -20,29 +20,19 @@ import math
 import numpy as np
 from numba import njit
 
-from sahelsim.model.cellsums import cell_deaths
-from sahelsim.model.layout import N_FLOW_FIELDS, Cell, Ctry, Flow, Geo, Lever, P
-
-
-@njit(cache=True)
-def flight_cache_rows(uptr):
-    """Rows the engine adds below a member's flows for this kernel's cache of distance decays:
-    one (the flight range they are for) plus one per urban core of the largest list."""
-    most = 0
-    for k in range(uptr.shape[0] - 1):
-        most = max(most, uptr[k + 1] - uptr[k])
-    return 1 + most
+from sahelsim.model.cellsums import CACHE_DECAY, CACHE_MARK, cell_deaths, has_cache
+from sahelsim.model.layout import Cell, Ctry, Flow, Geo, Lever, P
 
 
 @njit(cache=True, inline="always")
 def _open_cache(fl, uptr, rng_flight):
-    """Whether ``fl`` has the cache rows (the engine's flows do; plain ``Flows`` do not); empties
-    the cache when it holds values for another flight range."""
-    if fl.shape[1] == 0 or fl.shape[0] < N_FLOW_FIELDS + flight_cache_rows(uptr):
+    """Whether ``fl`` carries the per-run cache (:mod:`sahelsim.model.cellsums`); empties the
+    decays when they were computed for another flight range."""
+    if not has_cache(fl, uptr):
         return False
-    if fl[N_FLOW_FIELDS, 0] != rng_flight:
-        fl[N_FLOW_FIELDS:, :] = 0.0
-        fl[N_FLOW_FIELDS, 0] = rng_flight
+    if fl[CACHE_MARK, 0] != rng_flight:
+        fl[CACHE_DECAY:, :] = 0.0
+        fl[CACHE_MARK, 0] = rng_flight
     return True
 
 
@@ -56,7 +46,7 @@ def _decays(decay, fl, cached, c, cs, geo, j0, j1, uidx, rng_flight):
     missing = False
     for j in range(j0, j1):
         if cs[Cell.HOLD, uidx[j]] == 1.0:
-            e = fl[N_FLOW_FIELDS + 1 + j - j0, c] if cached else 0.0
+            e = fl[CACHE_DECAY + j - j0, c] if cached else 0.0
             decay[j] = e
             missing |= e == 0.0
     if not missing:
@@ -68,7 +58,7 @@ def _decays(decay, fl, cached, c, cs, geo, j0, j1, uidx, rng_flight):
             d = math.hypot(geo[Geo.LAT, u] - lat, geo[Geo.LON, u] - lon)
             decay[j] = math.exp(-d / rng_flight)
             if cached:
-                fl[N_FLOW_FIELDS + 1 + j - j0, c] = decay[j]
+                fl[CACHE_DECAY + j - j0, c] = decay[j]
 
 
 @njit(cache=True)
@@ -79,6 +69,7 @@ def member(key, t, state, flows, geog, drivers, p):
     cptr, cidx, uptr, uidx = geog.country_ptr, geog.country_idx, geog.urban_ptr, geog.urban_idx
     rng_flight = max(p[P.FLIGHT_RANGE], 1e-6)
     cached = _open_cache(fl, uptr, rng_flight)
+    fpd_finite = math.isfinite(p[P.FLEE_PER_DEATH])
     decay = np.empty(uidx.shape[0])  # exp(-distance / flight_range) to each urban core
     for c in range(cs.shape[1]):
         k = country[c]
@@ -88,7 +79,9 @@ def member(key, t, state, flows, geog, drivers, p):
         if pop <= 0:
             continue
         deaths = cell_deaths(fl, c)
-        rate = p[P.FLEE_PER_DEATH] * deaths / (max(pop, 1.0) / 1e4)
+        rate = p[P.FLEE_PER_DEATH] * deaths
+        if not (deaths == 0.0 and fpd_finite):  # else a zero: divided by pop / 10,000 the same
+            rate /= max(pop, 1.0) / 1e4
         rate += p[P.FLEE_CONTROL] * (
             cs[Cell.SHARE_JNIM, c] + cs[Cell.SHARE_ISSP, c] + cs[Cell.SHARE_OTHER, c]
         )

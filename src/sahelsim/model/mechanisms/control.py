@@ -65,6 +65,7 @@ def member(key, t, state, flows, geog, drivers, p):
     reach = p[P.REACH]
     pmin = p[P.PRESENCE_MIN]
     m_safe = abs(m) <= _M_SAFE
+    militia_w, admin, gov_w = p[P.MILITIA_WEIGHT], p[P.ADMIN_PRESENCE], p[P.GOV_STRENGTH]
     C = cs.shape[1]
     armed = np.empty(C, dtype=np.bool_)  # any armed group's fighters in the cell
     for c in range(C):
@@ -90,8 +91,7 @@ def member(key, t, state, flows, geog, drivers, p):
                     near[2, c] += vo
     for c in range(C):
         fs = (fl[Flow.STATE_CELL, c] + fl[Flow.RUSSIA_CELL, c] + fl[Flow.EXTRA_CELL, c]
-              + p[P.MILITIA_WEIGHT] * fl[Flow.MILITIA_CELL, c]
-              + p[P.ADMIN_PRESENCE] * cs[Cell.SERVICES, c])  # fmt: skip
+              + militia_w * fl[Flow.MILITIA_CELL, c] + admin * cs[Cell.SERVICES, c])  # fmt: skip
         if scatter:
             nj, ni, no = near[0, c], near[1, c], near[2, c]
         else:
@@ -104,7 +104,7 @@ def member(key, t, state, flows, geog, drivers, p):
                     nj += cs[Cell.JNIM, n]
                     ni += cs[Cell.ISSP, n]
                     no += cs[Cell.OTHER, n] + cs[Cell.LAKE, n]
-        fj = (cs[Cell.JNIM, c] + reach * nj) * (1.0 + p[P.GOV_STRENGTH] * cs[Cell.GOV, c])
+        fj = (cs[Cell.JNIM, c] + reach * nj) * (1.0 + gov_w * cs[Cell.GOV, c])
         fi = cs[Cell.ISSP, c] + reach * ni
         fo = cs[Cell.OTHER, c] + cs[Cell.LAKE, c] + reach * no
         # One side present: its share is w / w = 1.0 exactly and the others' 0 / w = 0.0, so
@@ -114,15 +114,14 @@ def member(key, t, state, flows, geog, drivers, p):
             _ungoverned(cs, c)
             continue
         if n_present == 1 and m_safe:
+            f, code = fo, 4.0
             if fs >= pmin:
-                done = _sole(cs, c, fs, 1.0, thr)
+                f, code = fs, 1.0
             elif fj >= pmin:
-                done = _sole(cs, c, fj, 2.0, thr)
+                f, code = fj, 2.0
             elif fi >= pmin:
-                done = _sole(cs, c, fi, 3.0, thr)
-            else:
-                done = _sole(cs, c, fo, 4.0, thr)
-            if done:
+                f, code = fi, 3.0
+            if _sole(cs, c, f, code, thr):
                 continue
         ws = fs**m if fs >= pmin else 0.0
         wj = fj**m if fj >= pmin else 0.0

@@ -10,8 +10,9 @@ parameters, so a kept number is the very number computed again; plain ``Flows`` 
 rows (tests, a single kernel) compute everything each time (:func:`has_cache`). Row
 ``CACHE_MARK``: column 0 the flight range the decays are for (:mod:`.mechanisms.displacement`),
 column 1 whether the adjacency is symmetric (1 yes, -1 no, 0 not checked yet;
-:mod:`.mechanisms.control`). Rows ``CACHE_DECAY + i``: per cell, exp(-distance / flight_range)
-to the ``i``-th urban core of its country (0 = not computed yet)."""
+:mod:`.mechanisms.control`). Rows from ``CACHE_DECAY`` on: one block read as a (cells, cores)
+array, exp(-distance / flight_range) from a cell to the ``i``-th urban core of its country
+(0 = not computed yet)."""
 
 from __future__ import annotations
 

@@ -301,6 +301,8 @@ def main() -> None:
         a.members, a.months = 100, 24
     R = max(a.repeat, 1)
     base = {"data": a.data, "seed": a.seed}
+    # the machine may be shared: its 1/5/15-minute load averages before and after the runs
+    load_before = [round(x, 2) for x in os.getloadavg()]
     t_start = time.perf_counter()
 
     # (a) the full run
@@ -346,6 +348,8 @@ def main() -> None:
         "seed": a.seed,
         "repeat": R,
         "quick": a.quick,
+        "load_before": load_before,
+        "load_after": [round(x, 2) for x in os.getloadavg()],
         "full_run": {
             "members": a.members,
             "months": a.months,

@@ -24,6 +24,7 @@ from numba import literal_unroll, njit, prange
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from sahelsim.core.canon import month_id_to_year_month
+from sahelsim.model.cellsums import cache_rows as per_run_cache_rows
 from sahelsim.model.drivers import Drivers
 from sahelsim.model.fields_table import CELL_OUTPUTS, COUNTRY_OUTPUTS
 from sahelsim.model.layout import (
@@ -71,7 +72,7 @@ class Record:
 @njit(cache=True)
 def _member_month(key, t, s, f, g, d, p, sw):
     """One member, one month: the switched-on mechanisms of the registry, in its order."""
-    f.cells[:] = 0.0
+    f.cells[:N_FLOW_FIELDS] = 0.0  # rows below the flows, if any, are per-run caches
     f.ctry[:] = 0.0
     for entry in literal_unroll(STEPS):
         if sw[entry[0]]:
@@ -88,8 +89,9 @@ def _run(keys, t0, cells, ctry, gc, units, params, drv, flags, lev, geog, sw, ou
     T = drv.shape[0]
     C = cells.shape[2]
     K = ctry.shape[2]
+    cache_rows = per_run_cache_rows(geog.urban_ptr)  # model.cellsums: kernels' per-run cache
     for m in prange(M):
-        f = Flows(np.zeros((N_FLOW_FIELDS, C)), np.zeros((N_FLOWK_FIELDS, K)))
+        f = Flows(np.zeros((N_FLOW_FIELDS + cache_rows, C)), np.zeros((N_FLOWK_FIELDS, K)))
         s = MemberState(cells[m], ctry[m], gc[m : m + 1], units[m])
         p = params[m]
         for t in range(T):

@@ -21,7 +21,10 @@ def member(key, t, state, flows, geog, drivers, p):
     decay = 1.0 - p[P.GRIEVANCE_DECAY]
     gain = p[P.GRIEVANCE_PER_DEATH]
     for c in range(cs.shape[1]):
-        per10k = fl[Flow.CIV_STATE, c] / (max(cs[Cell.POP, c], 1.0) / 1e4)
+        civ = fl[Flow.CIV_STATE, c]
+        pop = cs[Cell.POP, c]
+        # no deaths (most cells): 0 / (a positive number) is that same zero, sign included
+        per10k = civ if (civ == 0.0 and pop >= 0.0) else civ / (max(pop, 1.0) / 1e4)
         cs[Cell.GRIEVANCE, c] = cs[Cell.GRIEVANCE, c] * decay + gain * per10k
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from sahelsim.model.cellsums import hostile_strength
@@ -36,6 +37,10 @@ def member(key, t, state, flows, geog, drivers, p):
     K = ks.shape[1]
     cap_share = p[P.RUSSIA_CAPITAL_SHARE]
     n_ops_total = 0
+    C = cs.shape[1]
+    hostile = np.empty(C)  # per cell of the country: fighters at war with the state
+    score = np.empty(C)  # ... the clearing target score
+    chosen = np.empty(C, dtype=np.int64)  # the cells under an operation
     for k in range(K):
         nominal = 0.0
         ceiling = 0.0
@@ -72,43 +77,61 @@ def member(key, t, state, flows, geog, drivers, p):
                 g = garrison * geo[Geo.POP0, c] / wk
                 fl[Flow.STATE_CELL, c] += g * (1 - extra_share)
                 fl[Flow.EXTRA_CELL, c] += g * extra_share
-        # clearing operations: the n most active cells (repeated arg-max, n is small)
-        n_k = cptr[k + 1] - cptr[k]
+        # clearing operations: the n most active cells (repeated arg-max, n is small). One pass
+        # first keeps each cell's hostile strength, its target score (0 where an operation
+        # already runs: never above the running best, as if skipped) and the militia weight;
+        # the state does not change here, so every number is the one computed in each pass.
+        j0 = cptr[k]
+        n_k = cptr[k + 1] - j0
         peace = lev[Lever.NORTHERN_ACCORD, k]
         n_ops = min(math.floor(p[P.OPS_PER_10K] * ops_force / 1e4 + 0.5), n_k)
+        had_op = False
+        mk = 0.0
+        for i in range(n_k):
+            c = cidx[j0 + i]
+            h = hostile_strength(cs, c, peace)
+            hostile[i] = h
+            if fl[Flow.OP, c] > 0:
+                had_op = True
+                score[i] = 0.0
+            else:
+                score[i] = h * (1.0 - cs[Cell.ACCORD, c])
+            if h > 1:  # militias where insurgents are, by population
+                mk += geo[Geo.POP0, c]
         n_real = 0
         for _ in range(n_ops):
-            best, best_c = 0.0, -1
-            for j in range(cptr[k], cptr[k + 1]):
-                c = cidx[j]
-                if fl[Flow.OP, c] > 0:
-                    continue
-                s = hostile_strength(cs, c, peace) * (1.0 - cs[Cell.ACCORD, c])
-                if s > best:
-                    best, best_c = s, c
-            if best_c < 0:
+            best, best_i = 0.0, -1
+            for i in range(n_k):
+                if score[i] > best:
+                    best, best_i = score[i], i
+            if best_i < 0:
                 break
-            fl[Flow.OP, best_c] = 1.0
+            c = cidx[j0 + best_i]
+            fl[Flow.OP, c] = 1.0
+            score[best_i] = 0.0
+            chosen[n_real] = c
             n_real += 1
             n_ops_total += 1
         if n_real > 0:
             per_op = ops_force / n_real
-            for j in range(cptr[k], cptr[k + 1]):
-                c = cidx[j]
-                if fl[Flow.OP, c] > 0:
-                    fl[Flow.STATE_CELL, c] += per_op * national / deploy
-                    fl[Flow.EXTRA_CELL, c] += per_op * extra / deploy
-                    fl[Flow.RUSSIA_CELL, c] += per_op * russia_ops / deploy
-        # militias where insurgents are, by population
-        mk = 0.0
-        for j in range(cptr[k], cptr[k + 1]):
-            c = cidx[j]
-            if hostile_strength(cs, c, peace) > 1:
-                mk += geo[Geo.POP0, c]
+            # the cells under an operation: the chosen ones, or (if some were marked before) all
+            # marked ones in country order; each cell's sums are its own
+            n_op_cells = n_real
+            if had_op:
+                n_op_cells = 0
+                for j in range(cptr[k], cptr[k + 1]):
+                    if fl[Flow.OP, cidx[j]] > 0:
+                        chosen[n_op_cells] = cidx[j]
+                        n_op_cells += 1
+            for i in range(n_op_cells):
+                c = chosen[i]
+                fl[Flow.STATE_CELL, c] += per_op * national / deploy
+                fl[Flow.EXTRA_CELL, c] += per_op * extra / deploy
+                fl[Flow.RUSSIA_CELL, c] += per_op * russia_ops / deploy
         if mk > 0:
-            for j in range(cptr[k], cptr[k + 1]):
-                c = cidx[j]
-                if hostile_strength(cs, c, peace) > 1:
+            for i in range(n_k):
+                if hostile[i] > 1:
+                    c = cidx[j0 + i]
                     fl[Flow.MILITIA_CELL, c] = ks[Ctry.MILITIA, k] * geo[Geo.POP0, c] / mk
 
 

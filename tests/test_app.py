@@ -467,6 +467,7 @@ def test_page_draws_the_preview_then_the_full_ensemble(monkeypatch):
     from sahelsim.app import runs
 
     members = core.PREVIEW_MEMBERS + 10
+    monkeypatch.setattr(runs, "PREVIEW_AFTER_S", 0.0)  # however quick the run: preview first
 
     def broken_tail(req):
         raise RuntimeError("tail engine failed")
@@ -489,6 +490,33 @@ def test_page_draws_the_preview_then_the_full_ensemble(monkeypatch):
     status = " ".join(c.value for c in at.caption)
     assert f"{members} members, seed 31" in status and "preview" not in status
     assert [b.label for b in at.download_button] == ["Summary (CSV)", "Ensemble (NetCDF)"]
+
+
+def test_a_quick_run_is_drawn_once_in_full_a_slow_one_preview_first(monkeypatch):
+    """The page draws a preview first only when the run is expected to take longer than
+    PREVIEW_AFTER_S at the engine speed measured in this process."""
+    from sahelsim.app import runs
+
+    members = core.PREVIEW_MEMBERS + 5
+    req = core.make_request("coup", members=members, months=12, seed=32)
+    monkeypatch.setattr(runs, "_SPEED", [1e-9])  # a fast engine: no preview
+    assert core.has_preview(req) and not core.shows_preview(req)
+    at = _apptest()
+    at.query_params.update({"members": str(members), "months": "12", "seed": "32",
+                            "scenario": "coup"})  # fmt: skip
+    at.run()
+    assert not at.exception and not at.info
+    metas = [json.loads(s)["layout"]["meta"] for s in _specs(at)]
+    assert metas == [{"members": members, "of": members}] * 4
+    # a run from a present already built measures the engine's speed in this process (the
+    # page's run built its present, so it did not)
+    core.run_cached(core.make_request("coup", {"restraint": 0.3}, members=members, months=12,
+                                      seed=32))  # fmt: skip
+    assert runs._SPEED[0] > 1e-9
+    monkeypatch.setattr(runs, "_SPEED", [10.0])  # a slow engine: preview first
+    slow = core.make_request("coup", members=members, months=12, seed=33)
+    assert core.shows_preview(slow)
+    assert runs.expected_seconds(slow) == pytest.approx(members * 12 * 10.0)
 
 
 def test_bad_url_parameters_are_reported_one_by_one():

@@ -61,12 +61,14 @@ __all__ = [
     "CACHE_SIZE",
     "MAP_MEMBERS",
     "PAGE_DRAWN",
+    "PREVIEW_AFTER_S",
     "PREVIEW_MEMBERS",
     "RUNNER",
     "Memo",
     "Result",
     "clear_runs",
     "default_data_dir",
+    "expected_seconds",
     "finished",
     "has_preview",
     "has_stored",
@@ -75,6 +77,7 @@ __all__ = [
     "provider",
     "run_cached",
     "set_present_provider",
+    "shows_preview",
     "space_for",
     "stored_key",
     "warm_engine",
@@ -92,6 +95,13 @@ MAP_CELL_VARS = ("deaths", "hold", "idp")
 CACHE_SIZE = 8
 #: Set by the page when it has drawn its first run (the server then starts the worker pool).
 PAGE_DRAWN = threading.Event()
+#: A run expected to take longer than this (seconds) is drawn as a preview first; a shorter one
+#: is drawn once, in full (drawing a preview costs a round of charts in the browser, which on a
+#: small machine takes CPU from the rest of the run).
+PREVIEW_AFTER_S = 1.0
+#: Engine seconds per member-month before any run is timed here (about this machine's speed,
+#: 2 cores, study grid); then the measured speed of this process's runs.
+_SPEED = [1.5e-4]
 
 
 # -- data location -----------------------------------------------------------------------------
@@ -497,6 +507,7 @@ def _full(req: RunRequest) -> Result:
     res = _join(head, tail, time.perf_counter() - t0)
     log.info("app: %s: %d members in %.2f s (preview %.2f s)", req.label, req.members,
              res.seconds, head.seconds)  # fmt: skip
+    _timed(req, head, float(res.meta["tail_s"]))
     if key is not None:
         stored.write_later(key, res.ds, res.cells, {**res.meta, "seconds": res.seconds})
     return res
@@ -525,6 +536,27 @@ def preview_cached(req: RunRequest) -> tuple[Result, bool]:
 def has_preview(req: RunRequest) -> bool:
     """Whether ``req`` has more members than its preview."""
     return req.members > PREVIEW_MEMBERS
+
+
+def expected_seconds(req: RunRequest) -> float:
+    """The engine time ``req``'s run should take, from the speed of this process's last runs."""
+    return req.members * req.months * _SPEED[0]
+
+
+def shows_preview(req: RunRequest) -> bool:
+    """Whether the page draws ``req``'s preview first: it has one, and the run is expected to
+    take longer than :data:`PREVIEW_AFTER_S`."""
+    return has_preview(req) and expected_seconds(req) > PREVIEW_AFTER_S
+
+
+def _timed(req: RunRequest, head: Result, tail_s: float) -> None:
+    """Update the engine speed from a run (not from one that built its present)."""
+    if head.meta.get("spun_up"):
+        return
+    work = req.members * req.months
+    seconds = float(head.meta.get("head_s", 0.0)) - float(head.meta.get("present_s", 0.0)) + tail_s
+    if work > 0 and seconds > 0:
+        _SPEED[0] = 0.5 * _SPEED[0] + 0.5 * seconds / work
 
 
 def finished(req: RunRequest) -> Result | None:

@@ -466,9 +466,9 @@ TABS = ["Projections", "Maps", "Compare", "Claims", "Levers"]
 
 
 def _first_result(req: core.RunRequest) -> tuple[core.Result, bool]:
-    """The full ensemble when it is cached (in memory or on disk), else its preview (members
-    first), else the run."""
-    if core.finished(req) is not None or not core.has_preview(req) or core.has_stored(req):
+    """The full ensemble when it is cached (in memory or on disk) or quick to run, else its
+    preview (members first)."""
+    if core.finished(req) is not None or not core.shows_preview(req) or core.has_stored(req):
         with st.spinner(f"Running {req.members} members of {req.label}..."):
             return core.run_cached(req)
     n = min(req.members, core.PREVIEW_MEMBERS)

@@ -96,9 +96,9 @@ CACHE_SIZE = 8
 #: Set by the page when it has drawn its first run (the server then starts the worker pool).
 PAGE_DRAWN = threading.Event()
 #: A run expected to take longer than this (seconds) is drawn as a preview first; a shorter one
-#: is drawn once, in full (drawing a preview costs a round of charts in the browser, which on a
-#: small machine takes CPU from the rest of the run).
-PREVIEW_AFTER_S = 1.0
+#: is drawn once, in full (drawing a preview costs a round of charts in the browser, ~0.5 s on
+#: this 2-core machine, which would take longer than the rest of the run).
+PREVIEW_AFTER_S = 0.5
 #: Engine seconds per member-month before any run is timed here (about this machine's speed,
 #: 2 cores, study grid); then the measured speed of this process's runs.
 _SPEED = [1.5e-4]

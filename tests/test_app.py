@@ -352,7 +352,18 @@ def _specs(at) -> list[str]:
     return [el.proto.spec for el in at.get("plotly_chart")]
 
 
+def _open_lever_groups(at) -> None:
+    """Open every lever group (their sliders are drawn once a group has been opened)."""
+    from sahelsim.app.labels import GROUPS
+
+    for i in range(len(GROUPS)):
+        at.session_state[f"w_group_{i}"] = True
+    at.run()
+
+
 def _slider(at, key: str):
+    if not any(s.key == key for s in at.sidebar.slider):
+        _open_lever_groups(at)
     return next(s for s in at.sidebar.slider if s.key == key)
 
 
@@ -519,6 +530,24 @@ def test_a_quick_run_is_drawn_once_in_full_a_slow_one_preview_first(monkeypatch)
     assert runs.expected_seconds(slow) == pytest.approx(members * 12 * 10.0)
 
 
+def test_a_url_lever_is_kept_when_its_slider_was_never_drawn():
+    """A lever preset by the URL stays in the run when Run is pressed without its group ever
+    being opened (its slider not drawn): the form reads the value, not the widget."""
+    at = _apptest()
+    at.query_params.update({"members": "20", "months": "12", "seed": "7", "restraint": "0.5"})
+    at.run()
+    assert not at.exception and at.session_state.req.levers == (("restraint", None, 0.5),)
+    assert not [s for s in at.sidebar.slider if s.key.startswith("lv:")]
+    at.sidebar.number_input(key="w_members").set_value(22)
+    _submit(at).click()
+    at.run()
+    assert not at.exception and not at.error
+    assert at.session_state.req.members == 22
+    assert at.session_state.req.levers == (("restraint", None, 0.5),)
+    # the slider, once drawn, shows the URL's value
+    assert _slider(at, "lv:acceleration:restraint").value == 0.5
+
+
 def test_bad_url_parameters_are_reported_one_by_one():
     """A bad URL parameter is named and left out; the good ones are kept."""
     at = _apptest()
@@ -568,6 +597,18 @@ def test_bad_members_is_an_error_and_nothing_runs(page):
 
 def test_lever_labels_are_plain_words_in_groups(page):
     at = page
+    # the first page draws no lever slider; a group opened once keeps its sliders drawn
+    assert not [s for s in at.sidebar.slider if s.key.startswith("lv:")]
+    at.session_state["w_group_1"] = True  # "Civilians and borders"
+    at.run()
+    keys = {s.key for s in at.sidebar.slider if s.key.startswith("lv:")}
+    assert (
+        "lv:acceleration:restraint" in keys and "lv:acceleration:russia_personnel:MLI" not in keys
+    )
+    at.session_state["w_group_1"] = False  # closed again: still drawn (a moved value survives)
+    at.run()
+    assert keys <= {s.key for s in at.sidebar.slider}
+    _open_lever_groups(at)
     labels = [s.label for s in at.sidebar.slider if s.key.startswith("lv:")]
     assert labels and not [lab for lab in labels if "_" in lab], labels
     assert "Army restraint towards civilians (share of civilian harm avoided" in " ".join(labels)

@@ -186,6 +186,22 @@ def _on_submit(data_dir: str | None) -> None:
         state.invalid = True
 
 
+def _group_key(i: int) -> str:
+    return f"w_group_{i}"
+
+
+def _group_drawn(i: int, box: Any) -> bool:
+    """Whether lever group ``i``'s sliders are drawn: from the first time its expander is
+    opened in the session on (then always, open or closed, so a value moved but not yet run
+    survives). A first page draws none: ~30 sliders cost the browser about a second before the
+    charts appear, and a lever nobody has touched takes its value from the URL or the
+    scenario (:func:`_lever_values`)."""
+    seen = f"seen_group_{i}"
+    if getattr(box, "open", None) is not False:  # open (or a Streamlit that tracks no state)
+        st.session_state[seen] = True
+    return bool(st.session_state.get(seen))
+
+
 def _sidebar(data_dir: str | None) -> None:
     """The run form. Drawn after the main area (its Run button acts through
     :func:`_on_submit`, before the page runs)."""
@@ -213,8 +229,11 @@ def _sidebar(data_dir: str | None) -> None:
         st.form_submit_button("Run ensemble", type="primary", width="stretch",
                               on_click=_on_submit, args=(data_dir,))  # fmt: skip
         st.markdown("**Levers** (value by the end of the scenario; move one to override it)")
-        for group in GROUPS:
-            with st.expander(group, expanded=False):
+        for i, group in enumerate(GROUPS):
+            box = st.expander(group, key=_group_key(i), on_change="rerun")
+            if not _group_drawn(i, box):
+                continue  # never opened: its sliders are not drawn (nor needed: see _on_submit)
+            with box:
                 for lever, default in defaults.items():
                     if lever_group(lever) != group:
                         continue

@@ -530,6 +530,23 @@ def test_a_quick_run_is_drawn_once_in_full_a_slow_one_preview_first(monkeypatch)
     assert runs.expected_seconds(slow) == pytest.approx(members * 12 * 10.0)
 
 
+def test_a_failing_chart_leaves_a_message_and_the_form(monkeypatch):
+    """Charts that cannot be built: an error message, no traceback, and the sidebar's form is
+    still drawn (its widgets keep their state)."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("figure layer failed")
+
+    monkeypatch.setattr(core, "fan_figures_for", broken)
+    at = _apptest()
+    at.query_params.update({"members": "20", "months": "12", "seed": "8"})
+    at.run()
+    assert not at.exception, at.exception
+    assert "figure layer failed" in " ".join(e.value for e in at.error)
+    assert any("Run ensemble" in b.label for b in at.sidebar.button)
+    assert at.sidebar.number_input(key="w_members").value == 20
+
+
 def test_a_url_lever_is_kept_when_its_slider_was_never_drawn():
     """A lever preset by the URL stays in the run when Run is pressed without its group ever
     being opened (its slider not drawn): the form reads the value, not the widget."""

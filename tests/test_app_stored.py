@@ -89,6 +89,26 @@ def test_the_key_follows_what_the_run_depends_on():
     assert stored.run_key(pk, space, sc, **{**args, "map_members": 10}) != k1
 
 
+def test_the_key_follows_the_posterior_in_use_and_the_code(tmp_path, monkeypatch):
+    """A posterior named by $SAHELSIM_POSTERIOR and a change of the projection's code give
+    other keys (the same members, seed and scenario would otherwise be served stale runs)."""
+    from sahelsim.scenarios.posterior import POSTERIOR_ENV, installed_posterior_path
+
+    req = core.make_request("accommodation", **SMALL)
+    shipped = runs.stored_key(req)
+    other = tmp_path / "posterior.json"
+    other.write_text(installed_posterior_path().read_text() + "\n\n")  # other bytes
+    monkeypatch.setenv(POSTERIOR_ENV, str(other))
+    core.set_provider(None)
+    assert runs.stored_key(req) != shipped
+    monkeypatch.delenv(POSTERIOR_ENV)
+    core.set_provider(None)
+    assert runs.stored_key(req) == shipped
+    monkeypatch.setattr(pr, "_DIGESTS", pr._Digests("other code"))
+    core.set_provider(None)
+    assert runs.stored_key(req) != shipped
+
+
 def test_a_run_with_lever_changes_is_never_stored():
     req = core.make_request("accommodation", {"restraint": 0.4}, **SMALL)
     assert runs.stored_key(req) is None and not core.has_stored(req)

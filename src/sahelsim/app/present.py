@@ -52,7 +52,7 @@ from sahelsim.model.layout import CELL_NAMES, CTRY_NAMES
 from sahelsim.model.params import Params
 from sahelsim.model.space import Space
 from sahelsim.model.state import State
-from sahelsim.scenarios.posterior import POSTERIOR_FILE
+from sahelsim.scenarios.posterior import POSTERIOR_ENV, POSTERIOR_FILE
 from sahelsim.scenarios.run import (
     HISTORY_START,
     PROJECTION_START,
@@ -72,6 +72,7 @@ __all__ = [
     "PresentError",
     "PresentProvider",
     "SpinupPresent",
+    "code_digest",
     "history_digest",
     "present_provider",
     "project",
@@ -133,23 +134,57 @@ class PresentProvider(Protocol):
 @dataclass(frozen=True)
 class _Digests:
     model: str
-    posterior: str
 
 
 _DIGESTS: _Digests | None = None
+#: Source folders and files (under ``sahelsim/``) whose code shapes a projection's numbers: the
+#: engine, the scenario set-up and posterior sampling, and the explorer's projection and join.
+_CODE = ("model", "scenarios", "app/present.py", "app/runs.py", "app/stored.py")
 
 
 def _digests() -> _Digests:
-    """The model's layout and source and the shipped posterior file, hashed once per process."""
+    """The model's layout and the source of :data:`_CODE`, hashed once per process."""
     global _DIGESTS
     if _DIGESTS is None:
         h = hashlib.sha256(json.dumps([list(CELL_NAMES), list(CTRY_NAMES), __version__]).encode())
-        for p in sorted(Path(model_pkg.__file__).parent.rglob("*.py")):
-            h.update(p.name.encode() + p.read_bytes())
-        post = Path(str(_posterior_path()))
-        ph = hashlib.sha256(post.read_bytes()).hexdigest() if post.is_file() else "prior"
-        _DIGESTS = _Digests(h.hexdigest(), ph)
+        root = Path(model_pkg.__file__).parent.parent
+        for part in _CODE:
+            target = root / part
+            files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+            for p in files:
+                h.update(str(p.relative_to(root)).encode() + p.read_bytes())
+        _DIGESTS = _Digests(h.hexdigest())
     return _DIGESTS
+
+
+def code_digest() -> str:
+    """:func:`_digests`' hash of the code that shapes a projection (keys stored runs too)."""
+    return _digests().model
+
+
+_POSTERIOR_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _posterior_file() -> Path | None:
+    """The posterior file the runs draw their parameters from: ``$SAHELSIM_POSTERIOR`` when
+    set, else the shipped one (None: none ships, the prior)."""
+    env = os.environ.get(POSTERIOR_ENV, "").strip()
+    if env:
+        return Path(env)
+    p = Path(str(_posterior_path()))
+    return p if p.is_file() else None
+
+
+def _posterior_digest() -> str:
+    """A hash of :func:`_posterior_file` (cached by path, size and modification time)."""
+    f = _posterior_file()
+    if f is None or not f.is_file():
+        return "prior"
+    st = f.stat()
+    k = (str(f.resolve()), st.st_mtime_ns, st.st_size)
+    if k not in _POSTERIOR_DIGESTS:
+        _POSTERIOR_DIGESTS[k] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return _POSTERIOR_DIGESTS[k]
 
 
 def _posterior_path() -> Any:
@@ -193,8 +228,8 @@ class SpinupPresent:
         self.built = 0  # spin-ups simulated by this provider (the tests count them)
 
     def key(self, space: Space, sc: Scenario, *, members: int, seed: int) -> str:
-        d = _digests()
-        parts = [d.model, d.posterior, int(members), int(seed), history_digest(space, sc)]
+        parts = [code_digest(), _posterior_digest(), int(members), int(seed),
+                 history_digest(space, sc)]  # fmt: skip
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
 
     def folder(self, key: str) -> Path:
@@ -221,7 +256,9 @@ class SpinupPresent:
             return got
 
     def _describe(self, members: int, seed: int, grid: str) -> str:
-        post = "the shipped posterior" if _digests().posterior != "prior" else "the prior"
+        f = _posterior_file()
+        post = ("the prior" if f is None else "the shipped posterior"
+                if not os.environ.get(POSTERIOR_ENV, "").strip() else f"the posterior in {f}")  # fmt: skip
         return (
             f"a spin-up of {post} from {month_label(HISTORY_START)} to"
             f" {month_label(PROJECTION_START - 1)} ({members} members, seed {seed}, {grid})"
@@ -291,12 +328,21 @@ class FilteredPresent:
         self.folder = Path(folder)
         self._load = load if load is not None else _load_filtered
         self._got: Present | None = None
+        self._read_key: str | None = None
         self._lock = threading.Lock()
 
     def key(self, space: Space, sc: Scenario, *, members: int, seed: int) -> str:
         """The folder and the name, size and modification time of each of its files, hashed
-        (the same for every scenario: a filtered present has no scenario history)."""
-        h = hashlib.sha256(str(self.folder.resolve()).encode() + str(int(members)).encode())
+        (the same for every scenario: a filtered present has no scenario history). Once the
+        folder is read, the key of what was read (a folder rewritten while the server runs
+        would otherwise key the old present's runs by the new files)."""
+        with self._lock:
+            if self._read_key is not None:
+                return self._read_key + f"-{int(members)}"
+        return self._files_key() + f"-{int(members)}"
+
+    def _files_key(self) -> str:
+        h = hashlib.sha256(str(self.folder.resolve()).encode())
         try:
             for f in sorted(self.folder.iterdir()):
                 st = f.stat()
@@ -309,7 +355,9 @@ class FilteredPresent:
                 grid: str) -> Present:  # fmt: skip
         with self._lock:
             if self._got is None:
+                key = self._files_key()  # before the read: a rewrite during it changes it
                 self._got = self._read(space)
+                self._read_key = key
             return self._got
 
     def _read(self, space: Space) -> Present:

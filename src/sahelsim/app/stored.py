@@ -7,14 +7,16 @@ members x 60 months is about 13 MB) to ``<explorer cache>/runs/<key>/`` as one a
 instead of being simulated again (several seconds on a cold server: the engine's load, the
 present's read and the run). Runs with lever changes are not written: they are one visitor's.
 
-The key is a hash of everything the numbers depend on: where projections start (the
-present's key: the model's layout and source, the posterior, members, seed and the history's
-drivers; or a filtered folder's files), the projection's drivers (the scenario's levers,
+The key is a hash of everything the numbers depend on: the code that shapes a projection (the
+engine, the scenario set-up and posterior sampling, the explorer's projection), where
+projections start (the present's key: the posterior file in use, members, seed and the
+history's drivers; or a filtered folder's files as read), the geography, the projection's
+drivers (the scenario's levers,
 switches and timeline from 2025-01 for the request's months), the default parameters, the
 members recorded at cell level and the request's members, seed and months. A stored run is
 therefore the same numbers as the run it stands for (``tests/test_app_stored.py`` checks every
-variable); an unreadable one is ignored (and the run simulated again). The newest
-:data:`KEEP` runs are kept.
+variable); an unreadable one is ignored (and the run simulated again). The
+:data:`KEEP` runs written or read most recently are kept.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +33,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from sahelsim.app.present import projection_drivers
+from sahelsim.app.present import code_digest, projection_drivers
 from sahelsim.app.settings import app_cache_dir
 from sahelsim.core.atomic import write_all_atomic
 from sahelsim.model.space import Space
@@ -42,13 +45,14 @@ log = logging.getLogger(__name__)
 __all__ = ["FILES", "KEEP", "StoredRun", "exists", "flush", "read", "root", "run_key", "write",
            "write_later"]  # fmt: skip
 
-#: Stored runs kept (the newest by modification time); older ones are deleted on a write.
+#: Stored runs kept (those written or read most recently); the others are deleted on a write.
 KEEP = 12
 FILES = ("ensemble.nc", "cells.nc", "meta.json")
 #: Bumped when the stored layout changes (older folders are then never read).
 LAYOUT = 1
 _COMPRESS = {"zlib": True, "complevel": 1, "shuffle": True}
-_WRITE_LOCK = threading.Lock()
+_WRITE_LOCK = threading.Lock()  # one write (and prune) at a time in a process
+_PENDING_LOCK = threading.Lock()  # the list of pending writes (never held during a write)
 _PENDING: list[threading.Thread] = []
 
 StoredRun = tuple[xr.Dataset, xr.Dataset, dict[str, Any]]
@@ -73,10 +77,11 @@ def run_key(
     """The stored run's key (see the module text)."""
     drivers = projection_drivers(space, sc, months)
     p = default_params()
-    head = [LAYOUT, present_key, int(members), int(seed), int(months), int(map_members),
-            list(map_vars), sc.name]  # fmt: skip
+    head = [LAYOUT, code_digest(), present_key, int(members), int(seed), int(months),
+            int(map_members), list(map_vars), sc.name]  # fmt: skip
     h = hashlib.sha256(json.dumps(head).encode())
-    for arr in (*drivers.packed(), p.vector(), p.switch_vector()):
+    geography = (np.asarray(space.gid), *space.kernel_arrays())
+    for arr in (*drivers.packed(), p.vector(), p.switch_vector(), *geography):
         a = np.ascontiguousarray(arr)
         h.update(str((a.dtype, a.shape)).encode() + a.tobytes())
     return h.hexdigest()[:32]
@@ -96,11 +101,12 @@ def read(key: str) -> StoredRun | None:
         return None
     try:
         meta = json.loads((folder / "meta.json").read_text())
-        if meta.get("layout") != LAYOUT:
+        if not isinstance(meta, dict) or meta.get("layout") != LAYOUT:
             return None
         ds = xr.load_dataset(folder / "ensemble.nc", engine="netcdf4")
         cells = xr.load_dataset(folder / "cells.nc", engine="netcdf4")
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        os.utime(folder / "meta.json")  # pruning keeps the runs read most recently
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError, AttributeError) as exc:
         log.warning("stored run %s unreadable (%s): simulating it again", folder, exc)
         return None
     log.info("app: read the stored run %s", folder)
@@ -120,7 +126,7 @@ def write(key: str, ds: xr.Dataset, cells: xr.Dataset, meta: dict[str, Any]) -> 
                 (folder / "cells.nc", lambda tmp: _netcdf(cells, tmp)),
                 (folder / "meta.json", lambda tmp: Path(tmp).write_text(json.dumps(doc))),
             ])  # fmt: skip
-        except OSError as exc:
+        except Exception as exc:  # a run that cannot be stored still serves this process
             log.warning("app: could not store the run in %s: %s", folder, exc)
             return None
         _prune()
@@ -135,7 +141,7 @@ def write_later(
     (:func:`flush` waits for every such write)."""
     t = threading.Thread(target=write, args=(key, ds, cells, meta), name="sahelsim-store",
                          daemon=True)  # fmt: skip
-    with _WRITE_LOCK:
+    with _PENDING_LOCK:
         _PENDING[:] = [p for p in _PENDING if p.is_alive()]
         _PENDING.append(t)
     t.start()
@@ -145,7 +151,7 @@ def write_later(
 def flush() -> None:
     """Wait until every :func:`write_later` of this process has written its run."""
     while True:
-        with _WRITE_LOCK:
+        with _PENDING_LOCK:
             alive = [p for p in _PENDING if p.is_alive()]
         if not alive:
             return
@@ -161,16 +167,24 @@ def _jsonable(v: Any) -> bool:
     return isinstance(v, (str, int, float, bool)) or v is None
 
 
-def _prune() -> None:
+def _used(folder: Path) -> float:
+    """When a stored run was last written or read (0: a folder without its metadata, e.g. a
+    write killed half-way, goes first)."""
     try:
-        folders = [p for p in root().iterdir() if p.is_dir() and (p / "meta.json").is_file()]
+        return (folder / "meta.json").stat().st_mtime
     except OSError:
-        return
-    folders.sort(key=lambda p: (p / "meta.json").stat().st_mtime, reverse=True)
-    for old in folders[KEEP:]:
-        for f in old.iterdir():
-            f.unlink(missing_ok=True)
-        try:
+        return 0.0
+
+
+def _prune() -> None:
+    """Delete all but the :data:`KEEP` stored runs used most recently (another process may be
+    pruning too: a file already gone is no error)."""
+    try:
+        folders = [p for p in root().iterdir() if p.is_dir()]
+        folders.sort(key=_used, reverse=True)
+        for old in folders[KEEP:]:
+            for f in list(old.iterdir()):
+                f.unlink(missing_ok=True)
             old.rmdir()
-        except OSError:
-            pass
+    except OSError as exc:
+        log.debug("app: pruning the stored runs stopped: %s", exc)

@@ -503,6 +503,27 @@ def _run_failed(exc: Exception) -> None:
         st.error(f"The run failed: {type(exc).__name__}: {exc}")
 
 
+def _first_charts(req: core.RunRequest, res: core.Result, hit: bool, status: Any,
+                  source: Any) -> tuple[Any, _Slots]:  # fmt: skip
+    """The URL, the tabs and the first result's status and fan charts."""
+    st.query_params.from_dict(
+        {"scenario": req.scenario, "members": req.members, "seed": req.seed, "months": req.months}
+        | ({"effective": req.effective} if req.effective != "2025-01" else {})
+        | {lv if c is None else f"{lv}.{c}": str(v) for lv, c, v in req.levers}
+    )
+    # lazy tabs: only the open one is built (a tab switch reruns the page)
+    tabs = st.tabs(TABS, key="w_tab", on_change="rerun")
+    slots = _Slots(status, source, None, {}, None)
+    if _open(tabs[0]):
+        with tabs[0]:
+            note, charts, downloads = _projections_tab(req.data_dir)
+            slots = _Slots(status, source, note, charts, downloads)
+    _status(slots, res, hit)
+    _projections(slots, res)
+    log.debug("page: fan charts sent")
+    return tabs, slots
+
+
 def main() -> None:
     st.set_page_config(page_title="sahelsim: scenario explorer", layout="wide")
     data_dir = core.default_data_dir()
@@ -523,26 +544,12 @@ def main() -> None:
     try:
         res, hit = _first_result(req)
         log.debug("page: first result (%d members)", res.members)
-    except Exception as exc:
+        tabs, slots = _first_charts(req, res, hit, status, source)
+    except Exception as exc:  # a message, never a traceback; the form stays usable
         _run_failed(exc)
-        _sidebar(data_dir)
         return
-    st.query_params.from_dict(
-        {"scenario": req.scenario, "members": req.members, "seed": req.seed, "months": req.months}
-        | ({"effective": req.effective} if req.effective != "2025-01" else {})
-        | {lv if c is None else f"{lv}.{c}": str(v) for lv, c, v in req.levers}
-    )
-    # lazy tabs: only the open one is built (a tab switch reruns the page)
-    tabs = st.tabs(TABS, key="w_tab", on_change="rerun")
-    slots = _Slots(status, source, None, {}, None)
-    if _open(tabs[0]):
-        with tabs[0]:
-            note, charts, downloads = _projections_tab(req.data_dir)
-            slots = _Slots(status, source, note, charts, downloads)
-    _status(slots, res, hit)
-    _projections(slots, res)
-    log.debug("page: fan charts sent")
-    _sidebar(data_dir)
+    finally:
+        _sidebar(data_dir)  # on every path, so no widget state is dropped
     if _open(tabs[1]):
         with tabs[1]:
             _maps(req)

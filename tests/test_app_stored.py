@@ -170,3 +170,35 @@ def test_a_filtered_present_key_changes_with_its_files(tmp_path):
     assert k1.startswith("filtered-") and fp.key(space, sc, members=10, seed=0) == k1
     (folder / "meta.json").write_text('{"until": "2024-12"}')
     assert fp.key(space, sc, members=10, seed=0) != k1
+
+
+_STRESS = """
+import os, sys, threading
+import numpy as np, xarray as xr
+from sahelsim.app import stored
+ds = xr.Dataset({f"v{i}": (("member", "month"), np.random.rand(60, 200)) for i in range(12)})
+cells = xr.Dataset({"c": (("member", "cell"), np.random.rand(25, 300))})
+def work(k):
+    for j in range(12):
+        key = f"stress{k}_{j}"
+        stored.write(key, ds, cells, {"seconds": 1.0})
+        got = stored.read(key)
+        assert got is not None and got[0].identical(ds), key
+threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print("ok")
+"""
+
+
+def test_stored_runs_written_and_read_from_threads_do_not_crash(tmp_path):
+    """NetCDF I/O from several threads at once (the page, the warm-up, the writer) crashes the
+    process unless it is serialised (settings.NETCDF_LOCK); run in a child process so a crash
+    is a failed test, not a dead test run."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SAHELSIM_APP_CACHE": str(tmp_path / "cache")}
+    got = subprocess.run([sys.executable, "-c", _STRESS], env=env, capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert got.returncode == 0 and "ok" in got.stdout, (got.returncode, got.stderr[-2000:])

@@ -4,6 +4,7 @@ model comparisons, and the outputs."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from sahelsim.claims.audit import (
     load_claims,
     write_claims,
 )
-from sahelsim.claims.trend import no_change, trend_verdict
+from sahelsim.claims.trend import no_change, pooled_ratio, swing_correlation, trend_verdict
 from sahelsim.core.canon import month_id_to_year_month, priogrid_gid
 from sahelsim.data.fixtures import ged_frame, write_csv
 from sahelsim.scenarios.run import HISTORY_START
@@ -197,7 +198,10 @@ def test_data_verdicts_on_real_data(data_audit, shared_data):
     )
     assert r.verdict == "mixed" and r.interval.endswith("observed 1,556")
     r = a.loc["c15_terrorism_deaths_up_since_coups"]
-    assert r.verdict == "supported" and "Burkina Faso (coup 2022): 2023-24 observed" in r.figure
+    # each country within its own range; pooled 2.26 times, inside 0.38-2.61 once the
+    # countries' swings are allowed to move together (as independent: 0.56-1.78, "supported")
+    assert r.verdict == "mixed" and "Burkina Faso (coup 2022): 2023-24 observed" in r.figure
+    assert "moving together: correlation" in r.figure
     assert r.interval.startswith("pooled: expected ") and "times" in r.interval
     assert a.loc["c18_institutional_chronology", "verdict"] == "supported"
     assert a.loc["c19_joint_force_announced_dec_2024", "verdict"] == "mixed"
@@ -414,6 +418,28 @@ def test_trend_verdicts_on_crafted_counts(store):
     r = _trend_test(store, c15, deaths_non_state=rise)
     assert r.verdict == "supported" and "-> above the expected range (supported)" in r.figure
     assert "observed 2.00 times" in r.interval  # (600 + 1) / (300 + 1) in every country
+
+
+def test_pooling_allows_for_countries_moving_together():
+    """Series whose swings move together pool to a wider no-change range than independent
+    ones (pooling correlated countries as independent overstates the evidence)."""
+    rng = np.random.default_rng(5)
+    years = list(range(2008, 2026))
+    a = 800 * np.exp(rng.normal(0, 0.4, len(years)))
+    b = 800 * np.exp(rng.normal(0, 0.4, len(years)))
+    sa = pd.Series(a, index=years)
+    same = [no_change(sa, [2020, 2021], [2023, 2024])] * 2
+    indep = [same[0], no_change(pd.Series(b, index=years), [2020, 2021], [2023, 2024])]
+    assert swing_correlation(same) == pytest.approx(1.0)
+    assert 0.0 <= swing_correlation(indep) < 0.9
+    ps, pi = pooled_ratio(same), pooled_ratio(indep)
+    assert ps.correlation == pytest.approx(1.0) and ps.series == pi.series == 2
+    width = lambda p: math.log(p.high) - math.log(p.low)  # noqa: E731
+    assert width(ps) > width(pi)
+    # fully correlated: the pooled range is as wide as one series' own (same swings, same df)
+    one = same[0]
+    half_one = math.log1p(one.high) - math.log1p(one.level)
+    assert math.log(ps.high) == pytest.approx(half_one, rel=1e-9)
 
 
 def test_trend_forecast_ignores_the_after_years(store):

@@ -44,7 +44,7 @@ import xarray as xr
 
 import sahelsim.model as model_pkg
 from sahelsim import __version__
-from sahelsim.app.settings import app_cache_dir
+from sahelsim.app.settings import NETCDF_LOCK, app_cache_dir
 from sahelsim.core.atomic import write_all_atomic
 from sahelsim.inference.assimilate import load_filtered as _load_filtered
 from sahelsim.model.engine import Record, simulate
@@ -271,7 +271,8 @@ class SpinupPresent:
         try:
             meta = json.loads((folder / "meta.json").read_text())
             state = State.load(folder / "state.npz")
-            history = xr.load_dataset(folder / "history.nc", engine="netcdf4")
+            with NETCDF_LOCK:
+                history = xr.load_dataset(folder / "history.nc", engine="netcdf4")
         except (OSError, ValueError, KeyError) as exc:
             log.warning("present: cache %s unreadable (%s): spinning up again", folder, exc)
             return None
@@ -302,13 +303,18 @@ class SpinupPresent:
         try:
             write_all_atomic([
                 (folder / "state.npz", lambda tmp: _save_state(state, tmp)),
-                (folder / "history.nc", lambda tmp: history.to_netcdf(tmp, engine="netcdf4")),
+                (folder / "history.nc", lambda tmp: _netcdf(history, tmp)),
                 (folder / "meta.json", lambda tmp: Path(tmp).write_text(json.dumps(meta))),
             ])  # fmt: skip
             log.info("present: spin-up of %d members cached in %s", members, folder)
         except OSError as exc:  # a read-only cache still serves this process
             log.warning("present: could not cache the spin-up in %s: %s", folder, exc)
         return Present(state, pm, history, PROJECTION_START, meta["description"], key, meta)
+
+
+def _netcdf(ds: xr.Dataset, tmp: Path) -> None:
+    with NETCDF_LOCK:
+        ds.to_netcdf(tmp, engine="netcdf4")
 
 
 def _save_state(state: State, tmp: Path) -> None:

@@ -39,7 +39,7 @@ from sahelsim.app import stored
 from sahelsim.app.inputs import RunRequest, build_scenario
 from sahelsim.app.pool import Runner
 from sahelsim.app.present import ENV_PRESENT, PresentProvider, present_provider, project
-from sahelsim.app.settings import ENV_APP_CACHE, ENV_CLAIMS, ENV_GRID
+from sahelsim.app.settings import ENV_APP_CACHE, ENV_CLAIMS, ENV_GRID, NETCDF_LOCK
 from sahelsim.core.config import ENV_CACHE, resolve_data_dir
 from sahelsim.grid.build import NATURALEARTH_FOLDER
 from sahelsim.model.engine import Record
@@ -216,7 +216,8 @@ class Result:
         encoding = {v: {"zlib": True, "complevel": 1} for v in ds.data_vars}
         with tempfile.TemporaryDirectory(prefix="sahelsim-app-") as tmp:
             path = Path(tmp) / "run.nc"
-            ds.to_netcdf(path, engine="netcdf4", encoding=encoding)
+            with NETCDF_LOCK:  # NetCDF I/O is not thread-safe (settings.NETCDF_LOCK)
+                ds.to_netcdf(path, engine="netcdf4", encoding=encoding)
             return path.read_bytes()
 
 

@@ -4,11 +4,19 @@ apart so :func:`sahelsim.app.serve` can name them without importing the library'
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from sahelsim.core.config import cache_dir
 
-__all__ = ["DEFAULT_CLAIMS_CSV", "ENV_APP_CACHE", "ENV_CLAIMS", "ENV_GRID", "app_cache_dir"]
+__all__ = ["DEFAULT_CLAIMS_CSV", "ENV_APP_CACHE", "ENV_CLAIMS", "ENV_GRID", "NETCDF_LOCK",
+           "app_cache_dir"]  # fmt: skip
+
+#: Held around every NetCDF file read or write of the explorer's server: the netCDF-C/HDF5
+#: libraries are not thread-safe, and two threads doing NetCDF I/O at once crash the process
+#: (reproduced: three threads writing and reading NetCDF-4 files segfault within seconds). The
+#: page's thread, the warm-up and the stored runs' writer all do NetCDF I/O.
+NETCDF_LOCK = threading.RLock()
 
 #: The environment variables the server passes to the page (see :func:`sahelsim.app.serve`).
 ENV_GRID = "SAHELSIM_APP_GRID"  # "synthetic" forces the synthetic grid

@@ -34,7 +34,7 @@ import numpy as np
 import xarray as xr
 
 from sahelsim.app.present import code_digest, projection_drivers
-from sahelsim.app.settings import app_cache_dir
+from sahelsim.app.settings import NETCDF_LOCK, app_cache_dir
 from sahelsim.core.atomic import write_all_atomic
 from sahelsim.model.space import Space
 from sahelsim.scenarios.run import default_params
@@ -103,8 +103,9 @@ def read(key: str) -> StoredRun | None:
         meta = json.loads((folder / "meta.json").read_text())
         if not isinstance(meta, dict) or meta.get("layout") != LAYOUT:
             return None
-        ds = xr.load_dataset(folder / "ensemble.nc", engine="netcdf4")
-        cells = xr.load_dataset(folder / "cells.nc", engine="netcdf4")
+        with NETCDF_LOCK:
+            ds = xr.load_dataset(folder / "ensemble.nc", engine="netcdf4")
+            cells = xr.load_dataset(folder / "cells.nc", engine="netcdf4")
         os.utime(folder / "meta.json")  # pruning keeps the runs read most recently
     except (OSError, ValueError, KeyError, RuntimeError, TypeError, AttributeError) as exc:
         log.warning("stored run %s unreadable (%s): simulating it again", folder, exc)
@@ -160,7 +161,8 @@ def flush() -> None:
 
 
 def _netcdf(ds: xr.Dataset, tmp: Path) -> None:
-    ds.to_netcdf(tmp, engine="netcdf4", encoding={v: dict(_COMPRESS) for v in ds.data_vars})
+    with NETCDF_LOCK:
+        ds.to_netcdf(tmp, engine="netcdf4", encoding={v: dict(_COMPRESS) for v in ds.data_vars})
 
 
 def _jsonable(v: Any) -> bool:

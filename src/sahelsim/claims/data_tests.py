@@ -210,7 +210,8 @@ def _c15(claim: Claim, ctx: Context) -> Result:
         parts.append(
             f"pooled ({p.series} countries, each against its own forecast): after the coups "
             f"{p.ratio:.2f} times the no-change forecasts (geometric mean); no change would "
-            f"give {p.low:.2f}-{p.high:.2f} times (90 %) -> {where} ({pooled})"
+            f"give {p.low:.2f}-{p.high:.2f} times (90 %, allowing for the countries' swings"
+            f" moving together: correlation {p.correlation:.2f}) -> {where} ({pooled})"
         )
         interval = (
             f"pooled: expected {p.low:.2f}-{p.high:.2f} times the before-coup level (90 %, "

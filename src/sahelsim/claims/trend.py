@@ -77,6 +77,9 @@ class NoChange:
     high: float
     observed: float
     reason: str = ""
+    #: The year-on-year changes of ``log(count + 1)`` the swings were measured on, by the
+    #: later year (pooling several series uses them to measure how the series move together).
+    change_by_year: tuple[tuple[int, float], ...] = ()
 
     @property
     def testable(self) -> bool:
@@ -178,6 +181,7 @@ def no_change(
         low=max(math.expm1(mu - half), 0.0),
         high=math.expm1(mu + half),
         observed=math.expm1(obs),
+        change_by_year=tuple(zip(pairs, diffs, strict=True)),
     )
 
 
@@ -202,14 +206,24 @@ def position(nc: NoChange) -> str:
     return "within the expected range"
 
 
-def round_text(x: float) -> str:
+def round_text(x: float, observed: float | None = None) -> str:
     """A forecast count: two significant digits from 100 on (the interval is not sharper),
-    thousands separators."""
+    thousands separators; more digits when rounding would put ``observed`` on the other side
+    of the bound (the printed range never contradicts the verdict)."""
     if not math.isfinite(x):
         return "n/a"
     if x >= 100:
-        x = float(f"{x:.2g}")
+        for digits in (2, 3, 4, 6, 9):
+            r = float(f"{x:.{digits}g}")
+            if observed is None or (
+                (observed > x) == (observed > r) and (observed < x) == (observed < r)
+            ):
+                return count_text(r)
     return count_text(x)
+
+
+def _range_text(nc: NoChange) -> str:
+    return f"{round_text(nc.low, nc.observed)}-{round_text(nc.high, nc.observed)}"
 
 
 def forecast_text(nc: NoChange) -> str:
@@ -221,7 +235,7 @@ def forecast_text(nc: NoChange) -> str:
     return (
         f"{years_text(nc.after)} observed {count_text(nc.observed)} a year; a no-change forecast "
         f"from {years_text(nc.before)} ({round_text(nc.level)} a year; year-to-year swings from "
-        f"{years_text(range(a, b + 1))}) expected {round_text(nc.low)}-{round_text(nc.high)} "
+        f"{years_text(range(a, b + 1))}) expected {_range_text(nc)} "
         f"({LEVEL * 100:.0f} %)"
     )
 
@@ -232,7 +246,7 @@ def interval_text(nc: NoChange) -> str:
     if not nc.testable:
         return f"not testable: {nc.reason}"
     return (
-        f"expected {round_text(nc.low)}-{round_text(nc.high)} a year ({LEVEL * 100:.0f} %, "
+        f"expected {_range_text(nc)} a year ({LEVEL * 100:.0f} %, "
         f"no-change forecast from {years_text(nc.before)}); observed {count_text(nc.observed)}"
     )
 
@@ -240,28 +254,61 @@ def interval_text(nc: NoChange) -> str:
 @dataclass(frozen=True)
 class PooledRatio:
     """Several series, each against its own no-change forecast: the geometric mean of
-    ``(observed + 1) / (level + 1)`` over the series, and the range no change would give."""
+    ``(observed + 1) / (level + 1)`` over the series, the range no change would give, and the
+    correlation of the series' swings it allows for."""
 
     ratio: float
     low: float
     high: float
     df: float
     series: int
+    correlation: float = math.nan
+
+
+#: Fewest common years on which two series' swings are correlated; with fewer, they are taken
+#: to move together fully (the widest range).
+MIN_COMMON = 4
+
+
+def swing_correlation(forecasts: Sequence[NoChange]) -> float:
+    """The mean correlation of the series' year-on-year changes over the years they share,
+    clipped to [0, 1] (a negative estimate is taken as 0; a pair with fewer than
+    :data:`MIN_COMMON` common years counts as 1): regional shocks move the countries together,
+    and pooling them as independent would make the range too narrow."""
+    rs = []
+    for i, a in enumerate(forecasts):
+        for b in forecasts[i + 1 :]:
+            da, db = dict(a.change_by_year), dict(b.change_by_year)
+            common = sorted(set(da) & set(db))
+            if len(common) < MIN_COMMON:
+                rs.append(1.0)
+                continue
+            x = np.array([da[y] for y in common])
+            y = np.array([db[y] for y in common])
+            if x.std() == 0 or y.std() == 0:
+                rs.append(1.0)
+                continue
+            rs.append(float(np.clip(np.corrcoef(x, y)[0, 1], 0.0, 1.0)))
+    return float(np.mean(rs)) if rs else 0.0
 
 
 def pooled_ratio(forecasts: Sequence[NoChange], level: float = LEVEL) -> PooledRatio:
-    """Pool testable forecasts on the log scale: the mean of the series' log ratios, whose
-    no-change spread combines theirs (independent series; Welch-Satterthwaite df)."""
+    """Pool testable forecasts on the log scale: the mean of the series' log ratios. Its
+    no-change variance is ``(sum_i v_i + rho * sum_{i != j} sqrt(v_i v_j)) / c**2`` with ``v_i``
+    each series' own and ``rho`` the measured correlation of their swings
+    (:func:`swing_correlation`); degrees of freedom: the smallest of the series'."""
     ok = [f for f in forecasts if f.testable]
     if not ok:
         return PooledRatio(math.nan, math.nan, math.nan, math.nan, 0)
     c = len(ok)
     d = float(np.mean([math.log1p(f.observed) - math.log1p(f.level) for f in ok]))
-    var = [(f.sd_year**2) * (1.0 / len(f.before) + 1.0 / len(f.after)) / c**2 for f in ok]
-    se = math.sqrt(sum(var))
-    df = se**4 / sum(v * v / f.df for v, f in zip(var, ok, strict=True))
-    half = float(scipy.stats.t.ppf(0.5 + level / 2.0, df)) * se
-    return PooledRatio(math.exp(d), math.exp(-half), math.exp(half), df, c)
+    v = np.array([(f.sd_year**2) * (1.0 / len(f.before) + 1.0 / len(f.after)) for f in ok])
+    rho = swing_correlation(ok)
+    sq = np.sqrt(v)
+    var = (float(v.sum()) + rho * (float(sq.sum()) ** 2 - float(v.sum()))) / c**2
+    df = min(f.df for f in ok)
+    half = float(scipy.stats.t.ppf(0.5 + level / 2.0, df)) * math.sqrt(var)
+    return PooledRatio(math.exp(d), math.exp(-half), math.exp(half), df, c, rho)
 
 
 def pooled_ratio_verdict(p: PooledRatio, increase: bool = True) -> str:
@@ -294,7 +341,7 @@ def sensitivity_text(label: str, nc: NoChange, increase: bool = True) -> str:
         return f"[sensitivity ({label}): not testable, {nc.reason}]"
     return (
         f"[sensitivity ({label}): {years_text(nc.after)} observed {count_text(nc.observed)} a "
-        f"year; expected {round_text(nc.low)}-{round_text(nc.high)} {outcome_text(nc, v)}]"
+        f"year; expected {_range_text(nc)} {outcome_text(nc, v)}]"
     )
 
 

@@ -35,7 +35,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,7 +51,7 @@ from sahelsim.model.layout import CELL_NAMES, CTRY_NAMES
 from sahelsim.model.params import Params
 from sahelsim.model.space import Space
 from sahelsim.model.state import State
-from sahelsim.scenarios.posterior import POSTERIOR_ENV, POSTERIOR_FILE
+from sahelsim.scenarios.posterior import POSTERIOR_ENV, posterior_in_use
 from sahelsim.scenarios.run import (
     HISTORY_START,
     PROJECTION_START,
@@ -165,30 +164,17 @@ def code_digest() -> str:
 _POSTERIOR_DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
-def _posterior_file() -> Path | None:
-    """The posterior file the runs draw their parameters from: ``$SAHELSIM_POSTERIOR`` when
-    set, else the shipped one (None: none ships, the prior)."""
-    env = os.environ.get(POSTERIOR_ENV, "").strip()
-    if env:
-        return Path(env)
-    p = Path(str(_posterior_path()))
-    return p if p.is_file() else None
-
-
 def _posterior_digest() -> str:
-    """A hash of :func:`_posterior_file` (cached by path, size and modification time)."""
-    f = _posterior_file()
-    if f is None or not f.is_file():
+    """A hash of the posterior file in use (:func:`posterior_in_use`; cached by path, size and
+    modification time)."""
+    f = posterior_in_use()
+    if f is None:
         return "prior"
     st = f.stat()
     k = (str(f.resolve()), st.st_mtime_ns, st.st_size)
     if k not in _POSTERIOR_DIGESTS:
         _POSTERIOR_DIGESTS[k] = hashlib.sha256(f.read_bytes()).hexdigest()
     return _POSTERIOR_DIGESTS[k]
-
-
-def _posterior_path() -> Any:
-    return resources.files("sahelsim.resources") / POSTERIOR_FILE
 
 
 def history_digest(space: Space, sc: Scenario) -> str:
@@ -256,7 +242,7 @@ class SpinupPresent:
             return got
 
     def _describe(self, members: int, seed: int, grid: str) -> str:
-        f = _posterior_file()
+        f = posterior_in_use()
         post = ("the prior" if f is None else "the shipped posterior"
                 if not os.environ.get(POSTERIOR_ENV, "").strip() else f"the posterior in {f}")  # fmt: skip
         return (

@@ -26,6 +26,7 @@ from sahelsim.claims.trend import (
     not_testable,
     pooled_ratio,
     pooled_ratio_verdict,
+    range_position,
     sensitivity_text,
     trend_verdict,
 )
@@ -204,9 +205,7 @@ def _c15(claim: Claim, ctx: Context) -> Result:
     p = pooled_ratio(forecasts)
     pooled = pooled_ratio_verdict(p)
     if p.series:
-        where = (
-            "above" if p.ratio > p.high else "below" if p.ratio < p.low else "within"
-        ) + " the expected range"
+        where = range_position(p.ratio, p.low, p.high)
         parts.append(
             f"pooled ({p.series} countries, each against its own forecast): after the coups "
             f"{p.ratio:.2f} times the no-change forecasts (geometric mean); no change would "

@@ -185,25 +185,33 @@ def no_change(
     )
 
 
-def trend_verdict(nc: NoChange, increase: bool = True) -> str:
+def side(value: float, low: float, high: float) -> int:
+    """1 above the range, -1 below it, 0 within it."""
+    return 1 if value > high else -1 if value < low else 0
+
+
+def range_verdict(value: float, low: float, high: float, increase: bool = True) -> str:
     """Supported / contradicted / mixed for an increase (or, ``increase=False``, a decrease)
-    claim: the observed level above, below or within the no-change interval."""
+    claim: ``value`` above, below or within the no-change range."""
+    s = side(value, low, high) * (1 if increase else -1)
+    return {1: SUPPORTED, -1: CONTRADICTED, 0: MIXED}[s]
+
+
+def range_position(value: float, low: float, high: float) -> str:
+    """``above`` / ``below`` / ``within the expected range``."""
+    return {1: "above", -1: "below", 0: "within"}[side(value, low, high)] + " the expected range"
+
+
+def trend_verdict(nc: NoChange, increase: bool = True) -> str:
+    """:func:`range_verdict` of the observed level against the no-change interval."""
     if not nc.testable:
         return NOT_TESTABLE
-    if nc.observed > nc.high:
-        return SUPPORTED if increase else CONTRADICTED
-    if nc.observed < nc.low:
-        return CONTRADICTED if increase else SUPPORTED
-    return MIXED
+    return range_verdict(nc.observed, nc.low, nc.high, increase)
 
 
 def position(nc: NoChange) -> str:
     """Where the observed level lies: above, below or within the expected range."""
-    if nc.observed > nc.high:
-        return "above the expected range"
-    if nc.observed < nc.low:
-        return "below the expected range"
-    return "within the expected range"
+    return range_position(nc.observed, nc.low, nc.high)
 
 
 def round_text(x: float, observed: float | None = None) -> str:
@@ -314,11 +322,7 @@ def pooled_ratio(forecasts: Sequence[NoChange], level: float = LEVEL) -> PooledR
 def pooled_ratio_verdict(p: PooledRatio, increase: bool = True) -> str:
     if p.series == 0:
         return NOT_TESTABLE
-    if p.ratio > p.high:
-        return SUPPORTED if increase else CONTRADICTED
-    if p.ratio < p.low:
-        return CONTRADICTED if increase else SUPPORTED
-    return MIXED
+    return range_verdict(p.ratio, p.low, p.high, increase)
 
 
 def outcome_text(nc: NoChange, verdict: str) -> str:

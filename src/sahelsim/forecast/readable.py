@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from sahelsim.core.atomic import Writer, text_writer
-from sahelsim.core.canon import GW_TO_ISO3, ISO3_TO_NAME, month_id_to_year_month
+from sahelsim.core.canon import GW_TO_ISO3, ISO3_TO_NAME
+from sahelsim.forecast.forecasters import month_text
 from sahelsim.forecast.views_io import IDP_FILE, forecast_file
 
 __all__ = ["README_FILE", "SUMMARY_FILE", "TARGET_TEXT", "readable_items", "summary_table"]
@@ -31,10 +32,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def _period_text(period: np.ndarray, level: str) -> list[str]:
-    if level == "cm":
-        y, m = month_id_to_year_month(np.asarray(period, dtype=np.int64))
-        return [f"{a:04d}-{b:02d}" for a, b in zip(y, m, strict=True)]
-    return [str(int(p)) for p in period]
+    return [month_text(int(p)) if level == "cm" else str(int(p)) for p in period]
 
 
 def summary_table(frames: Mapping[str, pd.DataFrame], level: str) -> pd.DataFrame:

@@ -92,18 +92,23 @@ def installed_posterior_path() -> Path:
 POSTERIOR_ENV = "SAHELSIM_POSTERIOR"
 
 
+def posterior_in_use() -> Path | None:
+    """The posterior file runs draw their parameters from when none is given:
+    ``$SAHELSIM_POSTERIOR``, else the shipped one (None: none ships, the prior). A missing
+    file named by the variable is an error, not a silent fallback."""
+    env = os.environ.get(POSTERIOR_ENV)
+    if env:
+        if not Path(env).is_file():
+            raise FileNotFoundError(f"${POSTERIOR_ENV} names {env}, which does not exist")
+        return Path(env)
+    shipped = installed_posterior_path()
+    return shipped if shipped.is_file() else None
+
+
 def load_posterior(path: str | Path | None = None) -> Posterior | None:
-    """The posterior of ``path``, else of ``$SAHELSIM_POSTERIOR``, else the shipped one
-    (package data); None if none ships yet. A missing file named by the variable is an
-    error, not a silent fallback."""
-    if path is None and os.environ.get(POSTERIOR_ENV):
-        path = os.environ[POSTERIOR_ENV]
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"${POSTERIOR_ENV} names {path}, which does not exist")
-    if path is None:
-        res = resources.files("sahelsim.resources") / POSTERIOR_FILE
-        if not res.is_file():
-            return None
-        return Posterior.from_json(json.loads(res.read_text()), str(res))
-    p = Path(path)
+    """The posterior of ``path``, else of :func:`posterior_in_use` (``$SAHELSIM_POSTERIOR``,
+    else the shipped one); None if none ships yet."""
+    p = Path(path) if path is not None else posterior_in_use()
+    if p is None:
+        return None
     return Posterior.from_json(json.loads(p.read_text()), str(p))

@@ -15,7 +15,7 @@ simulated.
 
 A run is progressive: the page first draws a *preview*, the first ``PREVIEW_MEMBERS`` (25)
 members (the same numbers as those members of the full ensemble), marked as a preview on the
-page and in each chart's ``layout.meta`` (``{"members": 25, "of": 100}``), then replaces it by
+page and in each chart's label for screen readers (``"25 of 100 members"``), then replaces it by
 the full ensemble. Preview and full times are reported apart; only ``*full*`` times are the
 whole ensemble.
 
@@ -23,17 +23,17 @@ whole ensemble.
     fan charts (``preview_run_s``, ``preview_figures_s``), then the full ensemble
     (:func:`~sahelsim.app.core.run_cached`: the other members joined to the preview; ``run_s``
     is the whole ensemble's compute time, preview included) and the figures of the full run
-    (fan charts, maps) and their Plotly JSON (``figures_s``);
+    (fan charts as ECharts options, Plotly maps) and their JSON (``figures_s``);
 (b) ``apptest``: the Streamlit page headless (``streamlit.testing.v1.AppTest``): type the lever
     value, press "Run ensemble", the script run ends (preview and full ensemble, library + page
     + element serialisation);
 (c) ``browser``: a new server (``sahelsim.app.serve``) in Debian Chromium (Playwright):
     ``server_ready_s`` from starting the server to its health check; from opening the page,
-    ``first_chart_s`` to the first fan chart drawn (``first_chart_members``: the members it
-    shows) and ``first_full_chart_s`` to the full ensemble's (the cold start: a new server
+    ``first_chart_s`` to the first fan chart painted (its canvas there, then two animation
+    frames; ``first_chart_members``: the members it shows) and ``first_full_chart_s`` to the full ensemble's (the cold start: a new server
     process); then per repetition, timed in the page from the click on "Run ensemble":
-    ``preview_chart_s`` until the first fan chart's data has changed (the preview, or the full
-    ensemble when it came first), ``full_chart_s`` until it shows the full ensemble, and
+    ``preview_chart_s`` until the first fan chart shows a new run, painted (the preview, or the
+    full ensemble when it came first), ``full_chart_s`` until it shows the full ensemble, and
     ``page_idle_s`` until the page is idle with every figure sent.
 
 The study grid is used when the staged data are present (``$SAHELSIM_DATA`` or
@@ -59,29 +59,48 @@ sys.path.insert(0, str(HERE.parent / "tools"))
 from browser import CHROMIUM, free_port, launch  # noqa: E402  (tools/)
 
 SEED = 0
-FIRST_FAN = '[data-testid="stPlotlyChart"] .js-plotly-plot'
-#: Watches the first fan chart from the next click on: ms from the click to its first new data
-#: (and the members it then shows) and to new data of the full ensemble. Cheap checks (element
-#: and data identity, no serialisation), so the watch itself takes no time from the page.
+#: The first fan chart (ECharts: its element carries a text for screen readers that ends
+#: "<n> of <N> members", :func:`sahelsim.app.core.chart_alt`) and the canvas it is drawn on.
+FIRST_FAN = '[data-testid="stEChartsChart"]'
+DRAWN = FIRST_FAN + " canvas"
+#: Waits for two animation frames: a chart whose element changed has been painted after that.
+FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+#: Watches the first fan chart from the next click on: ms from the click to its first new
+#: content painted (and the members it then shows) and to the full ensemble's. The element's
+#: label names the run and its members, so a new run is a new label; the time is taken two
+#: animation frames after the label changed (ECharts paints on the next frame). Cheap checks,
+#: so the watch itself takes no time from the page.
 WATCH = """(sel) => {
-  const w = {t0: null, el: document.querySelector(sel), first: null, members: null, full: null};
-  w.data = w.el && w.el.data;
+  const label = () => {
+    const g = document.querySelector(sel);
+    return g && g.querySelector('canvas') ? g.getAttribute('aria-label') : null;
+  };
+  const w = {t0: null, label: label(), first: null, members: null, full: null, busy: false};
   window.__watch = w;
   document.addEventListener('click', () => { w.t0 = performance.now(); },
                             {capture: true, once: true});
   const tick = () => {
-    const g = document.querySelector(sel);
-    if (w.t0 !== null && g && g.data && (g !== w.el || g.data !== w.data)) {
-      const m = (g.layout && g.layout.meta) || {}, t = performance.now() - w.t0;
-      if (w.first === null) { w.first = t; w.members = m.members; }
-      if (m.of !== undefined && m.members === m.of) { w.full = t; return; }
+    const now = label();
+    if (w.t0 !== null && now && now !== w.label && !w.busy) {
+      w.busy = true;
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        const m = /(\\d+) of (\\d+) members/.exec(now), t = performance.now() - w.t0;
+        if (w.first === null) { w.first = t; w.members = m && +m[1]; }
+        w.label = now; w.busy = false;
+        if (m && m[1] === m[2]) { w.full = t; } else { setTimeout(tick, 10); }
+      }));
+      return;
     }
     setTimeout(tick, 10);
   };
   tick();
 }"""
-META = f"() => (document.querySelector('{FIRST_FAN}').layout.meta || {{}})"
-FULL = f"() => {{ const m = {META[6:]}; return m.of !== undefined && m.members === m.of; }}"
+META = (
+    "() => { const m = /(\\d+) of (\\d+) members/.exec(document.querySelector('"
+    + FIRST_FAN
+    + "').getAttribute('aria-label') || ''); return m ? {members: +m[1], of: +m[2]} : {}; }"
+)
+FULL = f"() => {{ const m = ({META})(); return m.of !== undefined && m.members === m.of; }}"
 
 
 def log(msg: str) -> None:
@@ -114,7 +133,7 @@ def bench_library(members: int, months: int, repeat: int, data_dir: str | None) 
                              data_dir=data_dir)  # fmt: skip
     t0 = time.perf_counter()
     core.run_cached(warm)
-    core.fan_figures_for(warm)
+    core.fan_charts_for(warm)
     core.map_figures_for(warm)
     warmup = time.perf_counter() - t0
     pruns, pfigs, runs, figs, totals = [], [], [], [], []
@@ -125,12 +144,13 @@ def bench_library(members: int, months: int, repeat: int, data_dir: str | None) 
         head, _ = core.preview_cached(req)
         assert not head.meta.get("spun_up"), "the present was not cached"
         t1 = time.perf_counter()
-        core.fan_figures_for(req, preview=True)
+        core.fan_charts_for(req, preview=True)
         t2 = time.perf_counter()
         res, _ = core.run_cached(req)
         t3 = time.perf_counter()
-        out = {**core.fan_figures_for(req), **core.map_figures_for(req)}
-        size = sum(len(pio.to_json(f, validate=False)) for f in out.values())
+        fans, maps = core.fan_charts_for(req), core.map_figures_for(req)
+        size = sum(len(json.dumps(f)) for f in fans.values())
+        size += sum(len(pio.to_json(f, validate=False)) for f in maps.values())
         t4 = time.perf_counter()
         pruns.append(t1 - t0)
         pfigs.append(t2 - t1)
@@ -211,7 +231,8 @@ def bench_browser(members: int, months: int, repeat: int, data_dir: str | None) 
                 t0 = time.perf_counter()
                 page.goto(f"{url}/?members={members}&months={months}&seed={SEED}")
                 idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-                page.wait_for_selector(FIRST_FAN, timeout=300_000)
+                page.wait_for_selector(DRAWN, timeout=300_000)
+                page.evaluate(FRAMES)
                 first = time.perf_counter() - t0
                 first_members = page.evaluate(META).get("members")
                 page.wait_for_function(FULL, timeout=300_000, polling=20)

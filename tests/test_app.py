@@ -244,26 +244,38 @@ def test_preview_is_the_first_members_of_the_full_run():
                 err_msg=var,
             )  # fmt: skip
     np.testing.assert_array_equal(full.ds["member"].values, np.arange(n))
-    # the charts say what they show: the preview's titles and every chart's layout.meta
-    pfigs = core.fan_figures_for(req, preview=True)
-    ffigs = core.fan_figures_for(req)
+    # the charts say what they show: the preview's subtitles and every chart's label
+    pfigs = core.fan_charts_for(req, preview=True)
+    ffigs = core.fan_charts_for(req)
     for fid in core.FANS:
-        p, f = pfigs[fid].to_dict()["layout"], ffigs[fid].to_dict()["layout"]
-        assert p["meta"] == {"members": core.PREVIEW_MEMBERS, "of": n}
-        assert f["meta"] == {"members": n, "of": n}
-        assert f"preview: the first {core.PREVIEW_MEMBERS} of {n} members" in p["title"]["text"]
-        assert "preview" not in f["title"]["text"]
+        assert core.chart_alt(fid, head).endswith(f"; {core.PREVIEW_MEMBERS} of {n} members")
+        assert core.chart_alt(fid, full).endswith(f"; {n} of {n} members")
+        sub = pfigs[fid]["title"]["subtext"]
+        assert f"preview: the first {core.PREVIEW_MEMBERS} of {n} members" in sub
+        assert "preview" not in ffigs[fid]["title"]["subtext"]
     small = core.make_request("coup", members=core.PREVIEW_MEMBERS, months=6, seed=3)
     assert not core.has_preview(small)
 
 
 def test_prepared_figure_serialises_once_and_is_valid(small_run):
-    """The page's figures keep their first ``to_dict`` (Streamlit calls it on every rerun) and
-    are still valid Plotly figures."""
+    """The page's maps keep their first ``to_dict`` (Streamlit calls it on every rerun) and
+    are still valid Plotly figures; its fan charts are plain JSON for ECharts, one region at
+    a time."""
     import plotly.graph_objects as go
 
-    figs = {**core.fan_figures_for(small_run.request), **core.map_figures_for(small_run.request)}
-    assert set(figs) == set(core.FANS) | {"map_violence", "map_control"}
+    fans = core.fan_charts_for(small_run.request)
+    assert set(fans) == set(core.FANS)
+    for fid, opt in fans.items():
+        assert json.loads(json.dumps(opt, allow_nan=False)) == opt, fid
+        assert opt["animation"] is False and opt["xAxis"]["type"] == "time"
+        assert opt["title"]["subtext"] == "AES (three states)"
+    mali = core.fan_charts_for(small_run.request, region="MLI")
+    assert mali["deaths"]["title"]["subtext"] == "Mali"
+    assert mali["deaths"]["series"] != fans["deaths"]["series"]
+    with pytest.raises(core.InputError, match="region"):
+        core.fan_charts([(small_run.request.label, small_run)], "XYZ")
+    figs = core.map_figures_for(small_run.request)
+    assert set(figs) == {"map_violence", "map_control"}
     for fid, fig in figs.items():
         assert isinstance(fig, core.PreparedFigure)
         d = fig.to_dict()
@@ -296,21 +308,25 @@ def test_a_run_leaves_other_threads_running():
 
 
 def test_figures_and_comparison(small_run):
-    figs = core.fan_figures([(small_run.request.label, small_run)])
+    figs = {k: v[0] for k, v in core.fan_charts([(small_run.request.label, small_run)]).items()}
     assert set(figs) == set(core.FANS)
-    assert len(figs["civilians"].data) > len(figs["deaths"].data)
+    assert len(figs["civilians"]["series"]) > len(figs["deaths"]["series"])
     # the report's palette: one colour per perpetrator in the explorer as in the report
-    medians = {t.name: t.line.color for t in figs["civilians"].data if t.name.endswith("median")}
-    # one scenario: no panel title (the page names the run), even when the title is wrapped
-    # (a long one sat under the region menu); two scenarios: one title each
+    medians = {
+        t["name"]: t["lineStyle"]["color"]
+        for t in figs["civilians"]["series"]
+        if t["name"].endswith("median")
+    }
+    # one scenario: no scenario title on the chart (the page names the run); two scenarios:
+    # one title each, the panels sharing their y axis
     assert len(small_run.title) > 40
     for fig in figs.values():
-        texts = " ".join(a.text for a in fig.layout.annotations)
-        assert "Accommodation" not in texts, texts
+        assert "Accommodation" not in fig["title"]["subtext"]
     req_a = core.make_request("acceleration", seed=5, **SMALL)
-    two = core.fan_figures([("a", small_run), ("b", core.run_cached(req_a)[0])])
-    texts = " ".join(a.text for a in two["deaths"].layout.annotations)
+    two = core.fan_charts([("a", small_run), ("b", core.run_cached(req_a)[0])])["deaths"]
+    texts = " ".join(o["title"]["subtext"] for o in two)
     assert "Accommodation" in texts and "Acceleration" in texts, texts
+    assert two[0]["yAxis"]["max"] == two[1]["yAxis"]["max"]
     assert medians["state side: median"] == PERPETRATOR_COLOURS["state_side"]
     assert medians["JNIM: median"] == PERPETRATOR_COLOURS["jnim"]
     assert medians["IS Sahel: median"] == PERPETRATOR_COLOURS["issp"]
@@ -349,7 +365,23 @@ def _apptest():
 
 
 def _specs(at) -> list[str]:
+    """The Plotly charts' JSON (the maps)."""
     return [el.proto.spec for el in at.get("plotly_chart")]
+
+
+def _fans(at) -> list[tuple[str, dict]]:
+    """The fan charts (ECharts): their label for screen readers and their option."""
+    return [(el.proto.alt, json.loads(el.proto.spec)) for el in at.get("echarts_chart")]
+
+
+def _members(at) -> list[tuple[int, int]]:
+    """(members drawn, members asked for) of each fan chart, from its label."""
+    out = []
+    for alt, _ in _fans(at):
+        m = re.search(r"(\d+) of (\d+) members$", alt)
+        assert m, alt
+        out.append((int(m[1]), int(m[2])))
+    return out
 
 
 def _open_lever_groups(at) -> None:
@@ -391,7 +423,7 @@ def test_page_loads(page):
     at = page
     assert at.title[0].value == "Central Sahel scenario explorer"
     assert not at.error
-    assert len(_specs(at)) == 4  # four fan charts; the closed tabs are not built
+    assert len(_fans(at)) == 4 and not _specs(at)  # four fan charts; closed tabs not built
     assert at.session_state.req.members == 20
     assert "synthetic grid" in " ".join(c.value for c in at.caption)
     assert [t.label for t in at.tabs] == ["Projections", "Maps", "Compare", "Claims", "Levers"]
@@ -399,20 +431,41 @@ def test_page_loads(page):
     specs = [json.loads(s) for s in _specs(at)]
     assert len(specs) == 2 and all(s["data"][0]["type"] == "choropleth" for s in specs)
     _open_tab(at, "Levers")
-    assert not _specs(at) and any("lever" in df.value.columns for df in at.dataframe)
+    assert not _specs(at) and not _fans(at)
+    assert any("lever" in df.value.columns for df in at.dataframe)
+
+
+def test_region_switch_redraws_every_fan_chart(page):
+    """The region control above the fan charts switches all four to one state (from the
+    cache: nothing runs again), and back."""
+    at = page
+    aes = _fans(at)
+    assert all(o["title"]["subtext"] == "AES (three states)" for _, o in aes)
+    at.segmented_control(key="w_region").set_value("BFA")
+    at.run()
+    assert not at.exception and not at.error
+    bfa = _fans(at)
+    assert all(o["title"]["subtext"] == "Burkina Faso" for _, o in bfa)
+    assert all(alt.startswith(f"{core.FANS[fid][1]}, Burkina Faso") for (alt, _), fid
+               in zip(bfa, ("deaths", "territory", "civilians", "idps"), strict=True))  # fmt: skip
+    assert bfa[0][1]["series"] != aes[0][1]["series"]
+    assert "from the cache" in " ".join(c.value for c in at.caption)
+    at.segmented_control(key="w_region").set_value("AES")
+    at.run()
+    assert _fans(at) == aes
 
 
 def test_lever_change_reruns(page):
     at = page
-    before = _specs(at)[0]
+    before = _fans(at)[0]
     _slider(at, "lv:acceleration:restraint").set_value(0.9)
     _submit(at).click()
     at.run()
     assert not at.exception and not at.error
     assert at.session_state.req.levers == (("restraint", None, 0.9),)
-    after = _specs(at)[0]
-    assert after != before
-    assert json.loads(after)["data"] != json.loads(before)["data"]
+    after = _fans(at)[0]
+    assert after[0] != before[0] and "restraint = 0.9" in after[0]
+    assert after[1]["series"] != before[1]["series"]
     # reset: the scenario as shipped
     next(b for b in at.sidebar.button if b.key == "btn_reset").click()
     at.run()
@@ -435,7 +488,7 @@ def test_every_scenario_renders(page):
         assert not at.exception, name
         assert not at.error, (name, [e.value for e in at.error])
         assert at.session_state.req.scenario == name
-        assert len(_specs(at)) == 4
+        assert len(_fans(at)) == 4
 
 
 def test_one_country_lever(page):
@@ -468,7 +521,7 @@ def test_bad_value_is_an_error_message_not_a_traceback(page, text, needle):
     errors = " ".join(e.value for e in at.error)
     assert needle in errors
     assert at.session_state.req == req  # the last valid run stays on screen
-    assert len(_specs(at)) >= 4
+    assert len(_fans(at)) >= 4
 
 
 def test_page_draws_the_preview_then_the_full_ensemble(monkeypatch):
@@ -488,16 +541,14 @@ def test_page_draws_the_preview_then_the_full_ensemble(monkeypatch):
     at.query_params.update({"members": str(members), "months": "12", "seed": "31"})
     at.run()
     assert not at.exception
-    metas = [json.loads(s)["layout"]["meta"] for s in _specs(at)]
-    assert metas == [{"members": core.PREVIEW_MEMBERS, "of": members}] * 4
+    assert _members(at) == [(core.PREVIEW_MEMBERS, members)] * 4
     assert any("Preview: the first" in i.value for i in at.info)
     assert "tail engine failed" in " ".join(e.value for e in at.error)
     assert "members are running" not in " ".join(c.value for c in at.caption)
     monkeypatch.undo()
     at.run()  # the preview is cached; the other members run now
     assert not at.exception and not at.error and not at.info
-    metas = [json.loads(s)["layout"]["meta"] for s in _specs(at)]
-    assert metas == [{"members": members, "of": members}] * 4, "a preview chart was left"
+    assert _members(at) == [(members, members)] * 4, "a preview chart was left"
     status = " ".join(c.value for c in at.caption)
     assert f"{members} members, seed 31" in status and "preview" not in status
     assert [b.label for b in at.download_button] == ["Summary (CSV)", "Ensemble (NetCDF)"]
@@ -517,8 +568,7 @@ def test_a_quick_run_is_drawn_once_in_full_a_slow_one_preview_first(monkeypatch)
                             "scenario": "coup"})  # fmt: skip
     at.run()
     assert not at.exception and not at.info
-    metas = [json.loads(s)["layout"]["meta"] for s in _specs(at)]
-    assert metas == [{"members": members, "of": members}] * 4
+    assert _members(at) == [(members, members)] * 4
     # a run from a present already built measures the engine's speed in this process (the
     # page's run built its present, so it did not)
     core.run_cached(core.make_request("coup", {"restraint": 0.3}, members=members, months=12,
@@ -537,7 +587,7 @@ def test_a_failing_chart_leaves_a_message_and_the_form(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("figure layer failed")
 
-    monkeypatch.setattr(core, "fan_figures_for", broken)
+    monkeypatch.setattr(core, "fan_charts_for", broken)
     at = _apptest()
     at.query_params.update({"members": "20", "months": "12", "seed": "8"})
     at.run()
@@ -671,9 +721,14 @@ def test_compare_and_claims_tabs(page):
     at.button(key="btn_cmp").click()
     at.run()
     assert not at.exception
-    assert sum(s.startswith("{") for s in _specs(at)) == 4  # A and B in each fan chart
+    fans = _fans(at)  # A and B side by side for each fan chart
+    assert len(fans) == 8 and not _specs(at)
+    assert load_scenario("ct_success").title in fans[1][0], fans[1][0]
+    assert load_scenario("ct_success").title in fans[1][1]["title"]["subtext"]
+    assert fans[0][1]["yAxis"]["max"] == fans[1][1]["yAxis"]["max"]
     frames = [df.value for df in at.dataframe]
-    assert any("share of members B > A" in f.columns for f in frames)
+    cmp = next(f for f in frames if "share of members B > A" in f.columns)
+    assert set(cmp["country"]) == {"Mali", "Burkina Faso", "Niger"}  # names, not codes
     assert not any("verdict" in f.columns for f in frames), "the closed Claims tab was built"
     _open_tab(at, "Claims")
     captions = " ".join(c.value for c in at.caption)
@@ -734,8 +789,11 @@ class _Watch:
             self.remote.append(r.url)
 
 
-FIRST_FAN = '[data-testid="stPlotlyChart"] .js-plotly-plot'
-FAN_DATA = f"() => JSON.stringify(document.querySelector('{FIRST_FAN}').data.map(t => t.y))"
+FAN = '[data-testid="stEChartsChart"]'
+FIRST_FAN = FAN + " canvas"  # an ECharts fan chart drawn
+#: The first fan chart's label: it names the run (levers included) and its members.
+FAN_DATA = f"() => document.querySelector('{FAN}').getAttribute('aria-label')"
+MAP = '[data-testid="stPlotlyChart"] .js-plotly-plot'
 STATUS = "ran in|from the cache"
 
 
@@ -766,7 +824,8 @@ def test_browser_lever_change_updates_the_chart(server, tmp_path):
             page.get_by_role("button", name="Run ensemble").click()
             page.wait_for_function(f"(old) => {FAN_DATA[6:]} !== old", arg=before, timeout=60_000)
             _wait_ready(page)
-            assert page.evaluate(FAN_DATA) != before
+            after = page.evaluate(FAN_DATA)
+            assert after != before and "restraint = 1" in after, after
             assert "restraint=1" in page.url
             # the downloads are built when clicked
             with page.expect_download(timeout=30_000) as dl:
@@ -780,15 +839,16 @@ def test_browser_lever_change_updates_the_chart(server, tmp_path):
             assert dl.value.suggested_filename == "acceleration_edited.nc"
             # the maps draw offline (stub topojson served by the app)
             page.get_by_role("tab", name="Maps").click()
-            maps = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+            maps = page.locator(MAP)
             page.wait_for_function(
                 "() => document.querySelectorAll('path.choroplethlocation').length > 100",
                 timeout=30_000,
             )
             # the two cell maps; the closed Projections tab's charts are gone
-            page.wait_for_function(f"() => document.querySelectorAll('{FIRST_FAN}').length == 2",
+            page.wait_for_function(f"() => document.querySelectorAll('{MAP}').length == 2",
                                    timeout=30_000)  # fmt: skip
             assert maps.count() == 2
+            page.wait_for_function(f"() => !document.querySelector('{FAN}')", timeout=30_000)
             page.wait_for_timeout(500)
             assert watch.errors == [], watch.errors
             assert watch.remote == [], watch.remote

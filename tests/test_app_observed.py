@@ -31,13 +31,16 @@ def test_observed_points_on_the_explorer_fans(real, tmp_path):
     assert obs.observed_panel(None) is None and obs.fan_observed(None) == {}
     req = core.make_request("acceleration", members=4, months=6, seed=1, data_dir=real)
     res, _ = core.run_cached(req, compute=core._simulate)
-    figs = core.fan_figures([(req.label, res)])
-    deaths = [t for t in figs["deaths"].data if t.name == "observed: UCDP deaths"]
-    assert deaths, [t.name for t in figs["deaths"].data]
+    figs = {k: v[0] for k, v in core.fan_charts([(req.label, res)], "MLI").items()}
+    deaths = [t for t in figs["deaths"]["series"] if t["name"] == "observed: UCDP deaths"]
+    assert len(deaths) == 1, [t["name"] for t in figs["deaths"]["series"]]
     want = panel[(panel["iso3"] == "MLI") & (panel["year"] == 2024)]["deaths_total"].iloc[0]
-    mali = [t for t in deaths if "Mali" in (t.hovertemplate or "")]
-    assert mali and float(mali[0].y[-1]) == pytest.approx(float(want))
-    civ = {t.name for t in figs["civilians"].data if t.name and t.name.startswith("observed")}
+    last = deaths[0]["data"][-1]
+    assert last["value"][1] == pytest.approx(float(want), rel=1e-3)
+    assert last["name"] == f"2024: {float(want):,.0f}"  # the tooltip's text, read by people
+    civ = {t["name"] for t in figs["civilians"]["series"] if t["name"].startswith("observed")}
     assert civ == {"observed: UCDP one-sided, government", "observed: UCDP one-sided, non-state"}
-    assert any(t.name.startswith("observed") for t in figs["idps"].data)
-    assert not any((t.name or "").startswith("observed") for t in figs["territory"].data)
+    assert any(t["name"].startswith("observed") for t in figs["idps"]["series"])
+    assert not any(t["name"].startswith("observed") for t in figs["territory"]["series"])
+    # the y axis reaches the observed points
+    assert figs["deaths"]["yAxis"]["max"] >= max(p["value"][1] for p in deaths[0]["data"])

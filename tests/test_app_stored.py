@@ -62,7 +62,7 @@ def test_a_stored_run_is_read_back_with_the_same_numbers(monkeypatch):
     assert got.meta["present"] == ran.meta["present"]
     assert got.seconds == pytest.approx(ran.seconds)
     # the page's figures and downloads work from it
-    assert set(core.fan_figures_for(req)) == set(core.FANS)
+    assert set(core.fan_charts_for(req)) == set(core.FANS)
     assert b"levers changed" in got.summary_csv()
 
 
@@ -157,7 +157,7 @@ def test_prebuild_stores_every_shipped_scenario_and_the_page_reads_it(monkeypatc
     assert not at.exception, at.exception
     status = " ".join(c.value for c in at.caption)
     assert "a stored run, read from disk" in status, status
-    assert len(at.get("plotly_chart")) == len(core.FANS)
+    assert len(at.get("echarts_chart")) == len(core.FANS)
 
 
 def test_a_filtered_present_key_changes_with_its_files(tmp_path):

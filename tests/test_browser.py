@@ -20,10 +20,15 @@ from browser import free_port, launch, sync_playwright_or_skip  # tools/ (confte
 from sahelsim.app import core
 
 MEMBERS, MONTHS, SEED = 40, 24, 0
-FIRST_FAN = '[data-testid="stPlotlyChart"] .js-plotly-plot'
-FAN_DATA = f"() => JSON.stringify(document.querySelector('{FIRST_FAN}').data.map(t => t.y))"
+FAN = '[data-testid="stEChartsChart"]'
+FIRST_FAN = FAN + " canvas"  # an ECharts fan chart drawn
+#: The first fan chart's label for screen readers: the run (levers included) and its members.
+FAN_DATA = f"() => document.querySelector('{FAN}').getAttribute('aria-label')"
 IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-META = f"() => document.querySelector('{FIRST_FAN}').layout.meta"
+META = (
+    f"() => {{ const m = /(\\d+) of (\\d+) members$/.exec({FAN_DATA[6:]});"
+    " return m && {members: +m[1], of: +m[2]}; }"
+)
 #: Loose bounds on a shared 2-core machine (the benchmark reports the real numbers).
 FIRST_CHART_S, LEVER_CHANGE_S = 60.0, 30.0
 

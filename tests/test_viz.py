@@ -113,10 +113,11 @@ def test_log_ticks_read_1_10_100_1k():
     assert vals[1] == pytest.approx(np.log10(2))
 
 
-def _fan_runs() -> runs.ScenarioRuns:
-    """Two scenarios' fan quantiles on the synthetic space (no model run)."""
+def _fan_runs(x: np.ndarray | None = None) -> runs.ScenarioRuns:
+    """Two scenarios' fan quantiles on the synthetic space (no model run), at six dates ``x``
+    (Plotly date numbers; default: yearly from 2011)."""
     out = runs.ScenarioRuns(space=Space.synthetic(), projection_start=PROJECTION_START)
-    x = np.arange(6, dtype=np.float32) * 3.15e10 + 1.3e12
+    x = np.arange(6, dtype=np.float32) * 3.15e10 + 1.3e12 if x is None else x
     rng = np.random.default_rng(0)
     for name in ("a", "b"):
         out.titles[name] = name.upper()

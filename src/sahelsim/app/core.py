@@ -15,8 +15,9 @@ the same code without a server:
   in a process-wide cache keyed by the request (one computation per key even when several
   sessions ask at once); requests that overlap run in parallel, up to the cores available
   (:class:`sahelsim.app.pool.Runner`);
-* :func:`fan_figures` and :func:`map_figures` build Plotly figures with the figures layer shared
-  with the HTML report (:mod:`sahelsim.viz`), :func:`compare_table` wraps
+* :func:`fan_charts` builds the fan charts as ECharts options (:mod:`sahelsim.viz.echarts`) and
+  :func:`map_figures` the maps as Plotly figures, with the figures layer shared with the HTML
+  report (:mod:`sahelsim.viz`), :func:`compare_table` wraps
   :func:`sahelsim.scenarios.run.compare`, :func:`claims_table` reads the cached audit or runs
   :func:`sahelsim.claims.audit` without the model.
 """
@@ -89,17 +90,19 @@ from sahelsim.data.store.store import Store
 from sahelsim.evidence.ingest import ingest_all
 from sahelsim.scenarios.run import PROJECTION_START, compare, month_label
 from sahelsim.scenarios.scenario import list_scenarios
-from sahelsim.viz.fans import FAN_SERIES, fan_figure, panel_title
+from sahelsim.viz.echarts import fan_options
+from sahelsim.viz.fans import FAN_SERIES
 from sahelsim.viz.figures import FigureSet
 from sahelsim.viz.maps import load_admin1
 from sahelsim.viz.maps import map_figures as draw_maps
-from sahelsim.viz.runs import RunInput, ScenarioRuns, summarise_runs
+from sahelsim.viz.runs import CORE, COUNTRY_NAMES, REGIONS, RunInput, ScenarioRuns, summarise_runs
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     *inputs.__all__,
     "CACHE_SIZE",
+    "COUNTRY_NAMES",
     "DEFAULT_CLAIMS_CSV",
     "ENV_CLAIMS",
     "ENV_GRID",
@@ -108,15 +111,18 @@ __all__ = [
     "PAGE_DRAWN",
     "PREVIEW_MEMBERS",
     "PreparedFigure",
+    "REGIONS",
     "Result",
     "cached_claims",
     "claims_csv_path",
     "claims_table",
     "clear_cache",
     "compare_table",
+    "compare_view",
     "default_data_dir",
-    "fan_figures",
-    "fan_figures_for",
+    "chart_alt",
+    "fan_charts",
+    "fan_charts_for",
     "finished",
     "has_preview",
     "has_stored",
@@ -243,31 +249,41 @@ def preview_note(res: Result) -> str:
     return f"preview: the first {res.members} of {res.request.members} members"
 
 
-def fan_figures(items: Sequence[tuple[str, Result]]) -> dict[str, go.Figure]:
-    """Fan charts (median, 50 % and 90 % bands; a menu picks the AES or one country) of
-    :data:`FANS`, one panel per ``(name, result)``, built by :func:`sahelsim.viz.fan_figure`,
-    with the observed points of the staged data (:mod:`sahelsim.app.observed`) over them. A
-    preview's charts say so in their titles; every chart's ``layout.meta`` holds the members
-    drawn and asked for (``{"members": n, "of": N}``, of the first result)."""
+def fan_charts(
+    items: Sequence[tuple[str, Result]], region: str = REGIONS[0]
+) -> dict[str, list[dict[str, Any]]]:
+    """Fan charts of :data:`FANS` for ``region`` (the AES or one country) as ECharts options
+    (median, 50 % and 90 % bands, observed points of the staged data,
+    :mod:`sahelsim.app.observed`), one per ``(name, result)``, sharing their y axis
+    (:func:`sahelsim.viz.echarts.fan_options`). A preview's charts say so under their titles."""
+    if region not in REGIONS:
+        raise InputError([f"region: {region!r} is not one of {', '.join(REGIONS)}"])
     runs_ = _summaries(items)
     names = [n for n, _ in items]
-    panel_titles = {panel_title(runs_.titles[n]) for n in names}  # as fan_figure writes them
     observed = fan_observed(items[0][1].request.data_dir)
-    first = items[0][1]
-    note = preview_note(first)
-    out: dict[str, go.Figure] = {}
+    where = COUNTRY_NAMES[region]
+    subs = []
+    for n, res in items:
+        note = preview_note(res)
+        head = where if len(items) == 1 else f"{runs_.titles[n]} · {where}"
+        subs.append(f"{head} · {note}" if note else head)
+    out: dict[str, list[dict[str, Any]]] = {}
     for fid, (series, title, ytitle, yfmt) in FANS.items():
-        fig = fan_figure(runs_, names, list(series), ytitle=ytitle, yformat=yfmt,
-                         title=f"{title} ({note})" if note else title,
-                         observed=observed.get(fid), figure_class=PreparedFigure)  # fmt: skip
-        fig.update_layout(height=min(int(fig.layout.height or 460), 460),
-                          meta={"members": first.members, "of": first.request.members})  # fmt: skip
-        if len(names) == 1:  # the page says which scenario; keep the panel uncluttered
-            fig.layout.annotations = [
-                a for a in fig.layout.annotations if a.text not in panel_titles
-            ]
-        out[fid] = fig
+        out[fid] = fan_options(runs_, names, list(series), region, title=title, ytitle=ytitle,
+                               yformat=yfmt, observed=observed.get(fid), subtitles=subs)  # fmt: skip
     return out
+
+
+def chart_alt(fid: str, res: Result, region: str = REGIONS[0]) -> str:
+    """A fan chart's text for screen readers: what it shows, the scenario with its lever
+    changes and seed, and the members drawn (``"<n> of <N> members"``; the benchmark reads it too)."""
+    req = res.request
+    levers = "; ".join(f"{lv}{'' if c is None else f' ({c})'} = {v}" for lv, c, v in req.levers)
+    return (
+        f"{FANS[fid][1]}, {COUNTRY_NAMES[region]}: fan chart of {res.title}"
+        f"{f' with {levers}' if levers else ''}, seed {req.seed}; {res.members} of"
+        f" {req.members} members"
+    )
 
 
 def map_figures(res: Result) -> dict[str, dict[str, Any]]:
@@ -294,16 +310,19 @@ def map_figures(res: Result) -> dict[str, dict[str, Any]]:
     return out
 
 
-def fan_figures_for(req: RunRequest, preview: bool = False) -> dict[str, go.Figure]:
-    """:func:`fan_figures` of one request's run, or of its preview (:func:`preview_cached`)
-    with ``preview`` (cached, built once even when sessions ask at once; not to be modified)."""
-    return _FANS.get((req, bool(preview)), _fans_of)[0]
+def fan_charts_for(
+    req: RunRequest, preview: bool = False, region: str = REGIONS[0]
+) -> dict[str, dict[str, Any]]:
+    """:func:`fan_charts` of one request's run, or of its preview (:func:`preview_cached`)
+    with ``preview``, one option per chart id (cached, built once even when sessions ask at
+    once; not to be modified)."""
+    return _FANS.get((req, bool(preview), region), _fans_of)[0]
 
 
-def _fans_of(key: tuple[RunRequest, bool]) -> dict[str, go.Figure]:
-    req, preview = key
+def _fans_of(key: tuple[RunRequest, bool, str]) -> dict[str, dict[str, Any]]:
+    req, preview, region = key
     res, _ = preview_cached(req) if preview else run_cached(req)
-    return fan_figures([(req.label, res)])
+    return {fid: opts[0] for fid, opts in fan_charts([(req.label, res)], region).items()}
 
 
 def map_figures_for(req: RunRequest) -> dict[str, go.Figure]:
@@ -317,7 +336,7 @@ def _maps_of(req: RunRequest) -> dict[str, go.Figure]:
     return {fid: PreparedFigure(d) for fid, d in map_figures(res).items()}
 
 
-_FANS: Memo[tuple[RunRequest, bool], dict[str, go.Figure]] = Memo(2 * CACHE_SIZE)
+_FANS: Memo[tuple[RunRequest, bool, str], dict[str, dict[str, Any]]] = Memo(8 * CACHE_SIZE)
 _MAPS: Memo[RunRequest, dict[str, go.Figure]] = Memo(4)
 
 
@@ -331,6 +350,30 @@ def compare_table(a: Result, b: Result) -> pd.DataFrame:
     if (ra.members, ra.seed, ra.months) != (rb.members, rb.seed, rb.months):
         raise InputError(["the two runs must have the same members, seed and horizon"])
     return compare(a.ds, b.ds, PROJECTION_START)
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def compare_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`compare_table` for people: the three states by name, numbers as text with
+    sensible digits."""
+    t = table[table["country"].isin(CORE)]
+    return pd.DataFrame(
+        {
+            "outcome": t["outcome"],
+            "country": t["country"].map(COUNTRY_NAMES),
+            "A median": t["a_median"].map(_num),
+            "B median": t["b_median"].map(_num),
+            "B - A (median)": t["diff_median"].map(_num),
+            "B - A (90 % interval)": [
+                f"{_num(lo)} to {_num(hi)}"
+                for lo, hi in zip(t["diff_q05"], t["diff_q95"], strict=True)
+            ],
+            "share of members B > A": t["share_b_higher"].map(lambda x: f"{x:.0%}"),
+        }
+    )
 
 
 def claims_csv_path() -> Path:

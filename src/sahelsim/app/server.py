@@ -47,9 +47,9 @@ def warm_up(pool_delay_s: float = POOL_DELAY_S, after_page_s: float = POOL_AFTER
         req = core.make_request(DEFAULT_SCENARIO, data_dir=data_dir)
         if not core.has_stored(req):
             core.preview_cached(req)
-            core.fan_figures_for(req, preview=True)
+            core.fan_charts_for(req, preview=True)
         core.run_cached(req)
-        core.fan_figures_for(req)
+        core.fan_charts_for(req)
         core.warm_engine(req)
         if core.PAGE_DRAWN.wait(pool_delay_s):
             time.sleep(after_page_s)

@@ -37,6 +37,8 @@ PLOTLY_CONFIG = {
     "topojsonURL": "app/static/",
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
+#: Height of a fan chart (ECharts), pixels.
+FAN_HEIGHT = 440
 
 
 # -- state --------------------------------------------------------------------------------------
@@ -281,6 +283,7 @@ class _Slots(NamedTuple):
     note: Any
     charts: dict[str, Any]
     downloads: Any
+    region: str = "AES"
 
 
 def _status(slots: _Slots, res: core.Result, hit: bool) -> None:
@@ -320,20 +323,29 @@ def _status(slots: _Slots, res: core.Result, hit: bool) -> None:
     )
 
 
-def _projections_tab(data_dir: str | None) -> tuple[Any, dict[str, Any], Any]:
-    """The Projections tab's layout: the legend, then places for the preview note, the fan
-    charts and the downloads."""
+def _region(key: str) -> str:
+    """The region the fan charts show (the AES or one state), picked above them."""
+    got = st.segmented_control("Region", core.REGIONS, format_func=core.COUNTRY_NAMES.get,
+                               default=core.REGIONS[0], required=True, key=key)  # fmt: skip
+    return got if got in core.REGIONS else core.REGIONS[0]
+
+
+def _projections_tab(data_dir: str | None) -> tuple[Any, dict[str, Any], Any, str]:
+    """The Projections tab's layout: the region, the legend, then places for the preview
+    note, the fan charts and the downloads."""
+    region = _region("w_region")
     st.caption(
         "Markers: observed to 2024 (UCDP country-year deaths and one-sided killings by"
         " perpetrator; UNHCR/IDMC internally displaced people at the end of each year); line:"
         " median of the members; bands: 50 % and 90 % of the members; dashed line: 2025-01."
+        " Point at a marker for its values; click a legend entry to hide or show it."
         if data_dir
         else "No staged data (synthetic grid): no observed points; results are illustrations."
     )
     note = st.empty()
     left, right = st.columns(2)
     charts = {fid: (left if i % 2 == 0 else right).empty() for i, fid in enumerate(core.FANS)}
-    return note, charts, st.empty()
+    return note, charts, st.empty(), region
 
 
 def _projections(slots: _Slots, res: core.Result) -> None:
@@ -342,7 +354,7 @@ def _projections(slots: _Slots, res: core.Result) -> None:
     req = res.request
     if not slots.charts:  # the Projections tab is closed
         return
-    figs = core.fan_figures_for(req, preview=res.preview)
+    figs = core.fan_charts_for(req, preview=res.preview, region=slots.region)
     if res.preview:
         slots.note.info(
             f"Preview: the first {res.members} of {req.members} members. The full ensemble"
@@ -352,8 +364,8 @@ def _projections(slots: _Slots, res: core.Result) -> None:
         slots.note.empty()
     suffix = "_preview" if res.preview else ""
     for fid, slot in slots.charts.items():
-        slot.plotly_chart(figs[fid], width="stretch", config=PLOTLY_CONFIG,
-                          key=f"fan_{fid}{suffix}")  # fmt: skip
+        slot.echarts_chart(figs[fid], height=FAN_HEIGHT, key=f"fan_{fid}{suffix}",
+                           alt=core.chart_alt(fid, res, slots.region))  # fmt: skip
     if res.preview:
         return
     name = req.scenario + ("_edited" if req.levers else "")
@@ -413,33 +425,14 @@ def _compare(res: core.Result) -> None:
         " stocks and shares in the last month), paired by member; 90 % interval of the"
         " difference."
     )
-    st.dataframe(_compare_view(table), hide_index=True, width="stretch", key="cmp_table")
-    figs = core.fan_figures([(la, res), (lb, res_b)])
-    for fid, fig in figs.items():
-        _chart(fig, f"cmp_{fid}")
-
-
-def _num(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
-
-
-def _compare_view(table: pd.DataFrame) -> pd.DataFrame:
-    """The comparison for the three states, numbers as text with sensible digits."""
-    t = table[table["country"].isin(CORE_ISO3)]
-    return pd.DataFrame(
-        {
-            "outcome": t["outcome"],
-            "country": t["country"],
-            "A median": t["a_median"].map(_num),
-            "B median": t["b_median"].map(_num),
-            "B - A (median)": t["diff_median"].map(_num),
-            "B - A (90 % interval)": [
-                f"{_num(lo)} to {_num(hi)}"
-                for lo, hi in zip(t["diff_q05"], t["diff_q95"], strict=True)
-            ],
-            "share of members B > A": t["share_b_higher"].map(lambda x: f"{x:.0%}"),
-        }
-    )
+    st.dataframe(core.compare_view(table), hide_index=True, width="stretch", key="cmp_table")
+    region = _region("w_region_cmp")
+    for fid, (opt_a, opt_b) in core.fan_charts([(la, res), (lb, res_b)], region).items():
+        ca, cb = st.columns(2)
+        ca.echarts_chart(opt_a, height=FAN_HEIGHT, key=f"cmp_{fid}_a",
+                         alt=core.chart_alt(fid, res, region))  # fmt: skip
+        cb.echarts_chart(opt_b, height=FAN_HEIGHT, key=f"cmp_{fid}_b",
+                         alt=core.chart_alt(fid, res_b, region))  # fmt: skip
 
 
 def _claims(data_dir: str | None) -> None:
@@ -516,8 +509,8 @@ def _first_charts(req: core.RunRequest, res: core.Result, hit: bool, status: Any
     slots = _Slots(status, source, None, {}, None)
     if _open(tabs[0]):
         with tabs[0]:
-            note, charts, downloads = _projections_tab(req.data_dir)
-            slots = _Slots(status, source, note, charts, downloads)
+            note, charts, downloads, region = _projections_tab(req.data_dir)
+            slots = _Slots(status, source, note, charts, downloads, region)
     _status(slots, res, hit)
     _projections(slots, res)
     log.debug("page: fan charts sent")

@@ -729,6 +729,8 @@ def test_compare_and_claims_tabs(page):
     frames = [df.value for df in at.dataframe]
     cmp = next(f for f in frames if "share of members B > A" in f.columns)
     assert set(cmp["country"]) == {"Mali", "Burkina Faso", "Niger"}  # names, not codes
+    assert not cmp["outcome"].str.contains("_").any(), set(cmp["outcome"])  # words, not ids
+    assert (cmp["unit"] != "").all()
     assert not any("verdict" in f.columns for f in frames), "the closed Claims tab was built"
     _open_tab(at, "Claims")
     captions = " ".join(c.value for c in at.caption)
@@ -805,6 +807,38 @@ def _wait_ready(page, timeout: float = 60_000) -> None:
     )
 
 
+def _check_fan_tooltip_and_png(page, png_name: str) -> None:
+    """Pointing at the first fan chart shows a point's values in words (ECharts tooltip);
+    its save button downloads a PNG named after the run, chart and region."""
+    chart = page.locator(FAN).first
+    box = chart.bounding_box()
+    tip = (
+        "e => [...e.querySelectorAll('div')].filter(d => d.style.zIndex === '9999999'"
+        " && d.style.display !== 'none' && d.style.opacity !== '0').map(d => d.innerText)"
+        ".join('|')"
+    )
+    text = ""
+    for fx in (i / 30 for i in range(6, 30)):
+        for fy in (j / 24 for j in range(3, 21)):
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+            text = chart.evaluate(tip).strip()
+            if text:
+                break
+        if text:
+            break
+    num = r"\s+[\d,.]+\s+"
+    want = rf"\d{{4}}-\d\d-\d\d\s+.*: median{num}.*90 % interval, low{num}.*interval, high"
+    assert re.search(want, text, re.DOTALL), text
+    # the toolbox's save button, top right of the chart
+    x, y = box["x"] + box["width"] - 27, box["y"] + 25
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)
+    with page.expect_download(timeout=30_000) as dl:
+        page.mouse.click(x, y)
+    assert dl.value.suggested_filename == png_name
+    assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_browser_lever_change_updates_the_chart(server, tmp_path):
     sync_playwright = sync_playwright_or_skip(streamlit=True)
     with sync_playwright() as pw:
@@ -827,6 +861,7 @@ def test_browser_lever_change_updates_the_chart(server, tmp_path):
             after = page.evaluate(FAN_DATA)
             assert after != before and "restraint = 1" in after, after
             assert "restraint=1" in page.url
+            _check_fan_tooltip_and_png(page, "acceleration_edited_deaths_AES.png")
             # the downloads are built when clicked
             with page.expect_download(timeout=30_000) as dl:
                 page.get_by_role("button", name="Summary (CSV)").click()

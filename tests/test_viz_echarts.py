@@ -26,6 +26,11 @@ def _fan_runs() -> runs.ScenarioRuns:
     return fan_runs(to_ms([f"{y}-07-01" for y in range(2020, 2026)]))
 
 
+def _ms(day: str) -> float:
+    """A date as exact milliseconds since the epoch (the charts' dates, to the hour)."""
+    return float(np.datetime64(day, "ms").astype(np.int64))
+
+
 def _observed():
     cy = pd.DataFrame(
         {
@@ -71,12 +76,18 @@ def test_bands_span_the_quantiles_and_the_median_reads_in_words():
             np.testing.assert_allclose([a[1] for a in lower["data"]], q[lo], rtol=1e-3)
         median = next(s for s in series if s["name"] == f"{lab}: median")
         assert median["lineStyle"]["color"] == colour
-        first = median["data"][0]
-        assert first["name"].startswith("2020: median ") and "90 %:" in first["name"]
-        assert first["value"][1] == pytest.approx(float(q[2][0]), rel=1e-3)
-    # one legend entry per band for all three perpetrators; the lower lines have none
-    assert opt["legend"]["data"].count("90 % interval") == 1
-    assert not [n for n in opt["legend"]["data"] if n.startswith("_")]
+        assert median["data"][0] == [_ms("2020-07-01"), pytest.approx(q[2][0], 1e-3)]
+        # the tooltip lists the median and the 90 % interval's ends, as whole numbers
+        for i, end in ((0, "low"), (4, "high")):
+            line = next(s for s in series if s["name"] == f"{lab}: 90 % interval, {end}")
+            assert line["lineStyle"]["opacity"] == 0 and line["tooltip"] == median["tooltip"]
+            np.testing.assert_allclose([a[1] for a in line["data"]], q[i], rtol=1e-3)
+        assert median["tooltip"] == {"valueFormatter": "%,d"}
+    assert opt["tooltip"]["trigger"] == "axis"
+    # one legend entry per band for all three perpetrators; the helper lines have none
+    legend = opt["legend"]["data"]
+    assert legend.count("90 % interval") == 1
+    assert not [n for n in legend if n.startswith("_") or "interval," in n], legend
     obs = {s["name"]: s for s in series if s["type"] == "scatter"}
     gov = obs["observed: UCDP one-sided, government"]
     assert gov["itemStyle"]["color"] == palette.PERPETRATOR_COLOURS["state_side"]
@@ -84,9 +95,9 @@ def test_bands_span_the_quantiles_and_the_median_reads_in_words():
     assert ns["itemStyle"]["color"] == palette.PERPETRATOR_COLOURS["non_state"]
     assert gov["symbol"] != ns["symbol"]
     # Mali's 2016 government value is missing: the point is left out, not drawn at zero
-    assert [p["name"] for p in gov["data"]] == ["2015: 1"]
+    assert gov["data"] == [[_ms("2015-07-01"), 1.0]]
     # the projection start is marked; the y axis is a round number above the central bands
-    assert series[0]["markLine"]["data"] == [{"xAxis": float(to_ms(["2025-01-01"])[0])}]
+    assert series[0]["markLine"]["data"] == [{"xAxis": _ms("2025-01-01")}]
     qs = [r.fans[("a", v, "MLI")][1] for v, _, _ in FAN_SERIES["civilians"]]
     assert opt["yAxis"]["max"] == nice_top(axis_top(qs, [1.0, 6.0, 3.0]))
     assert opt["title"] == {
@@ -108,4 +119,4 @@ def test_two_scenarios_share_their_axis_and_a_share_axis_ends_at_one():
                           yformat=".2f")  # fmt: skip
     assert terr["yAxis"]["max"] == 1.0
     median = next(s for s in terr["series"] if s["name"].endswith("median"))
-    assert median["data"][0]["name"].startswith("2020-07: median ")  # monthly stock
+    assert median["tooltip"] == {"valueFormatter": "%.2f"}

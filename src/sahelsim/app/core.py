@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -270,8 +271,14 @@ def fan_charts(
     out: dict[str, list[dict[str, Any]]] = {}
     for fid, (series, title, ytitle, yfmt) in FANS.items():
         out[fid] = fan_options(runs_, names, list(series), region, title=title, ytitle=ytitle,
-                               yformat=yfmt, observed=observed.get(fid), subtitles=subs)  # fmt: skip
+                               yformat=yfmt, observed=observed.get(fid), subtitles=subs,
+                               file_names=[_slug(f"{n}_{fid}_{region}") for n in names])  # fmt: skip
     return out
+
+
+def _slug(text: str) -> str:
+    """A file name from a label: letters, digits, '-' and '_' only."""
+    return re.sub(r"[^A-Za-z0-9-]+", "_", text).strip("_") or "chart"
 
 
 def chart_alt(fid: str, res: Result, region: str = REGIONS[0]) -> str:
@@ -356,13 +363,16 @@ def _num(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
-def compare_view(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`compare_table` for people: the three states by name, numbers as text with
-    sensible digits."""
+def compare_view(table: pd.DataFrame, ds: Any) -> pd.DataFrame:
+    """:func:`compare_table` for people: outcomes described with their units (from ``ds``,
+    one of the two runs' datasets), the three states by name, numbers as text with sensible
+    digits."""
     t = table[table["country"].isin(CORE)]
+    about = {v: runs.describe(ds, v) for v in t["outcome"].unique()}
     return pd.DataFrame(
         {
-            "outcome": t["outcome"],
+            "outcome": t["outcome"].map(lambda v: about[v][0]),
+            "unit": t["outcome"].map(lambda v: about[v][1]),
             "country": t["country"].map(COUNTRY_NAMES),
             "A median": t["a_median"].map(_num),
             "B median": t["b_median"].map(_num),

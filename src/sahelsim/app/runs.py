@@ -227,6 +227,14 @@ _UNIT = re.compile(r"\(([^()]*)\)\s*$")
 _COUNTRY_NAMES = {"MLI": "Mali", "BFA": "Burkina Faso", "NER": "Niger"}
 
 
+def describe(ds: xr.Dataset, var: str) -> tuple[str, str]:
+    """A variable's plain description and unit, from its ``description`` attribute
+    ("Deaths ... (deaths)" -> ("Deaths ...", "deaths")); the name itself without one."""
+    desc = str(ds[var].attrs.get("description", "")) if var in ds else ""
+    m = _UNIT.search(desc)
+    return (_UNIT.sub("", desc).strip() or var), (m.group(1) if m else "")
+
+
 def yearly_summary(ds: xr.Dataset) -> pd.DataFrame:
     """One row per year, country and country variable: what it is, its unit, how the year is
     reduced (flows summed, stocks at the year's last month) and the median and 5/25/75/95 %
@@ -237,9 +245,7 @@ def yearly_summary(ds: xr.Dataset) -> pd.DataFrame:
         da = ds[var]
         if set(da.dims) != {"member", "month", "country"}:
             continue
-        desc = str(da.attrs.get("description", ""))
-        m = _UNIT.search(desc)
-        unit = m.group(1) if m else ""
+        desc, unit = describe(ds, var)
         flow = var.startswith(FLOW_VARS)
         g = da.assign_coords(yr=("month", years)).groupby("yr")
         red = g.sum("month") if flow else g.last("month")
@@ -252,7 +258,7 @@ def yearly_summary(ds: xr.Dataset) -> pd.DataFrame:
                         "year": q["yr"].values.astype(int),
                         "country": _COUNTRY_NAMES.get(str(country), str(country)),
                         "variable": var,
-                        "description": _UNIT.sub("", desc).strip(),
+                        "description": desc,
                         "unit": (unit + " per year") if flow and unit else unit,
                         "how": "sum over the year" if flow else "value in December",
                         "median": arr[2, :, j],

@@ -425,7 +425,9 @@ def _compare(res: core.Result) -> None:
         " stocks and shares in the last month), paired by member; 90 % interval of the"
         " difference."
     )
-    st.dataframe(core.compare_view(table), hide_index=True, width="stretch", key="cmp_table")
+    st.dataframe(
+        core.compare_view(table, res.ds), hide_index=True, width="stretch", key="cmp_table"
+    )
     region = _region("w_region_cmp")
     for fid, (opt_a, opt_b) in core.fan_charts([(la, res), (lb, res_b)], region).items():
         ca, cb = st.columns(2)

@@ -4,11 +4,12 @@ in URLs and files; people read these."""
 
 from __future__ import annotations
 
+from sahelsim.core.canon import CORE_ISO3, ISO3_TO_NAME
 from sahelsim.scenarios.scenario import LEVER_SPECS
 
 __all__ = ["COUNTRY", "GROUPS", "LEVER_TEXT", "lever_group", "lever_label"]
 
-COUNTRY = {"MLI": "Mali", "BFA": "Burkina Faso", "NER": "Niger"}
+COUNTRY = {c: ISO3_TO_NAME[c] for c in CORE_ISO3}
 #: The form's groups, in order.
 GROUPS = ("Forces", "Civilians and borders", "Politics")
 #: Lever -> (plain label, group); a lever missing here gets its name in words, group Politics.

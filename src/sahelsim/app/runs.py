@@ -40,6 +40,7 @@ from sahelsim.app.inputs import RunRequest, build_scenario
 from sahelsim.app.pool import Runner
 from sahelsim.app.present import ENV_PRESENT, PresentProvider, present_provider, project
 from sahelsim.app.settings import ENV_APP_CACHE, ENV_CLAIMS, ENV_GRID, NETCDF_LOCK
+from sahelsim.core.canon import ISO3_TO_NAME
 from sahelsim.core.config import ENV_CACHE, resolve_data_dir
 from sahelsim.grid.build import NATURALEARTH_FOLDER
 from sahelsim.model.engine import Record
@@ -224,7 +225,6 @@ class Result:
 #: Variables summed over a year in the yearly summary (the others are read in December).
 FLOW_VARS = ("deaths_", "civilians_killed_", "state_losses", "displaced_new")
 _UNIT = re.compile(r"\(([^()]*)\)\s*$")
-_COUNTRY_NAMES = {"MLI": "Mali", "BFA": "Burkina Faso", "NER": "Niger"}
 
 
 def describe(ds: xr.Dataset, var: str) -> tuple[str, str]:
@@ -256,7 +256,7 @@ def yearly_summary(ds: xr.Dataset) -> pd.DataFrame:
                 pd.DataFrame(
                     {
                         "year": q["yr"].values.astype(int),
-                        "country": _COUNTRY_NAMES.get(str(country), str(country)),
+                        "country": ISO3_TO_NAME.get(str(country), str(country)),
                         "variable": var,
                         "description": desc,
                         "unit": (unit + " per year") if flow and unit else unit,

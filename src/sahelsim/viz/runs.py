@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import xarray as xr
 
-from sahelsim.core.canon import CORE_ISO3
+from sahelsim.core.canon import CORE_ISO3, ISO3_TO_NAME
 from sahelsim.model.fields_table import HOLD_CODES
 from sahelsim.scenarios.run import HISTORY_START, PROJECTION_START, month_label
 from sahelsim.viz.text import mid_year, to_ms
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 CORE: tuple[str, ...] = tuple(CORE_ISO3)
-COUNTRY_NAMES = {"MLI": "Mali", "BFA": "Burkina Faso", "NER": "Niger", "AES": "AES (three states)"}
+COUNTRY_NAMES = {**{c: ISO3_TO_NAME[c] for c in CORE}, "AES": "AES (three states)"}
 #: The fan charts' regions: the three states together, then each.
 REGIONS: tuple[str, ...] = ("AES", *CORE)
 #: Simulated from the model's history start (the spin-up).

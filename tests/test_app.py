@@ -464,7 +464,8 @@ def test_lever_change_reruns(page):
     assert not at.exception and not at.error
     assert at.session_state.req.levers == (("restraint", None, 0.9),)
     after = _fans(at)[0]
-    assert after[0] != before[0] and "restraint = 0.9" in after[0]
+    assert after[0] != before[0] and "Army restraint towards civilians (" in after[0]
+    assert "= 0.9; seed" in after[0], after[0]
     assert after[1]["series"] != before[1]["series"]
     # reset: the scenario as shipped
     next(b for b in at.sidebar.button if b.key == "btn_reset").click()
@@ -827,8 +828,10 @@ def _check_fan_tooltip_and_png(page, png_name: str) -> None:
         if text:
             break
     num = r"\s+[\d,.]+\s+"
-    want = rf"\d{{4}}-\d\d-\d\d\s+.*: median{num}.*90 % interval, low{num}.*interval, high"
+    # a date (UTC midnight: no time of day), then each series' median and 90 % interval
+    want = rf"^\d{{4}}-\d\d-\d\d\n.*: median{num}.*90 % interval, low{num}.*interval, high"
     assert re.search(want, text, re.DOTALL), text
+    assert "_s0" not in text and "50 % interval" not in text, text  # no band helper rows
     # the toolbox's save button, top right of the chart
     x, y = box["x"] + box["width"] - 27, box["y"] + 25
     page.mouse.move(x, y)
@@ -859,7 +862,8 @@ def test_browser_lever_change_updates_the_chart(server, tmp_path):
             page.wait_for_function(f"(old) => {FAN_DATA[6:]} !== old", arg=before, timeout=60_000)
             _wait_ready(page)
             after = page.evaluate(FAN_DATA)
-            assert after != before and "restraint = 1" in after, after
+            assert after != before and "Army restraint towards civilians" in after, after
+            assert "= 1.0; seed" in after or "= 1; seed" in after, after
             assert "restraint=1" in page.url
             _check_fan_tooltip_and_png(page, "acceleration_edited_deaths_AES.png")
             # the downloads are built when clicked

@@ -86,8 +86,10 @@ def test_explorer_cold_start_and_lever_change_from_the_cached_present(cache, tmp
                 page.locator("textarea").first.fill("restraint = 0.95")
                 t0 = time.perf_counter()
                 page.get_by_role("button", name="Run ensemble").click()
-                page.wait_for_function(f"(old) => {FAN_DATA[6:]} !== old", arg=before,
-                                       timeout=120_000, polling=20)  # fmt: skip
+                # a new chart's label comes with its option (the element may be remounted
+                # without one first)
+                page.wait_for_function(f"(old) => {{ const l = {FAN_DATA[6:]}; return l && l !== old; }}",
+                                       arg=before, timeout=120_000, polling=20)  # fmt: skip
                 timings["lever_change_chart_s"] = time.perf_counter() - t0
                 first = page.evaluate(META)
                 assert first["of"] == MEMBERS and first["members"] in (core.PREVIEW_MEMBERS,

@@ -1,7 +1,8 @@
 """The explorer's fan charts as ECharts options: each band is its lower quantile with the
-band's width stacked on it (so it spans exactly the 5-95 % and 25-75 % quantiles), the median
-carries its readable text, observed points keep their perpetrator's colour, panels of two
-scenarios share their y axis, and the option is plain JSON (no NaN, no NumPy types)."""
+band's width stacked on it (so it spans exactly the 5-95 % and 25-75 % quantiles) and stays out
+of the tooltip, which lists each median and 90 % interval in a number format; observed points
+keep their perpetrator's colour; dates are UTC; panels of two scenarios share their y axis; the
+option is plain JSON (no NaN, no NumPy types) and a missing value is a gap, not a zero."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def test_nice_top_of_nothing_is_one():
     assert nice_top(0.0) == nice_top(-3.0) == nice_top(float("nan")) == 1.0
 
 
-def test_bands_span_the_quantiles_and_the_median_reads_in_words():
+def test_bands_span_the_quantiles_and_the_tooltip_lists_median_and_interval():
     r = _fan_runs()
     _, civ, _ = _observed()
     (opt,) = fan_options(r, ["a"], list(FAN_SERIES["civilians"]), "MLI", title="T",
@@ -71,6 +72,8 @@ def test_bands_span_the_quantiles_and_the_median_reads_in_words():
             width = next(s for s in series if s.get("stack") == lower["stack"] and s is not lower)
             assert width["name"] == f"{band} interval" and "areaStyle" in width
             assert lower["lineStyle"]["width"] == 0 and "areaStyle" not in lower
+            for helper in (lower, width):  # never in the tooltip, never hovered
+                assert helper["tooltip"] == {"show": False} and helper["silent"] is True
             top = np.array([a[1] for a in lower["data"]]) + [a[1] for a in width["data"]]
             np.testing.assert_allclose(top, q[hi], rtol=2e-3)
             np.testing.assert_allclose([a[1] for a in lower["data"]], q[lo], rtol=1e-3)
@@ -83,7 +86,7 @@ def test_bands_span_the_quantiles_and_the_median_reads_in_words():
             assert line["lineStyle"]["opacity"] == 0 and line["tooltip"] == median["tooltip"]
             np.testing.assert_allclose([a[1] for a in line["data"]], q[i], rtol=1e-3)
         assert median["tooltip"] == {"valueFormatter": "%,d"}
-    assert opt["tooltip"]["trigger"] == "axis"
+    assert opt["tooltip"]["trigger"] == "axis" and opt["useUTC"] is True
     # one legend entry per band for all three perpetrators; the helper lines have none
     legend = opt["legend"]["data"]
     assert legend.count("90 % interval") == 1
@@ -106,6 +109,19 @@ def test_bands_span_the_quantiles_and_the_median_reads_in_words():
         "left": 0,
         "textStyle": {"fontSize": 15},
     }
+
+
+def test_a_missing_quantile_is_a_gap_not_a_zero():
+    r = _fan_runs()
+    x, q = r.fans[("a", "deaths_total", "NER")]
+    q = q.copy()
+    q[:, 2] = np.nan
+    r.fans[("a", "deaths_total", "NER")] = (x, q)
+    (opt,) = fan_options(r, ["a"], list(FAN_SERIES["deaths"]), "NER", title="T", ytitle="Y")
+    json.dumps(opt, allow_nan=False)  # strict JSON
+    for s in opt["series"]:
+        assert s["data"][2][1] is None, s["name"]
+        assert s["data"][1][1] is not None
 
 
 def test_two_scenarios_share_their_axis_and_a_share_axis_ends_at_one():

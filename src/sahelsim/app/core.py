@@ -59,6 +59,7 @@ from sahelsim.app.inputs import (  # noqa: F401 (re-exported: callers use core.<
     request_from_params,
     url_value,
 )
+from sahelsim.app.labels import lever_label
 from sahelsim.app.observed import fan_observed
 from sahelsim.app.present import PresentProvider
 from sahelsim.app.runs import (  # noqa: F401 (re-exported: callers use core.<name>)
@@ -285,10 +286,10 @@ def chart_alt(fid: str, res: Result, region: str = REGIONS[0]) -> str:
     """A fan chart's text for screen readers: what it shows, the scenario with its lever
     changes and seed, and the members drawn (``"<n> of <N> members"``; the benchmark reads it too)."""
     req = res.request
-    levers = "; ".join(f"{lv}{'' if c is None else f' ({c})'} = {v}" for lv, c, v in req.levers)
+    levers = "; ".join(f"{lever_label(lv, c)} = {v}" for lv, c, v in req.levers)
     return (
         f"{FANS[fid][1]}, {COUNTRY_NAMES[region]}: fan chart of {res.title}"
-        f"{f' with {levers}' if levers else ''}, seed {req.seed}; {res.members} of"
+        f"{f': {levers}' if levers else ''}; seed {req.seed}; {res.members} of"
         f" {req.members} members"
     )
 

@@ -54,9 +54,10 @@ def _x(values: Any) -> list[float]:
     return [round(float(v) / 3.6e6) * 3.6e6 for v in values]
 
 
-def _round(x: float) -> float:
-    """A value for the browser: 4 significant digits are far below the bands' spread."""
-    return float(f"{float(x):.4g}") if math.isfinite(float(x)) else 0.0
+def _round(x: float) -> float | None:
+    """A value for the browser: 4 significant digits are far below the bands' spread; a
+    missing one is ``None`` (JSON null: a gap, never drawn at zero)."""
+    return float(f"{float(x):.4g}") if math.isfinite(float(x)) else None
 
 
 def _series(
@@ -152,7 +153,7 @@ def fan_options(
         data[0]["markLine"] = {
             "silent": True, "symbol": ["none", "none"],
             "lineStyle": {"type": "dashed", "color": INK, "width": 1},
-            "label": {"formatter": "projection →", "position": "insideEndTop", "color": INK},
+            "label": {"formatter": "projection →", "position": "end", "color": INK},
             "data": [{"xAxis": start}],
         }  # fmt: skip
         data += _observed(region, observed or {}, tip)
@@ -166,6 +167,7 @@ def fan_options(
         year = 365.25 * 86400e3
         out.append({
             "animation": False,
+            "useUTC": True,  # dates in UTC, not the browser's time zone (the header a date)
             "title": {"text": title, "subtext": sub, "left": 0, "textStyle": {"fontSize": 15}},
             "grid": {"left": 78, "right": 18, "top": 64, "bottom": 40 + 22 * _lines(legend)},
             "legend": {"data": legend, "bottom": 0, "left": 0, "itemGap": 12,

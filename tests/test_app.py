@@ -845,7 +845,8 @@ def _check_fan_tooltip_and_png(page, png_name: str) -> None:
 def test_browser_lever_change_updates_the_chart(server, tmp_path):
     sync_playwright = sync_playwright_or_skip(streamlit=True)
     with sync_playwright() as pw:
-        ctx = launch(pw, tmp_path / "profile")
+        # a browser west of UTC: the charts' dates must still read as the data's (UTC) days
+        ctx = launch(pw, tmp_path / "profile", timezone_id="America/New_York")
         try:
             page = ctx.new_page()
             watch = _Watch(page)

@@ -338,7 +338,7 @@ def _projections_tab(data_dir: str | None) -> tuple[Any, dict[str, Any], Any, st
         "Markers: observed to 2024 (UCDP country-year deaths and one-sided killings by"
         " perpetrator; UNHCR/IDMC internally displaced people at the end of each year); line:"
         " median of the members; bands: 50 % and 90 % of the members; dashed line: 2025-01."
-        " Point at a marker for its values; click a legend entry to hide or show it."
+        " Point at a year for its values; click a legend entry to hide or show it."
         if data_dir
         else "No staged data (synthetic grid): no observed points; results are illustrations."
     )

@@ -111,6 +111,26 @@ def test_bands_span_the_quantiles_and_the_tooltip_lists_median_and_interval():
     }
 
 
+def test_a_chart_of_one_series_lists_both_intervals_in_its_tooltip():
+    r = _fan_runs()
+    (opt,) = fan_options(r, ["a"], list(FAN_SERIES["deaths"]), "BFA", title="T", ytitle="Y")
+    _, q = r.fans[("a", "deaths_total", "BFA")]
+    names = [s["name"] for s in opt["series"] if s.get("tooltip", {}).get("show", True)]
+    assert names == [
+        "fatalities: median",
+        "fatalities: 50 % interval, low",
+        "fatalities: 50 % interval, high",
+        "fatalities: 90 % interval, low",
+        "fatalities: 90 % interval, high",
+    ]
+    for row, name in ((1, "50 % interval, low"), (3, "50 % interval, high")):
+        line = next(s for s in opt["series"] if s["name"] == f"fatalities: {name}")
+        np.testing.assert_allclose([a[1] for a in line["data"]], q[row], rtol=1e-3)
+    # three perpetrators: the 90 % ends only (a shorter list)
+    (civ,) = fan_options(r, ["a"], list(FAN_SERIES["civilians"]), "BFA", title="T", ytitle="Y")
+    assert not [s for s in civ["series"] if "50 % interval," in s["name"]]
+
+
 def test_a_missing_quantile_is_a_gap_not_a_zero():
     r = _fan_runs()
     x, q = r.fans[("a", "deaths_total", "NER")]

@@ -4,8 +4,8 @@ The same chart as :func:`sahelsim.viz.fans.fan_figure` (median line, 50 % and 90
 observed points, the projection start marked, the y axis set by the central quantiles), for one
 region at a time, one option per scenario panel. ECharts options are plain JSON: a band is an
 invisible lower line with the band's width stacked on it, and tooltips take no JavaScript:
-pointing at a date lists each series' median and 90 % interval and the observed
-value, in Streamlit's number formats.
+pointing at a date lists each series' median and interval ends (both intervals for a chart
+of one series, the 90 % one for several) and the observed value, in Streamlit's number formats.
 Why ECharts for the explorer: ``docs/decisions.md`` ("Explorer charts: ECharts").
 """
 
@@ -27,6 +27,10 @@ __all__ = ["fan_options", "nice_top"]
 
 _BANDS = ((0, 4, 0.15, "90 %"), (1, 3, 0.3, "50 %"))
 _OBS_SYMBOLS = ("emptyCircle", "emptyDiamond", "emptyRect")
+#: The intervals' ends a tooltip lists: (quantile row, name); one series a chart lists both
+#: intervals, several (e.g. three perpetrators) the 90 % interval only (a shorter list).
+_ENDS = ((0, "90 % interval, low"), (4, "90 % interval, high"))
+_ENDS_ONE = ((1, "50 % interval, low"), (3, "50 % interval, high"), *_ENDS)
 
 
 def nice_top(top: float) -> float:
@@ -61,12 +65,20 @@ def _round(x: float) -> float | None:
 
 
 def _series(
-    x: np.ndarray, q: np.ndarray, k: int, lab: str, colour: str, flow: bool, tip: dict[str, Any]
+    x: np.ndarray,
+    q: np.ndarray,
+    k: int,
+    lab: str,
+    colour: str,
+    flow: bool,
+    tip: dict[str, Any],
+    ends: Sequence[tuple[int, str]] = _ENDS,
 ) -> list[dict[str, Any]]:
     """A series' bands (an invisible lower line, the band's width stacked on it; named
     "90 % interval" and "50 % interval" for every series, so one legend entry shows or hides
-    that band of all of them), its median, and the 90 % interval's ends as invisible lines
-    (the axis tooltip lists median, low and high; the bands' own lines stay out of it)."""
+    that band of all of them), its median, and the intervals' ``ends`` (quantile row, name)
+    as invisible lines: the axis tooltip lists the median and those ends; the bands' own
+    lines stay out of it."""
     xs = _x(x)
     out: list[dict[str, Any]] = []
     for lo, hi, alpha, band in _BANDS:
@@ -85,8 +97,8 @@ def _series(
                 "showSymbol": flow, "symbol": "circle", "symbolSize": 5,
                 "lineStyle": {"color": colour, "width": 2}, "itemStyle": {"color": colour},
                 "tooltip": tip, "z": 3})  # fmt: skip
-    for i, end in ((0, "low"), (4, "high")):
-        out.append({"type": "line", "name": f"{lab}: 90 % interval, {end}",
+    for i, end in ends:
+        out.append({"type": "line", "name": f"{lab}: {end}",
                     "data": [[a, _round(b)] for a, b in zip(xs, q[i], strict=True)],
                     "symbol": "none", "lineStyle": {"opacity": 0}, "itemStyle": {"color": colour},
                     "emphasis": {"disabled": True}, "tooltip": tip})  # fmt: skip
@@ -149,7 +161,8 @@ def fan_options(
         data: list[dict[str, Any]] = []
         for k, (var, lab, colour) in enumerate(series):
             x, q = runs.fans[(name, var, region)]
-            data += _series(x, q, k, lab, colour, FAN_VARS[var] == "flow", tip)
+            data += _series(x, q, k, lab, colour, FAN_VARS[var] == "flow", tip,
+                            _ENDS_ONE if len(series) == 1 else _ENDS)  # fmt: skip
         data[0]["markLine"] = {
             "silent": True, "symbol": ["none", "none"],
             "lineStyle": {"type": "dashed", "color": INK, "width": 1},

@@ -482,7 +482,7 @@ def stored_key(req: RunRequest) -> str | None:
     space = space_for(req.data_dir)
     pk = prov.key(space, sc, members=req.members, seed=req.seed)
     return stored.run_key(pk, space, sc, members=req.members, seed=req.seed, months=req.months,
-                          map_members=PREVIEW_MEMBERS, map_vars=MAP_CELL_VARS)  # fmt: skip
+                          map_members=MAP_MEMBERS, map_vars=MAP_CELL_VARS)  # fmt: skip
 
 
 def has_stored(req: RunRequest) -> bool:

@@ -18,14 +18,13 @@ from typing import Any
 import numpy as np
 
 from sahelsim.scenarios.run import month_label
-from sahelsim.viz.fans import Observed, axis_top
+from sahelsim.viz.fans import BANDS, Observed, axis_top
 from sahelsim.viz.palette import INK, OBSERVED_COLOUR, rgba
 from sahelsim.viz.runs import COUNTRY_NAMES, FAN_VARS, ScenarioRuns
 from sahelsim.viz.text import to_ms
 
 __all__ = ["fan_options", "nice_top"]
 
-_BANDS = ((0, 4, 0.15, "90 %"), (1, 3, 0.3, "50 %"))
 _OBS_SYMBOLS = ("emptyCircle", "emptyDiamond", "emptyRect")
 #: The intervals' ends a tooltip lists: (quantile row, name); one series a chart lists both
 #: intervals, several (e.g. three perpetrators) the 90 % interval only (a shorter list).
@@ -81,7 +80,7 @@ def _series(
     lines stay out of it."""
     xs = _x(x)
     out: list[dict[str, Any]] = []
-    for lo, hi, alpha, band in _BANDS:
+    for lo, hi, alpha, band in BANDS:
         stack = f"s{k}b{band}"
         common = {"type": "line", "stack": stack, "symbol": "none", "silent": True,
                   "lineStyle": {"width": 0}, "tooltip": {"show": False}}  # fmt: skip

@@ -22,7 +22,7 @@ from sahelsim.viz.palette import INK, OBSERVED_COLOUR, VARIABLE_COLOURS, rgba
 from sahelsim.viz.runs import COUNTRY_NAMES, FAN_VARS, REGIONS, ScenarioRuns
 from sahelsim.viz.text import plotly_text
 
-__all__ = ["FAN_SERIES", "Observed", "axis_top", "fan_figure", "fan_table"]
+__all__ = ["BANDS", "FAN_SERIES", "Observed", "axis_top", "fan_figure", "fan_table"]
 
 #: The fan charts' series: chart id -> ((variable, legend label, colour), ...).
 FAN_SERIES: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -44,7 +44,9 @@ FAN_SERIES: dict[str, tuple[tuple[str, str, str], ...]] = {
 #: markers (e.g. by perpetrator), (label, x, values, colour); without a colour they are
 #: :data:`~sahelsim.viz.palette.OBSERVED_COLOUR`.
 Observed = dict[str, list[tuple[Any, ...]]]
-_BANDS = ((0, 4, 0.15, "90 %"), (1, 3, 0.3, "50 %"))
+#: The bands of every fan chart (report and explorer): (lower quantile row, upper row, fill
+#: opacity, name) of the (5, T) quantiles 5/25/50/75/95 %.
+BANDS = ((0, 4, 0.15, "90 %"), (1, 3, 0.3, "50 %"))
 _OBS_SYMBOLS = ("circle-open", "diamond-open", "square-open")
 
 # The figures are built as Plotly JSON (dicts) and wrapped in a ``go.Figure`` without
@@ -128,7 +130,7 @@ def _add_series(
         x, q = runs.fans[(name, var, region)]
         xx = np.concatenate([x, x[::-1]])
         when = "%{x|%Y}" if FAN_VARS[var] == "flow" else "%{x|%Y-%m}"
-        for lo, hi, alpha, band in _BANDS:
+        for lo, hi, alpha, band in BANDS:
             band_trace = {
                 "type": "scatter",
                 "x": xx,
